@@ -1,0 +1,250 @@
+"""The ``cityflow`` command: set up, deploy, run and audit from a shell (see API.md for the contract)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from sqlalchemy.orm import Session
+
+from engine import audit, definitions, instances
+from engine.config import get_settings
+from engine.db import Database
+from engine.errors import CityflowError, DefinitionError, InvalidInput
+from engine.instances import EngineContext
+from engine.migrate import upgrade
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="cityflow: BPMN work management for city hall.")
+audit_app = typer.Typer(no_args_is_help=True, help="Verify, export and checkpoint the audit trail.")
+app.add_typer(audit_app, name="audit")
+
+AsUser = Annotated[str | None, typer.Option("--as", help="act as this user (recorded as the actor)")]
+
+
+def _fail(error: CityflowError) -> NoReturn:
+    typer.echo(f"{error.name}: {error.detail}", err=True)
+    raise typer.Exit(1)
+
+
+def _json_option(text: str | None, name: str) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(InvalidInput(f"{name} is not JSON: {exc}"))
+    if not isinstance(value, dict):
+        _fail(InvalidInput(f"{name} must be a JSON object"))
+    return value
+
+
+def _actor(user: str | None) -> str:
+    return user or f"cli:{getpass.getuser()}"
+
+
+@contextmanager
+def _unit_of_work() -> Iterator[Session]:
+    """The command's one transaction: committed when the command succeeds."""
+    database = Database(get_settings().database_url)
+    try:
+        with database.unit_of_work() as session:
+            yield session
+    except CityflowError as error:
+        _fail(error)
+    finally:
+        database.dispose()
+
+
+def _context() -> EngineContext:
+    return EngineContext.create(get_settings().script_time_limit)
+
+
+@app.command()
+def init(demo: Annotated[bool, typer.Option(help="also deploy the workflows folder")] = False) -> None:
+    """Migrate the database to the newest schema."""
+    settings = get_settings()
+    database = Database(settings.database_url)
+    upgrade(database.engine)
+    database.dispose()
+    typer.echo(f"database ready: {database.engine.url.render_as_string(hide_password=True)}")
+    if demo:
+        deploy([])
+
+
+@app.command()
+def validate(paths: Annotated[list[Path], typer.Argument(help="BPMN/DMN/form files or process folders")]) -> None:
+    """Check definitions; one line per problem, ``file:line: CODE: message``."""
+    problems = 0
+    for path in paths:
+        try:
+            sources = [definitions.read_source(path)]
+        except DefinitionError as error:
+            for problem in error.problems:
+                typer.echo(str(problem))
+            problems += len(error.problems)
+            continue
+        for source in sources:
+            for problem in definitions.check(source).problems:
+                typer.echo(str(problem))
+                problems += 1
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def deploy(
+    paths: Annotated[list[Path] | None, typer.Argument(help="process folders (default: every folder of the workflows dir)")] = None,
+    as_user: AsUser = None,
+) -> None:
+    """Validate, then deploy; prints ``process version hash`` per process."""
+    targets = paths or definitions.process_folders(get_settings().workflows_dir)
+    if not targets:
+        _fail(InvalidInput(f"nothing to deploy: no process folder in {get_settings().workflows_dir}"))
+    try:
+        checked = [definitions.check(definitions.read_source(path)) for path in targets]
+    except DefinitionError as error:
+        checked = [definitions.Checked(definitions.DefinitionSource("", {}), problems=error.problems)]
+    invalid = [problem for result in checked for problem in result.problems]
+    if invalid:
+        for problem in invalid:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(1)
+    with _unit_of_work() as session:
+        deployed = [definitions.deploy(session, result, _actor(as_user)) for result in checked]
+    for d in deployed:
+        typer.echo(f"{d.key} {d.version} {d.hash}")
+
+
+@app.command()
+def start(
+    process: str,
+    data: Annotated[str | None, typer.Option(help="initial data, a JSON object")] = None,
+    business_key: Annotated[str | None, typer.Option("--business-key")] = None,
+    as_user: AsUser = None,
+) -> None:
+    """Start an instance of PROCESS; prints its id."""
+    payload = _json_option(data, "--data")
+    with _unit_of_work() as session:
+        instance = instances.start_instance(session, _context(), process, payload, business_key, _actor(as_user))
+        instance_id, status = instance.id, instance.status
+    typer.echo(instance_id)
+    if status == instances.ERROR:
+        typer.echo(f"instance {instance_id} stopped with an error; see `cityflow audit export --instance {instance_id}`", err=True)
+
+
+@app.command()
+def tasks(
+    instance: Annotated[str | None, typer.Option("--instance")] = None,
+    as_user: AsUser = None,
+) -> None:
+    """Ready user tasks, one JSON object a line."""
+    with _unit_of_work() as session:
+        rows = instances.open_tasks(session, instance_id=instance, user=as_user)
+        lines = [
+            {
+                "id": row.id,
+                "instance_id": row.instance_id,
+                "element_id": row.element_id,
+                "name": row.name,
+                "lane": row.lane,
+                "assignee": row.assignee,
+                "candidates": {"users": row.candidate_users, "groups": row.candidate_groups},
+            }
+            for row in rows
+        ]
+    for line in lines:
+        typer.echo(json.dumps(line, ensure_ascii=False))
+
+
+@app.command()
+def complete(
+    task_id: str,
+    data: Annotated[str | None, typer.Option(help="the task's result, a JSON object")] = None,
+    as_user: AsUser = None,
+) -> None:
+    """Complete a ready task."""
+    payload = _json_option(data, "--data")
+    with _unit_of_work() as session:
+        instance = instances.complete_task(session, _context(), task_id, payload, _actor(as_user))
+        status, instance_id = instance.status, instance.id
+    typer.echo(f"{instance_id} {status}")
+
+
+@app.command()
+def cancel(
+    instance_id: str,
+    reason: Annotated[str, typer.Option(help="why, for the record")] = "",
+    as_user: AsUser = None,
+) -> None:
+    """Cancel a running instance."""
+    with _unit_of_work() as session:
+        instance = instances.cancel_instance(session, _context(), instance_id, _actor(as_user), reason)
+        status = instance.status
+    typer.echo(f"{instance_id} {status}")
+
+
+@app.command()
+def retry(instance_id: str, as_user: AsUser = None) -> None:
+    """Run an instance that stopped with an error again, after the cause was fixed."""
+    with _unit_of_work() as session:
+        instance = instances.retry_instance(session, _context(), instance_id, _actor(as_user))
+        status = instance.status
+    typer.echo(f"{instance_id} {status}")
+    if status == instances.ERROR:
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="server processes")] = 1,
+) -> None:
+    """Serve the web pages and the JSON API."""
+    import uvicorn
+
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@audit_app.command("verify")
+def audit_verify(instance: Annotated[str | None, typer.Option("--instance")] = None) -> None:
+    """Recompute the hash chains and checkpoints; names the first broken record."""
+    with _unit_of_work() as session:
+        result = audit.verify(session, get_settings().key("audit"), instance)
+    if not result.ok:
+        typer.echo(f"broken: {result.first_broken}")
+    typer.echo(f"verified {result.records} records")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+    instance: Annotated[str | None, typer.Option("--instance")] = None,
+    format: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
+) -> None:
+    """Audit records to standard output."""
+    if format not in ("jsonl", "csv"):
+        _fail(InvalidInput("--format must be jsonl or csv"))
+    with _unit_of_work() as session:
+        for chunk in audit.export(audit.records(session, instance), format):
+            sys.stdout.write(chunk)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the current head of every chain into the checkpoint chain."""
+    with _unit_of_work() as session:
+        checkpoint = audit.write_checkpoint(session, get_settings().key("audit"))
+        line = f"checkpoint {checkpoint.id} {checkpoint.hash} ({len(checkpoint.heads)} chains)"
+    typer.echo(line)
+
+
+def main() -> None:
+    app()

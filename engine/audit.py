@@ -1,0 +1,355 @@
+"""The audit trail: append-only records in per-instance hash chains, with signed checkpoints.
+
+Each record's ``hash`` is the sha256 of the canonical JSON of the record (every
+field but ``hash`` itself, ``prev_hash`` included). An instance row holds the
+head of its chain (``audit_seq``, ``audit_head``), so deleting its last record is
+noticed; records that belong to no instance form the ``system`` chain, whose
+head lives in ``audit_chain_heads``. A checkpoint hashes every chain head into a
+chain of its own and signs it with an HMAC key kept outside the database, so a
+whole instance deleted together with its records is noticed too.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.models import AuditCheckpoint, AuditRecord, ChainHead, Instance
+
+SYSTEM_CHAIN = "system"
+GENESIS = "0" * 64
+
+# The fields that are hashed, in the order they are exported.
+FIELDS = (
+    "chain",
+    "seq",
+    "instance_id",
+    "at",
+    "actor",
+    "action",
+    "task_id",
+    "element_id",
+    "element_name",
+    "lane",
+    "from_state",
+    "to_state",
+    "changes",
+    "detail",
+    "process_key",
+    "process_version",
+    "prev_hash",
+)
+
+
+def timestamp(value: datetime) -> str:
+    """UTC with microseconds; naive values (as SQLite returns them) are UTC."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _canonical(values: dict[str, Any]) -> bytes:
+    return json.dumps(
+        values, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    ).encode()
+
+
+def record_hash(values: dict[str, Any]) -> str:
+    """The hash of one record given its fields (``at`` already as a string)."""
+    return hashlib.sha256(_canonical({name: values.get(name) for name in FIELDS})).hexdigest()
+
+
+@dataclass
+class Entry:
+    """A record about to be written; the chain fields are filled in by ``append``."""
+
+    action: str
+    actor: str
+    task_id: str | None = None
+    element_id: str | None = None
+    element_name: str | None = None
+    lane: str | None = None
+    from_state: str | None = None
+    to_state: str | None = None
+    changes: dict[str, Any] | None = None
+    detail: dict[str, Any] | None = None
+    at: datetime | None = None
+
+
+def _make_records(
+    chain: str,
+    instance_id: str | None,
+    start_seq: int,
+    prev_hash: str,
+    entries: Iterable[Entry],
+    process_key: str | None,
+    process_version: str | None,
+) -> list[AuditRecord]:
+    records = []
+    seq = start_seq
+    for entry in entries:
+        seq += 1
+        at = entry.at or datetime.now(UTC)
+        values: dict[str, Any] = {
+            "chain": chain,
+            "seq": seq,
+            "instance_id": instance_id,
+            "at": timestamp(at),
+            "actor": entry.actor,
+            "action": entry.action,
+            "task_id": entry.task_id,
+            "element_id": entry.element_id,
+            "element_name": entry.element_name,
+            "lane": entry.lane,
+            "from_state": entry.from_state,
+            "to_state": entry.to_state,
+            "changes": entry.changes,
+            "detail": entry.detail,
+            "process_key": process_key,
+            "process_version": process_version,
+            "prev_hash": prev_hash,
+        }
+        digest = record_hash(values)
+        values["at"] = at
+        records.append(AuditRecord(hash=digest, **values))
+        prev_hash = digest
+    return records
+
+
+def append_to_instance(
+    session: Session,
+    instance: Instance,
+    entries: Iterable[Entry],
+    process_version: str | None,
+) -> list[AuditRecord]:
+    """Chain ``entries`` onto the instance's trail and move its head; same transaction as the change."""
+    records = _make_records(
+        instance.id,
+        instance.id,
+        instance.audit_seq,
+        instance.audit_head or GENESIS,
+        entries,
+        instance.process_key,
+        process_version,
+    )
+    if records:
+        session.add_all(records)
+        instance.audit_seq = records[-1].seq
+        instance.audit_head = records[-1].hash
+    return records
+
+
+def append_to_system(session: Session, entry: Entry) -> AuditRecord:
+    """Chain one record that belongs to no instance (deployments, users, refused logins)."""
+    head = session.execute(
+        select(ChainHead).where(ChainHead.chain == SYSTEM_CHAIN).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        head = ChainHead(chain=SYSTEM_CHAIN, seq=0, hash=GENESIS)
+        session.add(head)
+    (record,) = _make_records(SYSTEM_CHAIN, None, head.seq, head.hash, [entry], None, None)
+    session.add(record)
+    head.seq, head.hash = record.seq, record.hash
+    return record
+
+
+# -- checkpoints ------------------------------------------------------------------------
+
+
+def _checkpoint_hash(at: str, heads: dict[str, Any], prev_hash: str) -> str:
+    return hashlib.sha256(_canonical({"at": at, "heads": heads, "prev_hash": prev_hash})).hexdigest()
+
+
+def _sign(key: bytes, digest: str) -> str:
+    return hmac.new(key, digest.encode(), hashlib.sha256).hexdigest()
+
+
+def current_heads(session: Session) -> dict[str, list[Any]]:
+    heads: dict[str, list[Any]] = {
+        chain: [seq, digest]
+        for chain, seq, digest in session.execute(
+            select(Instance.id, Instance.audit_seq, Instance.audit_head).where(Instance.audit_seq > 0)
+        )
+    }
+    for chain, seq, digest in session.execute(select(ChainHead.chain, ChainHead.seq, ChainHead.hash)):
+        heads[chain] = [seq, digest]
+    return heads
+
+
+def write_checkpoint(session: Session, key: bytes) -> AuditCheckpoint:
+    """Sign the current head of every chain into the checkpoint chain."""
+    last = session.execute(
+        select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    prev_hash = last.hash if last else GENESIS
+    at = datetime.now(UTC)
+    heads = current_heads(session)
+    digest = _checkpoint_hash(timestamp(at), heads, prev_hash)
+    checkpoint = AuditCheckpoint(
+        at=at, heads=heads, prev_hash=prev_hash, hash=digest, signature=_sign(key, digest)
+    )
+    session.add(checkpoint)
+    session.flush()
+    return checkpoint
+
+
+# -- verification -----------------------------------------------------------------------
+
+
+@dataclass
+class Verification:
+    ok: bool
+    records: int
+    first_broken: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "records": self.records, "first_broken": self.first_broken}
+
+
+_COLUMNS = [getattr(AuditRecord, name) for name in FIELDS] + [AuditRecord.id, AuditRecord.hash]
+
+
+def _describe(chain: str, seq: int, row_id: int | None = None) -> str:
+    where = "system chain" if chain == SYSTEM_CHAIN else f"instance {chain}"
+    return f"{where} record #{seq}" + (f" (row {row_id})" if row_id is not None else "")
+
+
+def verify(session: Session, key: bytes, instance_id: str | None = None) -> Verification:
+    """Recompute every chain (or one instance's) and the checkpoints; name the first broken record."""
+    query = select(*_COLUMNS).order_by(AuditRecord.chain, AuditRecord.seq)
+    if instance_id is not None:
+        query = query.where(AuditRecord.chain == instance_id)
+    heads = {chain: (seq, digest) for chain, (seq, digest) in current_heads(session).items()}
+    if instance_id is not None:
+        heads = {c: h for c, h in heads.items() if c == instance_id}
+
+    count = 0
+    chain: str | None = None
+    expected_seq = 0
+    prev_hash = GENESIS
+    seen_chains: dict[str, tuple[int, str]] = {}
+    broken: str | None = None
+    sha256 = hashlib.sha256
+    for row in session.execute(query.execution_options(yield_per=5000)):
+        values = dict(zip(FIELDS, row[: len(FIELDS)], strict=True))
+        row_id, stored_hash = row[len(FIELDS)], row[len(FIELDS) + 1]
+        if values["chain"] != chain:
+            if chain is not None:
+                seen_chains[chain] = (expected_seq, prev_hash)
+            chain, expected_seq, prev_hash = values["chain"], 0, GENESIS
+        expected_seq += 1
+        count += 1
+        if values["seq"] != expected_seq:
+            broken = f"{_describe(chain, expected_seq)} is missing (the chain jumps to #{values['seq']})"
+            break
+        if values["prev_hash"] != prev_hash:
+            broken = f"{_describe(chain, values['seq'], row_id)}: prev_hash does not match record #{expected_seq - 1}"
+            break
+        values["at"] = timestamp(values["at"])
+        if sha256(_canonical(values)).hexdigest() != stored_hash:
+            broken = f"{_describe(chain, values['seq'], row_id)}: content does not match its hash"
+            break
+        prev_hash = stored_hash
+    if broken is None and chain is not None:
+        seen_chains[chain] = (expected_seq, prev_hash)
+
+    if broken is None:
+        broken = _check_heads(heads, seen_chains)
+    if broken is None:
+        broken = _check_checkpoints(session, key, seen_chains, instance_id)
+    return Verification(ok=broken is None, records=count, first_broken=broken)
+
+
+def _check_heads(heads: dict[str, tuple[int, str]], seen: dict[str, tuple[int, str]]) -> str | None:
+    for chain, (seq, digest) in sorted(heads.items()):
+        last_seq, last_hash = seen.get(chain, (0, GENESIS))
+        if last_seq < seq:
+            return f"{_describe(chain, last_seq + 1)} is missing (the chain head names #{seq})"
+        if last_seq > seq or last_hash != digest:
+            return f"{_describe(chain, last_seq)} does not match the chain head"
+    for chain in sorted(set(seen) - set(heads)):
+        return f"{_describe(chain, 1)}: records of a chain with no head (its instance row is gone)"
+    return None
+
+
+def _check_checkpoints(
+    session: Session, key: bytes, seen: dict[str, tuple[int, str]], instance_id: str | None
+) -> str | None:
+    prev_hash = GENESIS
+    latest: AuditCheckpoint | None = None
+    for checkpoint in session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).scalars():
+        digest = _checkpoint_hash(timestamp(checkpoint.at), checkpoint.heads, checkpoint.prev_hash)
+        if checkpoint.prev_hash != prev_hash or digest != checkpoint.hash:
+            return f"checkpoint #{checkpoint.id}: does not match its hash chain"
+        if not hmac.compare_digest(_sign(key, digest), checkpoint.signature):
+            return f"checkpoint #{checkpoint.id}: signature does not verify with the audit key"
+        prev_hash, latest = checkpoint.hash, checkpoint
+    if latest is None:
+        return None
+    # Every chain the newest checkpoint saw must still hold the record it saw.
+    signed_heads = latest.heads.items()
+    if instance_id is not None:
+        signed_heads = [(c, h) for c, h in signed_heads if c == instance_id]
+    for chain, (seq, digest) in sorted(signed_heads):
+        last_seq, _ = seen.get(chain, (0, GENESIS))
+        if last_seq < seq:
+            return f"{_describe(chain, last_seq + 1)} is missing (checkpoint #{latest.id} saw #{seq})"
+    return _check_signed_records(session, latest, instance_id)
+
+
+def _check_signed_records(session: Session, checkpoint: AuditCheckpoint, instance_id: str | None) -> str | None:
+    for chain, (seq, digest) in sorted(checkpoint.heads.items()):
+        if instance_id is not None and chain != instance_id:
+            continue
+        stored = session.execute(
+            select(AuditRecord.hash).where(AuditRecord.chain == chain, AuditRecord.seq == seq)
+        ).scalar_one_or_none()
+        if stored != digest:
+            return f"{_describe(chain, seq)}: differs from what checkpoint #{checkpoint.id} signed"
+    return None
+
+
+# -- export -----------------------------------------------------------------------------
+
+EXPORT_FIELDS = ("id", *FIELDS, "hash")
+
+
+def records(session: Session, instance_id: str | None = None) -> Iterator[dict[str, Any]]:
+    """Audit records as plain dicts, chain by chain, in order."""
+    query = select(AuditRecord).order_by(AuditRecord.chain, AuditRecord.seq)
+    if instance_id is not None:
+        query = query.where(AuditRecord.chain == instance_id)
+    for record in session.execute(query.execution_options(yield_per=2000)).scalars():
+        values = {name: getattr(record, name) for name in EXPORT_FIELDS}
+        values["at"] = timestamp(record.at)
+        yield values
+
+
+def export(rows: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
+    """Render records as JSON lines or CSV (nested values as JSON), one string per line."""
+    if fmt == "jsonl":
+        for row in rows:
+            yield json.dumps(row, ensure_ascii=False, default=str, sort_keys=False) + "\n"
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_FIELDS)
+    for row in rows:
+        writer.writerow(
+            [json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v for v in row.values()]
+        )
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.getvalue():
+        yield buffer.getvalue()

@@ -1,0 +1,397 @@
+"""Process definitions: read a ``workflows/<process>/`` folder, validate it, deploy it as a version.
+
+A version is identified by the sha256 of the folder's definition files (``*.bpmn``,
+``*.dmn``, ``*.json``, in any sub-folder); deploying the same content again changes
+nothing, new content becomes version N+1, and running instances stay on the
+version they started with. Validation runs in layers — hardened XML, the OMG
+schema, SpiffWorkflow's parser, then cityflow's executability checks — and
+reports every problem as ``file:line: CODE: message``; a bad file never raises
+anything but ``DefinitionError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from lxml import etree
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (  # type: ignore[import-untyped]
+    TimerEventDefinition,
+)
+
+from engine import audit
+from engine.bpmn_xml import element_line, parse_xml, schema_problems
+from engine.errors import DefinitionError, Problem, ProcessNotFound
+from engine.handlers import known_handler_names
+from engine.models import ProcessVersion
+from engine.parsing import BpmnParser, camunda_attribute, handler_name
+from engine.runtime import ProcessBundle
+from engine.sandbox import camunda_to_python, compile_problem
+
+DEFINITION_SUFFIXES = (".bpmn", ".dmn", ".json")
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+NS = {"bpmn": BPMN_NS}
+PYTHON_SCRIPT_FORMATS = {"", "python", "text/python", "text/x-python", "application/x-python"}
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
+
+
+@dataclass
+class DefinitionSource:
+    """The definition files of one process, as bytes, with their names relative to its folder."""
+
+    key: str
+    files: dict[str, bytes]
+    location: str = ""
+
+    @property
+    def hash(self) -> str:
+        digest = hashlib.sha256()
+        for name in sorted(self.files):
+            digest.update(name.encode() + b"\0" + hashlib.sha256(self.files[name]).digest() + b"\n")
+        return digest.hexdigest()
+
+    def display(self, name: str) -> str:
+        return str(Path(self.location) / name) if self.location else name
+
+
+def read_source(path: Path) -> DefinitionSource:
+    """A folder (every definition file below it) or a single BPMN file, keyed by its name."""
+    if path.is_dir():
+        files = {
+            p.relative_to(path).as_posix(): p.read_bytes()
+            for p in sorted(path.rglob("*"))
+            if p.is_file() and p.suffix.lower() in DEFINITION_SUFFIXES
+        }
+        return DefinitionSource(key=path.name, files=files, location=str(path))
+    if not path.exists():
+        raise DefinitionError([Problem(str(path), 0, "FILE_NOT_FOUND", "no such file or folder")])
+    return DefinitionSource(key=path.stem, files={path.name: path.read_bytes()}, location=str(path.parent))
+
+
+def process_folders(workflows_dir: Path) -> list[Path]:
+    """Every folder of the workflows dir that holds a BPMN file."""
+    if not workflows_dir.is_dir():
+        return []
+    return [p for p in sorted(workflows_dir.iterdir()) if p.is_dir() and any(p.rglob("*.bpmn"))]
+
+
+@dataclass
+class Checked:
+    """The outcome of validating one source: a runnable bundle, or problems."""
+
+    source: DefinitionSource
+    problems: list[Problem] = field(default_factory=list)
+    bundle: ProcessBundle | None = None
+    name: str = ""
+
+
+def check(source: DefinitionSource) -> Checked:
+    """Validate every file of ``source`` and, when all is well, parse it into a bundle."""
+    result = Checked(source)
+    if not _KEY.match(source.key):
+        result.problems.append(
+            Problem(source.display(""), 0, "BAD_PROCESS_KEY", f"'{source.key}' is not a usable process key")
+        )
+    bpmn: dict[str, etree._ElementTree] = {}
+    dmn: dict[str, etree._ElementTree] = {}
+    for name, content in sorted(source.files.items()):
+        shown = source.display(name)
+        if name.lower().endswith(".json"):
+            result.problems.extend(_form_problems(shown, content))
+            continue
+        tree, problems = parse_xml(content, shown)
+        if tree is not None:
+            problems = problems + schema_problems(tree, shown)
+        result.problems.extend(problems)
+        if tree is not None and not problems:
+            (dmn if etree.QName(tree.getroot()).localname == "definitions"
+             and etree.QName(tree.getroot()).namespace != BPMN_NS else bpmn)[name] = tree
+    if not bpmn and not result.problems:
+        result.problems.append(Problem(source.display(""), 0, "NO_BPMN", "no BPMN file found"))
+    if result.problems:
+        return result
+
+    parser = BpmnParser()
+    try:
+        for name, tree in dmn.items():
+            parser.add_dmn_xml(tree.getroot(), filename=source.display(name))
+        for name, tree in bpmn.items():
+            parser.add_bpmn_xml(tree, filename=source.display(name))
+    except Exception as exc:  # SpiffWorkflow reports problems as many exception types
+        result.problems.append(_spiff_problem(exc, source.display(next(iter(bpmn)))))
+        return result
+
+    for name, tree in bpmn.items():
+        result.problems.extend(_executability_problems(source, name, tree, parser))
+    if result.problems:
+        return result
+
+    entry, problem = _entry_point(source, bpmn, parser)
+    if problem is not None:
+        result.problems.append(problem)
+        return result
+    assert entry is not None
+    try:
+        if entry in parser.collaborations and entry not in parser.process_parsers:
+            spec, subprocess_specs = parser.get_collaboration(entry)
+        else:
+            spec = parser.get_spec(entry)
+            subprocess_specs = parser.get_subprocess_specs(entry)
+    except Exception as exc:
+        result.problems.append(_spiff_problem(exc, source.display(next(iter(bpmn)))))
+        return result
+    result.name = _process_name(bpmn, entry) or source.key
+    result.bundle = ProcessBundle(source.key, 0, source.hash, spec, subprocess_specs)
+    return result
+
+
+def _spiff_problem(exc: Exception, default_file: str) -> Problem:
+    file_name = getattr(exc, "file_name", "") or default_file
+    line = getattr(exc, "line_number", 0) or getattr(exc, "sourceline", 0) or 0
+    message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+    element = getattr(exc, "id", "")
+    if element:
+        message = f"{element}: {message}"
+    return Problem(file_name, int(line) if str(line).isdigit() else 0, "BPMN_INVALID", message)
+
+
+def _form_problems(shown: str, content: bytes) -> list[Problem]:
+    try:
+        document = json.loads(content)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        line = getattr(exc, "lineno", 0)
+        return [Problem(shown, line, "FORM_INVALID_JSON", str(exc))]
+    schema = document.get("schema", document) if isinstance(document, dict) else document
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        return [Problem(shown, 1, "FORM_INVALID_SCHEMA", exc.message)]
+    return []
+
+
+def _text(node: etree._Element) -> str:
+    return (node.text or "").strip()
+
+
+def _is_iso_timer(text: str) -> bool:
+    literal = text.strip().strip("'\"")
+    for parse in (
+        TimerEventDefinition.parse_iso_recurring_interval,
+        TimerEventDefinition.parse_iso_duration,
+        TimerEventDefinition.get_datetime,
+    ):
+        try:
+            parse(literal)
+            return True
+        except Exception:  # each parser raises its own error type for "not mine"
+            continue
+    return False
+
+
+def resolve_form(files: Iterable[str], element_id: str, form_key: str | None) -> str | None:
+    """The form file a user task uses: its form key when it names a JSON file, else ``forms/<id>.json``."""
+    names = set(files)
+    if form_key and form_key.endswith(".json"):
+        for candidate in (form_key, f"forms/{form_key}"):
+            if candidate in names:
+                return candidate
+        return None
+    conventional = f"forms/{element_id}.json"
+    return conventional if conventional in names else None
+
+
+def _executability_problems(
+    source: DefinitionSource, name: str, tree: etree._ElementTree, parser: BpmnParser
+) -> list[Problem]:
+    shown = source.display(name)
+    problems: list[Problem] = []
+
+    def add(node: etree._Element, code: str, message: str) -> None:
+        label = node.get("name") or node.get("id") or etree.QName(node).localname
+        problems.append(Problem(shown, element_line(node), code, f"{label}: {message}"))
+
+    root = tree.getroot()
+    for node in root.iterfind(".//bpmn:scriptTask", NS):
+        script_format = (node.get("scriptFormat") or "").lower()
+        if script_format not in PYTHON_SCRIPT_FORMATS:
+            add(node, "UNSUPPORTED_SCRIPT_LANGUAGE", f"scripts are Python, not '{script_format}'")
+            continue
+        script = node.find("bpmn:script", NS)
+        if script is not None and (message := compile_problem(_text(script), "exec")):
+            add(node, "BAD_SCRIPT", message)
+    for node in root.iterfind(".//bpmn:conditionExpression", NS):
+        expression = _text(node)
+        if expression and (message := compile_problem(camunda_to_python(expression), "eval")):
+            add(node.getparent() if node.getparent() is not None else node, "BAD_CONDITION", message)
+    known = known_handler_names()
+    for node in root.iterfind(".//bpmn:serviceTask", NS):
+        handler = handler_name(node)
+        if handler is None:
+            add(node, "MISSING_HANDLER", "a service task must name its handler")
+        elif handler not in known:
+            add(node, "UNKNOWN_HANDLER", f"no handler named '{handler}' is registered")
+    for node in root.iterfind(".//bpmn:userTask", NS):
+        form_key = camunda_attribute(node, "formKey")
+        if form_key and form_key.endswith(".json") and resolve_form(source.files, node.get("id", ""), form_key) is None:
+            add(node, "FORM_NOT_FOUND", f"form '{form_key}' is not in the process folder")
+        for attribute in ("assignee", "candidateUsers", "candidateGroups", "dueDate"):
+            value = camunda_attribute(node, attribute)
+            if value and value.strip().startswith(("${", "#{")):
+                if message := compile_problem(camunda_to_python(value), "eval"):
+                    add(node, "BAD_EXPRESSION", f"{attribute}: {message}")
+    for tag in ("timeDate", "timeDuration", "timeCycle"):
+        for node in root.iterfind(f".//bpmn:{tag}", NS):
+            text = _text(node)
+            if not text:
+                add(node.getparent().getparent(), "BAD_TIMER", f"empty {tag}")
+            elif not _is_iso_timer(text) and compile_problem(text, "eval"):
+                add(node.getparent().getparent(), "BAD_TIMER", f"{tag} '{text}' is neither ISO 8601 nor an expression")
+    for node in root.iterfind(".//bpmn:callActivity", NS):
+        called = node.get("calledElement")
+        if not called:
+            add(node, "MISSING_CALLED_ELEMENT", "a call activity must name the process it calls")
+        elif called not in parser.process_parsers:
+            add(node, "UNKNOWN_CALLED_ELEMENT", f"no process '{called}' in this folder")
+    return problems
+
+
+def _entry_point(
+    source: DefinitionSource, bpmn: dict[str, etree._ElementTree], parser: BpmnParser
+) -> tuple[str | None, Problem | None]:
+    executable = list(parser.get_process_ids())
+    called = parser.get_process_dependencies()
+    first_file = source.display(next(iter(bpmn)))
+    if source.key in executable:
+        return source.key, None
+    roots = [p for p in executable if p not in called]
+    if len(roots) == 1:
+        return roots[0], None
+    collaborations = [
+        c for c, members in parser.collaborations.items() if len(set(members) & set(roots)) > 1
+    ]
+    if len(collaborations) == 1:
+        return collaborations[0], None
+    if not executable:
+        return None, Problem(first_file, 0, "NO_EXECUTABLE_PROCESS",
+                             "no process is marked isExecutable=\"true\"")
+    return None, Problem(first_file, 0, "AMBIGUOUS_ENTRY_POINT",
+                         f"several processes could start it ({', '.join(roots)}); "
+                         f"name the main one '{source.key}'")
+
+
+def _process_name(bpmn: dict[str, etree._ElementTree], entry: str) -> str | None:
+    for tree in bpmn.values():
+        for node in tree.getroot().iter(f"{{{BPMN_NS}}}process", f"{{{BPMN_NS}}}collaboration"):
+            if node.get("id") == entry:
+                return node.get("name")
+    return None
+
+
+# -- deployment ------------------------------------------------------------------------------
+
+
+@dataclass
+class Deployment:
+    key: str
+    version: int
+    hash: str
+    created: bool
+
+
+def deploy(session: Session, checked: Checked, actor: str) -> Deployment:
+    """Store a validated source as the next version of its process (a no-op when unchanged)."""
+    if checked.problems or checked.bundle is None:
+        raise DefinitionError(checked.problems)
+    source = checked.source
+    existing = session.execute(
+        select(ProcessVersion).where(ProcessVersion.key == source.key, ProcessVersion.hash == source.hash)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return Deployment(existing.key, existing.version, existing.hash, created=False)
+    latest = session.execute(
+        select(func.max(ProcessVersion.version)).where(ProcessVersion.key == source.key)
+    ).scalar_one()
+    version = (latest or 0) + 1
+    row = ProcessVersion(
+        key=source.key,
+        version=version,
+        hash=source.hash,
+        name=checked.name,
+        entry_point=str(checked.bundle.spec.name),
+        files={name: content.decode("utf-8", errors="replace") for name, content in source.files.items()},
+        spec=checked.bundle.to_dict(),
+        deployed_by=actor,
+    )
+    session.add(row)
+    audit.append_to_system(
+        session,
+        audit.Entry(
+            action="process.deployed",
+            actor=actor,
+            detail={"process_key": source.key, "version": version, "hash": source.hash},
+        ),
+    )
+    session.flush()
+    return Deployment(source.key, version, source.hash, created=True)
+
+
+def latest_version(session: Session, key: str) -> ProcessVersion:
+    row = session.execute(
+        select(ProcessVersion).where(ProcessVersion.key == key).order_by(ProcessVersion.version.desc()).limit(1)
+    ).scalar_one_or_none()
+    if row is None:
+        raise ProcessNotFound(f"no process '{key}' is deployed")
+    return row
+
+
+def latest_versions(session: Session) -> list[ProcessVersion]:
+    newest = (
+        select(ProcessVersion.key, func.max(ProcessVersion.version).label("version"))
+        .group_by(ProcessVersion.key)
+        .subquery()
+    )
+    query = select(ProcessVersion).join(
+        newest, (ProcessVersion.key == newest.c.key) & (ProcessVersion.version == newest.c.version)
+    )
+    return list(session.execute(query.order_by(ProcessVersion.key)).scalars())
+
+
+class BundleCache:
+    """Parsed specs per version hash, shared by every instance of that version in this process."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._bundles: OrderedDict[str, ProcessBundle] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, row: ProcessVersion) -> ProcessBundle:
+        with self._lock:
+            bundle = self._bundles.get(row.hash)
+            if bundle is not None:
+                self._bundles.move_to_end(row.hash)
+                return bundle
+        bundle = ProcessBundle.from_dict(row.key, row.version, row.hash, row.spec)
+        with self._lock:
+            self._bundles[row.hash] = bundle
+            while len(self._bundles) > self._size:
+                self._bundles.popitem(last=False)
+        return bundle
+
+
+def form_document(row: ProcessVersion, element_id: str, form_key: str | None) -> dict[str, Any] | None:
+    """The JSON form a user task uses, as stored with its version, or None."""
+    name = resolve_form(row.files, element_id, form_key)
+    if name is None:
+        return None
+    document: dict[str, Any] = json.loads(row.files[name])
+    return document

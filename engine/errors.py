@@ -1,0 +1,117 @@
+"""Every failure the engine reports, as one tree of named errors.
+
+    CityflowError
+    ├── DefinitionError          a BPMN/DMN/form file cannot be used (carries problems)
+    ├── NotFound
+    │   ├── ProcessNotFound
+    │   ├── InstanceNotFound
+    │   ├── TaskNotFound
+    │   └── UserNotFound
+    ├── Conflict
+    │   ├── ConcurrentUpdate     another writer changed the instance first
+    │   ├── TaskNotReady         the task is no longer waiting for anyone
+    │   └── InstanceNotActive    the instance has ended, errored or been cancelled
+    ├── InvalidInput             a request is malformed (bad JSON, wrong type)
+    ├── NotAllowed               the actor may not do this
+    ├── ScriptFailed             a designer's script or condition failed
+    │   └── ScriptRefused        ... because it tried something the sandbox forbids
+    └── AuditBroken              the audit trail does not verify
+
+The HTTP layer maps each class to a status in one place; the engine knows no HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a definition file, reported as ``file:line: CODE: message``."""
+
+    file: str
+    line: int
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.code}: {self.message}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"file": self.file, "line": self.line, "code": self.code, "message": self.message}
+
+
+class CityflowError(Exception):
+    """Base of every error cityflow reports to a user."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail or self.__class__.__name__)
+        self.detail = detail or self.__class__.__name__
+
+    @property
+    def name(self) -> str:
+        return self.__class__.__name__
+
+
+class DefinitionError(CityflowError):
+    """Definition files that cannot be deployed; ``problems`` says why, file by file."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems[:5]) or "invalid definition")
+
+
+class NotFound(CityflowError):
+    pass
+
+
+class ProcessNotFound(NotFound):
+    pass
+
+
+class InstanceNotFound(NotFound):
+    pass
+
+
+class TaskNotFound(NotFound):
+    pass
+
+
+class UserNotFound(NotFound):
+    pass
+
+
+class Conflict(CityflowError):
+    pass
+
+
+class ConcurrentUpdate(Conflict):
+    pass
+
+
+class TaskNotReady(Conflict):
+    pass
+
+
+class InstanceNotActive(Conflict):
+    pass
+
+
+class InvalidInput(CityflowError):
+    pass
+
+
+class NotAllowed(CityflowError):
+    pass
+
+
+class ScriptFailed(CityflowError):
+    """A script or condition raised, timed out, or was refused."""
+
+
+class ScriptRefused(ScriptFailed):
+    """The sandbox refused an operation (import, dunder access, file or network access)."""
+
+
+class AuditBroken(CityflowError):
+    pass

@@ -1,0 +1,400 @@
+"""Process instances: start, complete a task, cancel, retry — each one persisted transition.
+
+Every operation follows the same path: lock the instance row, restore its
+workflow from stored state (specs come from the version cache), act, let the
+engine run, then write the new state, the open-task index and the audit
+records in the caller's transaction. Only the caller commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn import BpmnWorkflow  # type: ignore[import-untyped]
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine  # type: ignore[import-untyped]
+from SpiffWorkflow.task import Task  # type: ignore[import-untyped]
+
+from engine import audit
+from engine.definitions import BundleCache, latest_version
+from engine.errors import (
+    CityflowError,
+    InstanceNotActive,
+    InstanceNotFound,
+    InvalidInput,
+    TaskNotFound,
+    TaskNotReady,
+)
+from engine.models import AuditRecord, Instance, OpenTask, ProcessVersion
+from engine.runtime import (
+    ProcessBundle,
+    Recorder,
+    current_data,
+    data_changes,
+    dump_state,
+    jsonable,
+    load_state,
+    make_script_engine,
+    new_workflow,
+    ready_user_tasks,
+    recording,
+    run_engine,
+    state_name,
+)
+from engine.sandbox import camunda_to_python
+
+ENGINE_ACTOR = "system:engine"
+
+RUNNING, COMPLETED, CANCELLED, ERROR = "running", "completed", "cancelled", "error"
+ACTIVE_STATUSES = frozenset({RUNNING})
+
+
+@dataclass
+class EngineContext:
+    """What the services share within one server or worker process."""
+
+    script_engine: PythonScriptEngine
+    bundles: BundleCache = field(default_factory=BundleCache)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    @classmethod
+    def create(cls, script_time_limit: float = 1.0) -> EngineContext:
+        return cls(script_engine=make_script_engine(script_time_limit))
+
+
+def _require_object(data: Any) -> dict[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InvalidInput("data must be a JSON object")
+    try:
+        return dict(jsonable(data))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"data is not JSON: {exc}") from exc
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def get_instance(session: Session, instance_id: str) -> Instance:
+    instance = session.get(Instance, instance_id)
+    if instance is None:
+        raise InstanceNotFound(f"no instance '{instance_id}'")
+    return instance
+
+
+def open_tasks(
+    session: Session, instance_id: str | None = None, user: str | None = None, limit: int = 1000
+) -> list[OpenTask]:
+    """Ready user tasks, oldest first; with ``user``, those assigned to or offered to that user."""
+    query = select(OpenTask).order_by(OpenTask.created_at, OpenTask.id).limit(limit)
+    if instance_id is not None:
+        query = query.where(OpenTask.instance_id == instance_id)
+    rows = list(session.execute(query).scalars())
+    if user is not None:
+        rows = [r for r in rows if r.assignee == user or user in r.candidate_users]
+    return rows
+
+
+# -- the shared path of every operation ------------------------------------------------------
+
+
+def _bundle(session: Session, ctx: EngineContext, instance: Instance) -> tuple[ProcessVersion, ProcessBundle]:
+    version = session.get(ProcessVersion, instance.process_version_id)
+    assert version is not None  # a foreign key guarantees it
+    return version, ctx.bundles.get(version)
+
+
+def _lock(session: Session, instance_id: str) -> Instance:
+    instance = session.execute(
+        select(Instance)
+        .where(Instance.id == instance_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if instance is None:
+        raise InstanceNotFound(f"no instance '{instance_id}'")
+    return instance
+
+
+def _failure(exc: Exception) -> tuple[str, str]:
+    """The error's name and message, looking through SpiffWorkflow's wrapping."""
+    inner = getattr(exc, "exception", None) or exc.__cause__
+    if isinstance(inner, CityflowError):
+        return inner.name, inner.detail
+    if isinstance(exc, CityflowError):
+        return exc.name, exc.detail
+    message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+    return exc.__class__.__name__, message
+
+
+def _evaluate_people(ctx: EngineContext, task: Task, expression: str | None) -> list[str]:
+    if not expression:
+        return []
+    text = expression.strip()
+    if text.startswith(("${", "#{")):
+        value = ctx.script_engine.environment.evaluate(camunda_to_python(text), task.data)
+    else:
+        value = text
+    if value is None:
+        return []
+    if isinstance(value, list | tuple | set):
+        return [str(v) for v in value]
+    return [v.strip() for v in str(value).split(",") if v.strip()]
+
+
+def _sync_open_tasks(
+    session: Session, ctx: EngineContext, instance: Instance, workflow: BpmnWorkflow
+) -> None:
+    ready = {str(t.id): t for t in ready_user_tasks(workflow)} if instance.status == RUNNING else {}
+    existing = {
+        row.id: row
+        for row in session.execute(select(OpenTask).where(OpenTask.instance_id == instance.id)).scalars()
+    }
+    for task_id, row in existing.items():
+        if task_id not in ready:
+            session.delete(row)
+    for task_id, task in ready.items():
+        if task_id in existing:
+            continue
+        spec = task.task_spec
+        extensions = getattr(spec, "extensions", {}) or {}
+        assignees = _evaluate_people(ctx, task, extensions.get("assignee"))
+        users = _evaluate_people(ctx, task, extensions.get("candidateUsers"))
+        groups = _evaluate_people(ctx, task, extensions.get("candidateGroups"))
+        lane = getattr(spec, "lane", None)
+        if not (assignees or users or groups):
+            if lane:
+                groups = [lane]
+            elif instance.initiator:
+                assignees = [instance.initiator]
+        session.add(
+            OpenTask(
+                id=task_id,
+                instance_id=instance.id,
+                process_key=instance.process_key,
+                element_id=spec.bpmn_id,
+                name=spec.bpmn_name or spec.bpmn_id,
+                lane=lane,
+                assignee=assignees[0] if assignees else None,
+                candidate_users=users,
+                candidate_groups=groups,
+                form_key=extensions.get("formKey"),
+                created_at=ctx.clock(),
+            )
+        )
+
+
+def _entries(recorder: Recorder, actor: str, acted_on: str | None) -> list[audit.Entry]:
+    entries = []
+    for t in recorder.transitions:
+        spec = t.task.task_spec
+        task_id = str(t.task.id)
+        entries.append(
+            audit.Entry(
+                action=f"task.{t.to_state.lower()}",
+                actor=actor if task_id == acted_on else ENGINE_ACTOR,
+                task_id=task_id,
+                element_id=spec.bpmn_id,
+                element_name=spec.bpmn_name,
+                lane=getattr(spec, "lane", None),
+                from_state=t.from_state,
+                to_state=t.to_state,
+                changes=t.changes or None,
+                at=t.at,
+            )
+        )
+    return entries
+
+
+def _advance(
+    session: Session,
+    ctx: EngineContext,
+    instance: Instance,
+    version: ProcessVersion,
+    workflow: BpmnWorkflow,
+    actor: str,
+    completing: Task | None = None,
+    data: dict[str, Any] | None = None,
+    leading: list[audit.Entry] | None = None,
+) -> Instance:
+    """Complete ``completing`` with ``data`` (if given), run the engine, then persist
+    state, open tasks and audit records."""
+    entries = list(leading or [])
+    acted_on = str(completing.id) if completing is not None else None
+    with recording(workflow) as recorder:
+        if completing is not None:
+            recorder.snapshot(completing)
+            completing.data.update(data or {})
+        try:
+            if completing is not None:
+                completing.run()
+            run_engine(workflow, recorder)
+            failure = None
+        except Exception as exc:  # a designer's script or condition failed: keep everything, mark the error
+            failure = exc
+        if failure is None:
+            try:
+                instance.status = COMPLETED if workflow.is_completed() else RUNNING
+                _sync_open_tasks(session, ctx, instance, workflow)
+            except Exception as exc:  # an assignment expression failed
+                failure = exc
+    entries.extend(_entries(recorder, actor, acted_on))
+    now = ctx.clock()
+    if failure is not None:
+        name, message = _failure(failure)
+        failed_task = getattr(failure, "task", None)
+        spec = failed_task.task_spec if failed_task is not None else None
+        instance.status = ERROR
+        instance.error = {
+            "error": name,
+            "message": message,
+            "task_id": str(failed_task.id) if failed_task is not None else None,
+            "element_id": getattr(spec, "bpmn_id", None),
+            "at": audit.timestamp(now),
+        }
+        if failed_task is not None:
+            entries.append(
+                audit.Entry(
+                    action="task.error",
+                    actor=ENGINE_ACTOR,
+                    task_id=str(failed_task.id),
+                    element_id=spec.bpmn_id,
+                    element_name=spec.bpmn_name,
+                    lane=getattr(spec, "lane", None),
+                    from_state=state_name(failed_task),
+                    to_state="ERROR",
+                    detail={"error": name, "message": message},
+                )
+            )
+        entries.append(audit.Entry(action="instance.errored", actor=ENGINE_ACTOR, detail={"error": name, "message": message}))
+        _sync_open_tasks_after_error(session, instance)
+    elif instance.status == COMPLETED:
+        instance.ended_at = now
+        entries.append(audit.Entry(action="instance.completed", actor=ENGINE_ACTOR, to_state="COMPLETED"))
+    instance.state = dump_state(workflow)
+    instance.data = current_data(workflow)
+    audit.append_to_instance(session, instance, entries, version.hash)
+    session.flush()
+    return instance
+
+
+def _sync_open_tasks_after_error(session: Session, instance: Instance) -> None:
+    # While an instance is in error nobody can act on it; its tasks come back on retry.
+    for row in session.execute(select(OpenTask).where(OpenTask.instance_id == instance.id)).scalars():
+        session.delete(row)
+
+
+# -- operations ------------------------------------------------------------------------------
+
+
+def start_instance(
+    session: Session,
+    ctx: EngineContext,
+    process_key: str,
+    data: dict[str, Any] | None = None,
+    business_key: str | None = None,
+    initiator: str | None = None,
+) -> Instance:
+    """Start the latest version of ``process_key`` with ``data`` and run it to its first wait."""
+    data = _require_object(data)
+    version = latest_version(session, process_key)
+    bundle = ctx.bundles.get(version)
+    workflow = new_workflow(bundle, ctx.script_engine)
+    workflow.task_tree.data.update(data)
+    now = ctx.clock()
+    instance = Instance(
+        id=str(uuid.uuid4()),
+        process_version_id=version.id,
+        process_key=process_key,
+        status=RUNNING,
+        business_key=business_key,
+        initiator=initiator,
+        data=data,
+        state="",
+        started_at=now,
+    )
+    session.add(instance)
+    created = audit.Entry(
+        action="instance.created",
+        actor=initiator or ENGINE_ACTOR,
+        to_state="RUNNING",
+        changes=data_changes({}, data) or None,
+        detail={"business_key": business_key, "version": version.version},
+        at=now,
+    )
+    return _advance(session, ctx, instance, version, workflow, initiator or ENGINE_ACTOR, leading=[created])
+
+
+def _task_for_update(session: Session, task_id: str) -> str:
+    """The instance that holds ``task_id``; 409 when the task existed but is done, 404 otherwise."""
+    row = session.get(OpenTask, task_id)
+    if row is not None:
+        return row.instance_id
+    seen = session.execute(
+        select(AuditRecord.instance_id).where(AuditRecord.task_id == task_id).limit(1)
+    ).scalar_one_or_none()
+    if seen is not None:
+        raise TaskNotReady(f"task '{task_id}' is not waiting for anyone any more")
+    raise TaskNotFound(f"no task '{task_id}'")
+
+
+def complete_task(
+    session: Session,
+    ctx: EngineContext,
+    task_id: str,
+    data: dict[str, Any] | None,
+    actor: str,
+) -> Instance:
+    """Complete a ready user task with ``data`` as ``actor`` and run the engine on."""
+    data = _require_object(data)
+    instance_id = _task_for_update(session, task_id)
+    instance = _lock(session, instance_id)
+    if instance.status not in ACTIVE_STATUSES:
+        raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
+    version, bundle = _bundle(session, ctx, instance)
+    workflow = load_state(instance.state, bundle, ctx.script_engine)
+    try:
+        task = workflow.get_task_from_id(uuid.UUID(task_id))
+    except Exception as exc:
+        raise TaskNotReady(f"task '{task_id}' is not waiting for anyone any more") from exc
+    if task is None or state_name(task) != "READY" or not task.task_spec.manual:
+        raise TaskNotReady(f"task '{task_id}' is not waiting for anyone any more")
+    return _advance(session, ctx, instance, version, workflow, actor, completing=task, data=data)
+
+
+def cancel_instance(session: Session, ctx: EngineContext, instance_id: str, actor: str, reason: str = "") -> Instance:
+    instance = _lock(session, instance_id)
+    if instance.status in (COMPLETED, CANCELLED):
+        raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
+    version, bundle = _bundle(session, ctx, instance)
+    workflow = load_state(instance.state, bundle, ctx.script_engine)
+    with recording(workflow) as recorder:
+        workflow.cancel()
+    entries = _entries(recorder, actor, None)
+    entries.append(audit.Entry(action="instance.cancelled", actor=actor, to_state="CANCELLED", detail={"reason": reason}))
+    instance.status = CANCELLED
+    instance.ended_at = ctx.clock()
+    instance.state = dump_state(workflow)
+    _sync_open_tasks(session, ctx, instance, workflow)
+    audit.append_to_instance(session, instance, entries, version.hash)
+    session.flush()
+    return instance
+
+
+def retry_instance(session: Session, ctx: EngineContext, instance_id: str, actor: str) -> Instance:
+    """Run an errored instance's engine again, after the cause (data, a handler, a limit) was fixed."""
+    instance = _lock(session, instance_id)
+    if instance.status != ERROR:
+        raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}, not in error")
+    version, bundle = _bundle(session, ctx, instance)
+    workflow = load_state(instance.state, bundle, ctx.script_engine)
+    previous = instance.error
+    instance.error = None
+    retried = audit.Entry(action="instance.retried", actor=actor, from_state="ERROR", to_state="RUNNING", detail=previous)
+    return _advance(session, ctx, instance, version, workflow, actor, leading=[retried])

@@ -1,0 +1,150 @@
+"""The tables. Queries against them live in the engine's service modules, never in ``api``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+JsonDict = dict[str, Any]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {JsonDict: JSON, datetime: DateTime(timezone=True)}
+
+
+class ProcessVersion(Base):
+    """One deployed version of one ``workflows/<process>/`` folder."""
+
+    __tablename__ = "process_versions"
+    __table_args__ = (
+        UniqueConstraint("key", "version"),
+        UniqueConstraint("key", "hash"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(500))
+    entry_point: Mapped[str] = mapped_column(String(500))
+    files: Mapped[JsonDict]
+    spec: Mapped[JsonDict]
+    deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deployed_by: Mapped[str] = mapped_column(String(200))
+
+
+class Instance(Base):
+    """A running or finished process instance. ``state`` is the engine state without any spec."""
+
+    __tablename__ = "instances"
+    __table_args__ = (Index("ix_instances_key_status", "process_key", "status"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    process_key: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    business_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    initiator: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[JsonDict]
+    state: Mapped[str] = mapped_column(Text)
+    error: Mapped[JsonDict | None]
+    audit_seq: Mapped[int] = mapped_column(Integer, default=0)
+    audit_head: Mapped[str] = mapped_column(String(64), default="")
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class OpenTask(Base):
+    """A user task waiting for a person: an index kept in step with the instance state."""
+
+    __tablename__ = "open_tasks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(
+        ForeignKey("instances.id", ondelete="CASCADE"), index=True
+    )
+    process_key: Mapped[str] = mapped_column(String(200), index=True)
+    element_id: Mapped[str] = mapped_column(String(500))
+    name: Mapped[str] = mapped_column(String(500))
+    lane: Mapped[str | None] = mapped_column(String(200))
+    assignee: Mapped[str | None] = mapped_column(String(200), index=True)
+    candidate_users: Mapped[list[str]] = mapped_column(JSON)
+    candidate_groups: Mapped[list[str]] = mapped_column(JSON)
+    form_key: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime | None]
+
+
+class AuditRecord(Base):
+    """One transition of anything, chained per instance (``chain`` = instance id, or ``system``)."""
+
+    __tablename__ = "audit_records"
+    __table_args__ = (UniqueConstraint("chain", "seq"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    chain: Mapped[str] = mapped_column(String(36))
+    seq: Mapped[int]
+    instance_id: Mapped[str | None] = mapped_column(String(36))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200), index=True)
+    action: Mapped[str] = mapped_column(String(50), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    element_id: Mapped[str | None] = mapped_column(String(500))
+    element_name: Mapped[str | None] = mapped_column(String(500))
+    lane: Mapped[str | None] = mapped_column(String(200))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str | None] = mapped_column(String(20))
+    changes: Mapped[JsonDict | None]
+    detail: Mapped[JsonDict | None]
+    process_key: Mapped[str | None] = mapped_column(String(200))
+    process_version: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class ChainHead(Base):
+    """Head of a chain that has no instance row to hold it (the system chain)."""
+
+    __tablename__ = "audit_chain_heads"
+
+    chain: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class AuditCheckpoint(Base):
+    """Every chain head at one moment, chained and signed with the audit key."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    heads: Mapped[JsonDict]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(64))

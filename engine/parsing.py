@@ -1,0 +1,111 @@
+"""SpiffWorkflow's BPMN parser, taught the Camunda attributes modelers actually write.
+
+User tasks and events keep ``camunda:assignee``, ``candidateUsers``,
+``candidateGroups``, ``formKey`` and ``dueDate`` in their spec's ``extensions``;
+service tasks name their handler by ``spiffworkflow:serviceTaskOperator`` or
+``camunda:delegateExpression`` / ``class`` / ``expression`` / ``topic``; business
+rule tasks name their decision by ``spiffworkflow:calledDecisionId`` or
+``camunda:decisionRef``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag  # type: ignore[import-untyped]
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # type: ignore[import-untyped]
+from SpiffWorkflow.spiff.parser.task_spec import (  # type: ignore[import-untyped]
+    BusinessRuleTaskParser,
+    SpiffTaskParser,
+)
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask  # type: ignore[import-untyped]
+
+CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
+ASSIGNMENT_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "formKey", "dueDate")
+
+
+def camunda_attribute(node: etree._Element, name: str) -> str | None:
+    for namespace in CAMUNDA_NAMESPACES:
+        value = node.get(f"{{{namespace}}}{name}")
+        if value is not None:
+            return value
+    return None
+
+
+_EXPRESSION_NAME = re.compile(r"^[#$]\{\s*([A-Za-z_][\w.]*)\s*\}$")
+
+
+def handler_name(node: etree._Element) -> str | None:
+    """The handler a service task names, in the order cityflow looks for it."""
+    operator = SpiffTaskParser._parse_extensions(node).get("serviceTaskOperator")
+    if operator is not None:
+        return str(operator["name"])
+    if (topic := camunda_attribute(node, "topic")) is not None:
+        return topic
+    for attribute in ("delegateExpression", "expression"):
+        value = camunda_attribute(node, attribute)
+        if value is not None:
+            match = _EXPRESSION_NAME.match(value.strip())
+            return match.group(1) if match else value
+    return camunda_attribute(node, "class")
+
+
+class _CamundaExtensions:
+    node: etree._Element
+
+    def parse_extensions(self, node: etree._Element | None = None) -> dict[str, Any]:
+        node = self.node if node is None else node
+        extensions: dict[str, Any] = SpiffTaskParser._parse_extensions(node)
+        for name in ASSIGNMENT_ATTRIBUTES:
+            value = camunda_attribute(node, name)
+            if value is not None:
+                extensions[name] = value
+        return extensions
+
+
+class ServiceTaskParser(_CamundaExtensions, SpiffTaskParser):  # type: ignore[misc]
+    def create_task(self) -> Any:
+        extensions = self.parse_extensions()
+        operator = extensions.get("serviceTaskOperator") or {}
+        return ServiceTask(
+            self.spec,
+            self.bpmn_id,
+            operation_name=handler_name(self.node),
+            operation_params=operator.get("parameters", {}),
+            result_variable=operator.get("resultVariable", ""),
+            prescript=extensions.get("preScript"),
+            postscript=extensions.get("postScript"),
+            **self.bpmn_attributes,
+        )
+
+
+class DecisionTaskParser(_CamundaExtensions, BusinessRuleTaskParser):  # type: ignore[misc]
+    @staticmethod
+    def get_decision_ref(node: etree._Element) -> str | None:
+        ref = BusinessRuleTaskParser.get_decision_ref(node)
+        return ref if ref is not None else camunda_attribute(node, "decisionRef")
+
+
+def _with_camunda(parser_class: type) -> type:
+    return type(f"Camunda{parser_class.__name__}", (_CamundaExtensions, parser_class), {})
+
+
+class BpmnParser(SpiffBpmnParser):  # type: ignore[misc]
+    """Parses BPMN and DMN into SpiffWorkflow specs; validation happens before, in ``definitions``."""
+
+    OVERRIDE_PARSER_CLASSES = {
+        tag: (_with_camunda(parser), spec)
+        for tag, (parser, spec) in SpiffBpmnParser.OVERRIDE_PARSER_CLASSES.items()
+    } | {
+        full_tag("serviceTask"): (ServiceTaskParser, ServiceTask),
+        full_tag("businessRuleTask"): (
+            DecisionTaskParser,
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("businessRuleTask")][1],
+        ),
+    }
+
+    def __init__(self) -> None:
+        # Schema validation is done beforehand with a hardened parser; Spiff's own would re-parse.
+        super().__init__(validator=None)

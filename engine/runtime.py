@@ -1,0 +1,234 @@
+"""SpiffWorkflow underneath: specs and states in and out of JSON, and every task transition observed.
+
+Instance state is stored without its process spec: the spec is stored once per
+deployed version and cached here, keyed by the version hash.
+
+Transitions are observed through SpiffWorkflow's own state-change events (the
+``spiff.task`` logger announces every ``Task._set_state``); a ``Recorder`` bound
+to the current context collects the ones a person would call a transition —
+READY, WAITING, COMPLETED, ERROR, CANCELLED — never the predicted MAYBE, LIKELY
+or FUTURE states, and only for tasks that are BPMN elements.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow  # type: ignore[import-untyped]
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine  # type: ignore[import-untyped]
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer  # type: ignore[import-untyped]
+from SpiffWorkflow.bpmn.serializer.default.workflow import (  # type: ignore[import-untyped]
+    BpmnWorkflowConverter,
+    WorkflowConverter,
+)
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # type: ignore[import-untyped]
+from SpiffWorkflow.task import Task  # type: ignore[import-untyped]
+from SpiffWorkflow.util.task import TaskState  # type: ignore[import-untyped]
+
+from engine.sandbox import SandboxEnvironment
+
+RECORDED_STATES = frozenset({"WAITING", "READY", "COMPLETED", "ERROR", "CANCELLED"})
+STATE_FORMAT = "cityflow-1"
+
+
+class _StatelessWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]
+    """Converts a workflow without its specs; they are passed back in on restore."""
+
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct: dict[str, Any] = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(
+        self, dct: dict[str, Any], spec: Any = None, subprocess_specs: Any = None
+    ) -> BpmnWorkflow:
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_config = dict(SPIFF_CONFIG)
+_config[BpmnWorkflow] = _StatelessWorkflowConverter
+REGISTRY = BpmnWorkflowSerializer.configure(_config)
+
+
+@dataclass
+class ProcessBundle:
+    """Everything needed to run one deployed version: its specs, parsed once."""
+
+    key: str
+    version: int
+    version_hash: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "spec": REGISTRY.convert(self.spec),
+            "subprocess_specs": {k: REGISTRY.convert(v) for k, v in self.subprocess_specs.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, key: str, version: int, version_hash: str, dct: dict[str, Any]) -> ProcessBundle:
+        return cls(
+            key=key,
+            version=version,
+            version_hash=version_hash,
+            spec=REGISTRY.restore(dct["spec"]),
+            subprocess_specs={k: REGISTRY.restore(v) for k, v in dct["subprocess_specs"].items()},
+        )
+
+
+def make_script_engine(time_limit: float) -> PythonScriptEngine:
+    return PythonScriptEngine(environment=SandboxEnvironment(time_limit=time_limit))
+
+
+def new_workflow(bundle: ProcessBundle, script_engine: PythonScriptEngine) -> BpmnWorkflow:
+    return BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=script_engine)
+
+
+def dump_state(workflow: BpmnWorkflow) -> str:
+    dct = REGISTRY.convert(workflow)
+    dct["format"] = STATE_FORMAT
+    return json.dumps(dct, separators=(",", ":"), default=str)
+
+
+def load_state(text: str, bundle: ProcessBundle, script_engine: PythonScriptEngine) -> BpmnWorkflow:
+    dct = json.loads(text)
+    dct.pop("format", None)
+    workflow = REGISTRY.restore(dct, spec=bundle.spec, subprocess_specs=bundle.subprocess_specs)
+    workflow.script_engine = script_engine
+    return workflow
+
+
+def all_tasks(workflow: BpmnWorkflow) -> Iterator[Task]:
+    yield from workflow.tasks.values()
+    for subprocess in workflow.subprocesses.values():
+        yield from subprocess.tasks.values()
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-safe copy of a data value (dates become ISO strings)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def data_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """``{key: [old, new]}`` for every key added, changed or removed."""
+    changes: dict[str, Any] = {}
+    for key in before.keys() | after.keys():
+        old, new = before.get(key), after.get(key)
+        if key not in before or key not in after or old != new:
+            changes[key] = [jsonable(old), jsonable(new)]
+    return dict(sorted(changes.items()))
+
+
+@dataclass
+class Transition:
+    task: Task
+    from_state: str | None
+    to_state: str
+    at: datetime
+    changes: dict[str, Any] | None = None
+
+
+@dataclass
+class Recorder:
+    """Collects the transitions of one workflow during one operation."""
+
+    workflow: BpmnWorkflow
+    transitions: list[Transition] = field(default_factory=list)
+    _known: dict[UUID, str] = field(default_factory=dict)
+    _before: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for task in all_tasks(self.workflow):
+            name = TaskState.get_name(task.state)
+            if name in RECORDED_STATES:
+                self._known[task.id] = name
+
+    def snapshot(self, task: Task) -> None:
+        """Remember a task's data before it runs, so its completion can say what it changed."""
+        self._before[task.id] = copy.deepcopy(task.data)
+
+    def state_changed(self, task_id: UUID, state: str) -> None:
+        if state not in RECORDED_STATES:
+            return
+        previous = self._known.get(task_id)
+        self._known[task_id] = state
+        task = self.workflow.get_task_from_id(task_id)
+        if task is None or getattr(task.task_spec, "bpmn_id", None) is None:
+            return
+        changes = None
+        if state == "COMPLETED":
+            before = self._before.pop(task_id, None)
+            if before is None:
+                before = task.parent.data if task.parent is not None else {}
+            changes = data_changes(before, task.data)
+        self.transitions.append(Transition(task, previous, state, datetime.now(UTC), changes))
+
+
+_current: ContextVar[Recorder | None] = ContextVar("cityflow_recorder", default=None)
+
+
+class _StateChangeHandler(logging.Handler):
+    def handle(self, record: logging.LogRecord) -> bool:  # no lock needed: the recorder is per context
+        recorder = _current.get()
+        if recorder is not None and record.msg.startswith("State changed"):
+            recorder.state_changed(record.task_id, record.state)  # type: ignore[attr-defined]
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:  # pragma: no cover - handle() does the work
+        pass
+
+
+_spiff_task_log = logging.getLogger("spiff.task")
+_spiff_task_log.addHandler(_StateChangeHandler())
+_spiff_task_log.setLevel(logging.INFO)
+_spiff_task_log.propagate = False
+
+
+@contextmanager
+def recording(workflow: BpmnWorkflow) -> Iterator[Recorder]:
+    """Collect the transitions ``workflow`` makes inside the block."""
+    recorder = Recorder(workflow)
+    token = _current.set(recorder)
+    try:
+        yield recorder
+    finally:
+        _current.reset(token)
+
+
+def run_engine(workflow: BpmnWorkflow, recorder: Recorder) -> None:
+    """Run every automatic step (gateways, scripts, events) until people or time must act."""
+    workflow.do_engine_steps(will_complete_task=recorder.snapshot)
+
+
+def state_name(task: Task) -> str:
+    return str(TaskState.get_name(task.state))
+
+
+def ready_user_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    return list(workflow.get_tasks(state=TaskState.READY, manual=True))
+
+
+def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The instance's data as people see it: the data of the most recent task that ran."""
+    task = workflow.last_task
+    if task is None:
+        task = workflow.task_tree
+    data: dict[str, Any] = jsonable(REGISTRY.clean(task.data))
+    return data
