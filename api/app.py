@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
@@ -22,7 +24,9 @@ def create_app(database: Database | None = None) -> FastAPI:
     def home() -> str:
         with database.unit_of_work() as session:
             rows = [(v.key, v.name, v.version) for v in definitions.latest_versions(session)]
-        items = "".join(f"<li>{_escape(name)} <small>({_escape(key)} v{version})</small></li>" for key, name, version in rows)
+        items = "".join(
+            f"<li>{escape(name)} <small>({escape(key)} v{version})</small></li>" for key, name, version in rows
+        )
         return (
             "<!doctype html><html lang=ko><meta charset=utf-8>"
             "<meta name=viewport content='width=device-width,initial-scale=1'>"
@@ -31,8 +35,3 @@ def create_app(database: Database | None = None) -> FastAPI:
 
     return app
 
-
-def _escape(text: str) -> str:
-    from html import escape
-
-    return escape(text)

@@ -99,7 +99,9 @@ def validate(paths: Annotated[list[Path], typer.Argument(help="BPMN/DMN/form fil
 
 @app.command()
 def deploy(
-    paths: Annotated[list[Path] | None, typer.Argument(help="process folders (default: every folder of the workflows dir)")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="process folders (default: every folder of the workflows dir)")
+    ] = None,
     as_user: AsUser = None,
 ) -> None:
     """Validate, then deploy; prints ``process version hash`` per process."""
@@ -135,7 +137,10 @@ def start(
         instance_id, status = instance.id, instance.status
     typer.echo(instance_id)
     if status == instances.ERROR:
-        typer.echo(f"instance {instance_id} stopped with an error; see `cityflow audit export --instance {instance_id}`", err=True)
+        typer.echo(
+            f"instance {instance_id} stopped with an error; see `cityflow audit export --instance {instance_id}`",
+            err=True,
+        )
 
 
 @app.command()

@@ -234,7 +234,7 @@ def verify(session: Session, key: bytes, instance_id: str | None = None) -> Veri
         heads = {c: h for c, h in heads.items() if c == instance_id}
 
     count = 0
-    chain: str | None = None
+    chain = ""
     expected_seq = 0
     prev_hash = GENESIS
     seen_chains: dict[str, tuple[int, str]] = {}
@@ -244,7 +244,7 @@ def verify(session: Session, key: bytes, instance_id: str | None = None) -> Veri
         values = dict(zip(FIELDS, row[: len(FIELDS)], strict=True))
         row_id, stored_hash = row[len(FIELDS)], row[len(FIELDS) + 1]
         if values["chain"] != chain:
-            if chain is not None:
+            if chain:
                 seen_chains[chain] = (expected_seq, prev_hash)
             chain, expected_seq, prev_hash = values["chain"], 0, GENESIS
         expected_seq += 1
@@ -260,7 +260,7 @@ def verify(session: Session, key: bytes, instance_id: str | None = None) -> Veri
             broken = f"{_describe(chain, values['seq'], row_id)}: content does not match its hash"
             break
         prev_hash = stored_hash
-    if broken is None and chain is not None:
+    if broken is None and chain:
         seen_chains[chain] = (expected_seq, prev_hash)
 
     if broken is None:
@@ -297,10 +297,8 @@ def _check_checkpoints(
     if latest is None:
         return None
     # Every chain the newest checkpoint saw must still hold the record it saw.
-    signed_heads = latest.heads.items()
-    if instance_id is not None:
-        signed_heads = [(c, h) for c, h in signed_heads if c == instance_id]
-    for chain, (seq, digest) in sorted(signed_heads):
+    signed_heads = [(c, h) for c, h in latest.heads.items() if instance_id is None or c == instance_id]
+    for chain, (seq, _digest) in sorted(signed_heads):
         last_seq, _ = seen.get(chain, (0, GENESIS))
         if last_seq < seq:
             return f"{_describe(chain, last_seq + 1)} is missing (checkpoint #{latest.id} saw #{seq})"

@@ -16,6 +16,9 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.errors import ConcurrentUpdate
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -62,8 +65,11 @@ class Database:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """A session whose work is committed when the block ends without an error."""
-        with self._sessions() as session, session.begin():
-            yield session
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        except StaleDataError as exc:
+            raise ConcurrentUpdate("someone else changed this instance at the same moment; try again") from exc
 
     def dispose(self) -> None:
         self.engine.dispose()

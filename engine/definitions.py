@@ -23,11 +23,11 @@ from typing import Any
 
 import jsonschema
 from lxml import etree
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (  # type: ignore[import-untyped]
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.bpmn_xml import element_line, parse_xml, schema_problems
@@ -193,7 +193,7 @@ def _is_iso_timer(text: str) -> bool:
         try:
             parse(literal)
             return True
-        except Exception:  # each parser raises its own error type for "not mine"
+        except Exception:  # noqa: S112 - each parser raises its own error type for "not mine"
             continue
     return False
 
@@ -208,6 +208,12 @@ def resolve_form(files: Iterable[str], element_id: str, form_key: str | None) ->
         return None
     conventional = f"forms/{element_id}.json"
     return conventional if conventional in names else None
+
+
+def _owner(node: etree._Element) -> etree._Element:
+    """The element a nested definition belongs to (for naming it in a problem)."""
+    parent = node.getparent()
+    return parent if parent is not None else node
 
 
 def _executability_problems(
@@ -232,7 +238,7 @@ def _executability_problems(
     for node in root.iterfind(".//bpmn:conditionExpression", NS):
         expression = _text(node)
         if expression and (message := compile_problem(camunda_to_python(expression), "eval")):
-            add(node.getparent() if node.getparent() is not None else node, "BAD_CONDITION", message)
+            add(_owner(node), "BAD_CONDITION", message)
     known = known_handler_names()
     for node in root.iterfind(".//bpmn:serviceTask", NS):
         handler = handler_name(node)
@@ -246,16 +252,17 @@ def _executability_problems(
             add(node, "FORM_NOT_FOUND", f"form '{form_key}' is not in the process folder")
         for attribute in ("assignee", "candidateUsers", "candidateGroups", "dueDate"):
             value = camunda_attribute(node, attribute)
-            if value and value.strip().startswith(("${", "#{")):
-                if message := compile_problem(camunda_to_python(value), "eval"):
-                    add(node, "BAD_EXPRESSION", f"{attribute}: {message}")
+            is_expression = value is not None and value.strip().startswith(("${", "#{"))
+            if value is not None and is_expression and (message := compile_problem(camunda_to_python(value), "eval")):
+                add(node, "BAD_EXPRESSION", f"{attribute}: {message}")
     for tag in ("timeDate", "timeDuration", "timeCycle"):
         for node in root.iterfind(f".//bpmn:{tag}", NS):
             text = _text(node)
+            event = _owner(_owner(node))
             if not text:
-                add(node.getparent().getparent(), "BAD_TIMER", f"empty {tag}")
+                add(event, "BAD_TIMER", f"empty {tag}")
             elif not _is_iso_timer(text) and compile_problem(text, "eval"):
-                add(node.getparent().getparent(), "BAD_TIMER", f"{tag} '{text}' is neither ISO 8601 nor an expression")
+                add(event, "BAD_TIMER", f"{tag} '{text}' is neither ISO 8601 nor an expression")
     for node in root.iterfind(".//bpmn:callActivity", NS):
         called = node.get("calledElement")
         if not called:

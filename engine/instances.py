@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from SpiffWorkflow.bpmn import BpmnWorkflow  # type: ignore[import-untyped]
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine  # type: ignore[import-untyped]
-from SpiffWorkflow.task import Task  # type: ignore[import-untyped]
 
 from engine import audit
 from engine.definitions import BundleCache, latest_version
@@ -34,6 +35,7 @@ from engine.models import AuditRecord, Instance, OpenTask, ProcessVersion
 from engine.runtime import (
     ProcessBundle,
     Recorder,
+    all_tasks,
     current_data,
     data_changes,
     dump_state,
@@ -222,12 +224,16 @@ def _advance(
     completing: Task | None = None,
     data: dict[str, Any] | None = None,
     leading: list[audit.Entry] | None = None,
+    rerun_failed: bool = False,
 ) -> Instance:
     """Complete ``completing`` with ``data`` (if given), run the engine, then persist
     state, open tasks and audit records."""
     entries = list(leading or [])
     acted_on = str(completing.id) if completing is not None else None
     with recording(workflow) as recorder:
+        if rerun_failed:
+            for failed in workflow.get_tasks(state=TaskState.ERROR):
+                failed._set_state(TaskState.READY)
         if completing is not None:
             recorder.snapshot(completing)
             completing.data.update(data or {})
@@ -249,16 +255,21 @@ def _advance(
     if failure is not None:
         name, message = _failure(failure)
         failed_task = getattr(failure, "task", None)
-        spec = failed_task.task_spec if failed_task is not None else None
         instance.status = ERROR
         instance.error = {
             "error": name,
             "message": message,
             "task_id": str(failed_task.id) if failed_task is not None else None,
-            "element_id": getattr(spec, "bpmn_id", None),
+            "element_id": failed_task.task_spec.bpmn_id if failed_task is not None else None,
             "at": audit.timestamp(now),
         }
-        if failed_task is not None:
+        recorded = [
+            e for e in entries if failed_task is not None and e.task_id == str(failed_task.id) and e.to_state == "ERROR"
+        ]
+        if recorded:
+            recorded[-1].detail = {"error": name, "message": message}
+        elif failed_task is not None:
+            spec = failed_task.task_spec
             entries.append(
                 audit.Entry(
                     action="task.error",
@@ -272,7 +283,9 @@ def _advance(
                     detail={"error": name, "message": message},
                 )
             )
-        entries.append(audit.Entry(action="instance.errored", actor=ENGINE_ACTOR, detail={"error": name, "message": message}))
+        entries.append(
+            audit.Entry(action="instance.errored", actor=ENGINE_ACTOR, detail={"error": name, "message": message})
+        )
         _sync_open_tasks_after_error(session, instance)
     elif instance.status == COMPLETED:
         instance.ended_at = now
@@ -368,7 +381,9 @@ def complete_task(
     return _advance(session, ctx, instance, version, workflow, actor, completing=task, data=data)
 
 
-def cancel_instance(session: Session, ctx: EngineContext, instance_id: str, actor: str, reason: str = "") -> Instance:
+def cancel_instance(
+    session: Session, ctx: EngineContext, instance_id: str, actor: str, reason: str = ""
+) -> Instance:
     instance = _lock(session, instance_id)
     if instance.status in (COMPLETED, CANCELLED):
         raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
@@ -377,12 +392,36 @@ def cancel_instance(session: Session, ctx: EngineContext, instance_id: str, acto
     with recording(workflow) as recorder:
         workflow.cancel()
     entries = _entries(recorder, actor, None)
-    entries.append(audit.Entry(action="instance.cancelled", actor=actor, to_state="CANCELLED", detail={"reason": reason}))
+    entries.append(
+        audit.Entry(action="instance.cancelled", actor=actor, to_state="CANCELLED", detail={"reason": reason})
+    )
     instance.status = CANCELLED
     instance.ended_at = ctx.clock()
     instance.state = dump_state(workflow)
     _sync_open_tasks(session, ctx, instance, workflow)
     audit.append_to_instance(session, instance, entries, version.hash)
+    session.flush()
+    return instance
+
+
+def edit_data(
+    session: Session, ctx: EngineContext, instance_id: str, changes: dict[str, Any], actor: str
+) -> Instance:
+    """An administrator's correction of an instance's data, applied where the flow goes on."""
+    changes = _require_object(changes)
+    instance = _lock(session, instance_id)
+    if instance.status in (COMPLETED, CANCELLED):
+        raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
+    version, bundle = _bundle(session, ctx, instance)
+    workflow = load_state(instance.state, bundle, ctx.script_engine)
+    waiting = [t for t in all_tasks(workflow) if state_name(t) in ("READY", "WAITING", "ERROR")]
+    before = dict(instance.data)
+    for task in waiting:
+        task.data.update(changes)
+    instance.state = dump_state(workflow)
+    instance.data = {**instance.data, **jsonable(changes)}
+    entry = audit.Entry(action="instance.data_edited", actor=actor, changes=data_changes(before, instance.data))
+    audit.append_to_instance(session, instance, [entry], version.hash)
     session.flush()
     return instance
 
@@ -396,5 +435,7 @@ def retry_instance(session: Session, ctx: EngineContext, instance_id: str, actor
     workflow = load_state(instance.state, bundle, ctx.script_engine)
     previous = instance.error
     instance.error = None
-    retried = audit.Entry(action="instance.retried", actor=actor, from_state="ERROR", to_state="RUNNING", detail=previous)
-    return _advance(session, ctx, instance, version, workflow, actor, leading=[retried])
+    retried = audit.Entry(
+        action="instance.retried", actor=actor, from_state="ERROR", to_state="RUNNING", detail=previous
+    )
+    return _advance(session, ctx, instance, version, workflow, actor, leading=[retried], rerun_failed=True)

@@ -14,13 +14,13 @@ import re
 from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag  # type: ignore[import-untyped]
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # type: ignore[import-untyped]
-from SpiffWorkflow.spiff.parser.task_spec import (  # type: ignore[import-untyped]
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import (
     BusinessRuleTaskParser,
     SpiffTaskParser,
 )
-from SpiffWorkflow.spiff.specs.defaults import ServiceTask  # type: ignore[import-untyped]
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
 ASSIGNMENT_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "formKey", "dueDate")

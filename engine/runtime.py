@@ -23,16 +23,16 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn import BpmnWorkflow  # type: ignore[import-untyped]
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine  # type: ignore[import-untyped]
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer  # type: ignore[import-untyped]
-from SpiffWorkflow.bpmn.serializer.default.workflow import (  # type: ignore[import-untyped]
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnWorkflowConverter,
     WorkflowConverter,
 )
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # type: ignore[import-untyped]
-from SpiffWorkflow.task import Task  # type: ignore[import-untyped]
-from SpiffWorkflow.util.task import TaskState  # type: ignore[import-untyped]
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
 
 from engine.sandbox import SandboxEnvironment
 
@@ -153,6 +153,7 @@ class Recorder:
     transitions: list[Transition] = field(default_factory=list)
     _known: dict[UUID, str] = field(default_factory=dict)
     _before: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    _pending: list[tuple[int, UUID, str | None, str, datetime]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for task in all_tasks(self.workflow):
@@ -169,16 +170,45 @@ class Recorder:
             return
         previous = self._known.get(task_id)
         self._known[task_id] = state
-        task = self.workflow.get_task_from_id(task_id)
-        if task is None or getattr(task.task_spec, "bpmn_id", None) is None:
+        at = datetime.now(UTC)
+        task = self._find(task_id)
+        if task is None:
+            # A subprocess announces its first tasks before it is attached to the workflow.
+            self._pending.append((len(self.transitions), task_id, previous, state, at))
+            return
+        self._add(task, previous, state, at)
+
+    def finish(self) -> None:
+        """Resolve transitions of tasks that were not yet reachable when they happened."""
+        for position, task_id, previous, state, at in reversed(self._pending):
+            task = self._find(task_id)
+            if task is not None:
+                self._add(task, previous, state, at, position)
+        self._pending.clear()
+
+    def _find(self, task_id: UUID) -> Task | None:
+        task = self.workflow.tasks.get(task_id)
+        if task is None:
+            for subprocess in self.workflow.subprocesses.values():
+                task = subprocess.tasks.get(task_id)
+                if task is not None:
+                    break
+        return task
+
+    def _add(self, task: Task, previous: str | None, state: str, at: datetime, position: int | None = None) -> None:
+        if getattr(task.task_spec, "bpmn_id", None) is None:
             return
         changes = None
         if state == "COMPLETED":
-            before = self._before.pop(task_id, None)
+            before = self._before.pop(task.id, None)
             if before is None:
                 before = task.parent.data if task.parent is not None else {}
             changes = data_changes(before, task.data)
-        self.transitions.append(Transition(task, previous, state, datetime.now(UTC), changes))
+        transition = Transition(task, previous, state, at, changes)
+        if position is None:
+            self.transitions.append(transition)
+        else:
+            self.transitions.insert(position, transition)
 
 
 _current: ContextVar[Recorder | None] = ContextVar("cityflow_recorder", default=None)
@@ -210,6 +240,7 @@ def recording(workflow: BpmnWorkflow) -> Iterator[Recorder]:
         yield recorder
     finally:
         _current.reset(token)
+        recorder.finish()
 
 
 def run_engine(workflow: BpmnWorkflow, recorder: Recorder) -> None:
@@ -222,13 +253,19 @@ def state_name(task: Task) -> str:
 
 
 def ready_user_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    """READY tasks that wait for a person, in the main process and in every subprocess."""
     return list(workflow.get_tasks(state=TaskState.READY, manual=True))
 
 
 def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
-    """The instance's data as people see it: the data of the most recent task that ran."""
-    task = workflow.last_task
-    if task is None:
-        task = workflow.task_tree
-    data: dict[str, Any] = jsonable(REGISTRY.clean(task.data))
-    return data
+    """The instance's data as people see it: what the waiting tasks hold (merged, newest last),
+    or, once it has ended, what its last task held."""
+    frontier = sorted(
+        (t for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)),
+        key=lambda t: t.last_state_change,
+    )
+    data: dict[str, Any] = {}
+    for task in frontier or [workflow.last_task or workflow.task_tree]:
+        data.update(REGISTRY.clean(task.data))
+    result: dict[str, Any] = jsonable(data)
+    return result
