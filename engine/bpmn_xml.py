@@ -313,15 +313,8 @@ def parse_xml(
     return tree, []
 
 
-def read_definition(
-    path: pathlib.Path, display_name: str | None = None
-) -> tuple[etree._ElementTree | None, list[Problem]]:
-    """Read, parse and schema-check one definition file.
-
-    Problems name the file as ``display_name`` (or ``str(path)``). Never reads more
-    than :data:`MAX_FILE_BYTES` + 1 bytes.
-    """
-    name = display_name or str(path)
+def read_bytes(path: pathlib.Path, name: str) -> tuple[bytes | None, list[Problem]]:
+    """The content of a regular file of at most :data:`MAX_FILE_BYTES`, or why not."""
     limit = MAX_FILE_BYTES
     try:
         info = os.stat(path)
@@ -352,6 +345,21 @@ def read_definition(
             Problem(name, 0, "FILE_TOO_LARGE", f"more than the limit of {limit} bytes")
         ]
 
+    return data, []
+
+
+def read_definition(
+    path: pathlib.Path, display_name: str | None = None
+) -> tuple[etree._ElementTree | None, list[Problem]]:
+    """Read, parse and schema-check one definition file.
+
+    Problems name the file as ``display_name`` (or ``str(path)``). Never reads more
+    than :data:`MAX_FILE_BYTES` + 1 bytes.
+    """
+    name = display_name or str(path)
+    data, problems = read_bytes(path, name)
+    if data is None:
+        return None, problems
     tree, problems = parse_xml(data, name)
     if tree is None:
         return None, problems

@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import audit
-from engine.bpmn_xml import element_line, parse_xml, schema_problems
+from engine.bpmn_xml import element_line, parse_xml, read_bytes, schema_problems
 from engine.errors import DefinitionError, Problem, ProcessNotFound
 from engine.handlers import known_handler_names
 from engine.models import ProcessVersion
@@ -65,17 +65,31 @@ class DefinitionSource:
 
 
 def read_source(path: Path) -> DefinitionSource:
-    """A folder (every definition file below it) or a single BPMN file, keyed by its name."""
+    """A folder (every definition file below it) or a single BPMN file, keyed by its name.
+
+    Raises ``DefinitionError`` naming each file that is missing, unreadable or too large.
+    """
     if path.is_dir():
-        files = {
-            p.relative_to(path).as_posix(): p.read_bytes()
+        key, location = path.name, path
+        names = [
+            p.relative_to(path).as_posix()
             for p in sorted(path.rglob("*"))
-            if p.is_file() and p.suffix.lower() in DEFINITION_SUFFIXES
-        }
-        return DefinitionSource(key=path.name, files=files, location=str(path))
-    if not path.exists():
+            if p.suffix.lower() in DEFINITION_SUFFIXES and not p.is_dir()
+        ]
+    elif path.exists() or path.is_symlink():
+        key, location, names = path.stem, path.parent, [path.name]
+    else:
         raise DefinitionError([Problem(str(path), 0, "FILE_NOT_FOUND", "no such file or folder")])
-    return DefinitionSource(key=path.stem, files={path.name: path.read_bytes()}, location=str(path.parent))
+    files: dict[str, bytes] = {}
+    problems: list[Problem] = []
+    for name in names:
+        content, unreadable = read_bytes(location / name, str(location / name))
+        problems.extend(unreadable)
+        if content is not None:
+            files[name] = content
+    if problems:
+        raise DefinitionError(problems)
+    return DefinitionSource(key=key, files=files, location=str(location))
 
 
 def process_folders(workflows_dir: Path) -> list[Path]:
@@ -128,7 +142,7 @@ def check(source: DefinitionSource) -> Checked:
         for name, tree in bpmn.items():
             parser.add_bpmn_xml(tree, filename=source.display(name))
     except Exception as exc:  # SpiffWorkflow reports problems as many exception types
-        result.problems.append(_spiff_problem(exc, source.display(next(iter(bpmn)))))
+        result.problems.append(_spiff_problem(exc, source, bpmn))
         return result
 
     for name, tree in bpmn.items():
@@ -147,22 +161,28 @@ def check(source: DefinitionSource) -> Checked:
         else:
             spec = parser.get_spec(entry)
             subprocess_specs = parser.get_subprocess_specs(entry)
-    except Exception as exc:
-        result.problems.append(_spiff_problem(exc, source.display(next(iter(bpmn)))))
+    except Exception as exc:  # SpiffWorkflow reports problems as many exception types
+        result.problems.append(_spiff_problem(exc, source, bpmn))
         return result
     result.name = _process_name(bpmn, entry) or source.key
     result.bundle = ProcessBundle(source.key, 0, source.hash, spec, subprocess_specs)
     return result
 
 
-def _spiff_problem(exc: Exception, default_file: str) -> Problem:
-    file_name = getattr(exc, "file_name", "") or default_file
-    line = getattr(exc, "line_number", 0) or getattr(exc, "sourceline", 0) or 0
-    message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+def _spiff_problem(exc: Exception, source: DefinitionSource, bpmn: dict[str, etree._ElementTree]) -> Problem:
+    """A parser error as a problem, located at the element it names when it names one."""
+    file_name = getattr(exc, "file_name", "") or source.display(next(iter(bpmn)))
+    message = " ".join(str(exc).split()) or exc.__class__.__name__
     element = getattr(exc, "id", "")
+    line = 0
     if element:
         message = f"{element}: {message}"
-    return Problem(file_name, int(line) if str(line).isdigit() else 0, "BPMN_INVALID", message)
+        for name, tree in bpmn.items():
+            found = next((e for e in tree.getroot().iter() if e.get("id") == element), None)
+            if found is not None:
+                file_name, line = source.display(name), element_line(found)
+                break
+    return Problem(file_name, line, "BPMN_INVALID", message)
 
 
 def _form_problems(shown: str, content: bytes) -> list[Problem]:
@@ -223,7 +243,7 @@ def _executability_problems(
     problems: list[Problem] = []
 
     def add(node: etree._Element, code: str, message: str) -> None:
-        label = node.get("name") or node.get("id") or etree.QName(node).localname
+        label = " ".join((node.get("name") or node.get("id") or etree.QName(node).localname).split())
         problems.append(Problem(shown, element_line(node), code, f"{label}: {message}"))
 
     root = tree.getroot()

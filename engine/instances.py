@@ -36,6 +36,7 @@ from engine.runtime import (
     ProcessBundle,
     Recorder,
     all_tasks,
+    compact,
     current_data,
     data_changes,
     dump_state,
@@ -290,8 +291,9 @@ def _advance(
     elif instance.status == COMPLETED:
         instance.ended_at = now
         entries.append(audit.Entry(action="instance.completed", actor=ENGINE_ACTOR, to_state="COMPLETED"))
-    instance.state = dump_state(workflow)
     instance.data = current_data(workflow)
+    compact(workflow)
+    instance.state = dump_state(workflow)
     audit.append_to_instance(session, instance, entries, version.hash)
     session.flush()
     return instance

@@ -248,6 +248,79 @@ def run_engine(workflow: BpmnWorkflow, recorder: Recorder) -> None:
     workflow.do_engine_steps(will_complete_task=recorder.snapshot)
 
 
+def compact(workflow: BpmnWorkflow) -> int:
+    """Drop finished history from the task tree; returns how many tasks were dropped.
+
+    SpiffWorkflow keeps every completed task, so a loop grows the tree, the stored
+    state and the cost of each step without bound (and its iterators stop at depth
+    1,000). The audit trail already holds that history, so once a transition is
+    recorded, everything above the point where all unfinished work hangs is dropped:
+    the tree is re-rooted there, under the original root.
+    """
+    dropped = sum(_compact_tree(wf) for wf in [workflow, *workflow.subprocesses.values()])
+    if dropped:
+        _drop_orphaned_subprocesses(workflow)
+    return dropped
+
+
+def _compact_tree(workflow: Any) -> int:
+    root = workflow.task_tree
+    unfinished = [t for t in workflow.tasks.values() if t.state & TaskState.NOT_FINISHED_MASK]
+    if not unfinished:
+        return 0
+    path: list[Task] = []
+    node = unfinished[0]
+    while node is not None:
+        path.append(node)
+        node = node.parent
+    path.reverse()
+    on_path = {task.id: i for i, task in enumerate(path)}
+    meets: dict[UUID, int] = {}
+    lowest = len(path) - 1
+    for task in unfinished[1:]:
+        walked = []
+        node = task
+        while node.id not in on_path and node.id not in meets:
+            walked.append(node.id)
+            node = node.parent
+        meet = on_path[node.id] if node.id in on_path else meets[node.id]
+        for task_id in walked:
+            meets[task_id] = meet
+        lowest = min(lowest, meet)
+    # Keep a completed task as the new top: unfinished tasks re-read their parent's data.
+    pivot = path[lowest]
+    while not pivot.has_state(TaskState.COMPLETED) and lowest > 0:
+        lowest -= 1
+        pivot = path[lowest]
+    if lowest <= 1 or not pivot.has_state(TaskState.COMPLETED):
+        return 0
+    kept = {root.id: root}
+    stack = [pivot]
+    while stack:
+        task = stack.pop()
+        kept[task.id] = task
+        stack.extend(task.children)
+    dropped = len(workflow.tasks) - len(kept)
+    workflow.tasks = kept
+    root._children = [pivot.id]
+    pivot._parent = root.id
+    if workflow.last_task is not None and workflow.last_task.id not in kept:
+        workflow.last_task = pivot
+    return dropped
+
+
+def _drop_orphaned_subprocesses(workflow: BpmnWorkflow) -> None:
+    while True:
+        present = set(workflow.tasks)
+        for subprocess in workflow.subprocesses.values():
+            present.update(subprocess.tasks)
+        orphans = [key for key, sp in workflow.subprocesses.items() if sp.parent_task_id not in present]
+        if not orphans:
+            return
+        for key in orphans:
+            del workflow.subprocesses[key]
+
+
 def state_name(task: Task) -> str:
     return str(TaskState.get_name(task.state))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ def flow(flow_id: str, source: str, target: str, condition: str | None = None) -
 
 def chain(*elements: str) -> str:
     """Sequence flows joining element ids in order."""
-    return "".join(flow(f"f_{a}_{b}", a, b) for a, b in zip(elements, elements[1:], strict=False))
+    return "".join(flow(f"f_{a}_{b}", a, b) for a, b in itertools.pairwise(elements))
 
 
 def user_task(task_id: str, name: str = "", attrs: str = "") -> str:

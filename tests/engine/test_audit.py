@@ -103,7 +103,7 @@ def test_checkpoint_notices_a_whole_instance_deleted_with_its_records(driver: Dr
         audit.write_checkpoint(session, b"test-audit-key")
     assert driver.verify().ok
     for table, column in (("open_tasks", "instance_id"), ("audit_records", "chain"), ("instances", "id")):
-        sql(driver.database, f"DELETE FROM {table} WHERE {column} = :c", c=finished)  # noqa: S608
+        sql(driver.database, f"DELETE FROM {table} WHERE {column} = :c", c=finished)
     result = driver.verify()
     assert not result.ok
     assert f"instance {finished}" in result.first_broken
