@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from engine.models import AuditCheckpoint, AuditRecord, ChainHead, Instance
@@ -126,6 +126,14 @@ def _make_records(
     return records
 
 
+_INSERTED = ("chain", *[name for name in FIELDS if name != "chain"], "hash")
+
+
+def _insert(session: Session, records: list[AuditRecord]) -> None:
+    # One multi-row INSERT with no RETURNING: records are never read back in the same unit of work.
+    session.execute(insert(AuditRecord), [{name: getattr(r, name) for name in _INSERTED} for r in records])
+
+
 def append_to_instance(
     session: Session,
     instance: Instance,
@@ -143,7 +151,7 @@ def append_to_instance(
         process_version,
     )
     if records:
-        session.add_all(records)
+        _insert(session, records)
         instance.audit_seq = records[-1].seq
         instance.audit_head = records[-1].hash
     return records
@@ -158,7 +166,7 @@ def append_to_system(session: Session, entry: Entry) -> AuditRecord:
         head = ChainHead(chain=SYSTEM_CHAIN, seq=0, hash=GENESIS)
         session.add(head)
     (record,) = _make_records(SYSTEM_CHAIN, None, head.seq, head.hash, [entry], None, None)
-    session.add(record)
+    _insert(session, [record])
     head.seq, head.hash = record.seq, record.hash
     return record
 

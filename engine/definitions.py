@@ -372,13 +372,17 @@ def deploy(session: Session, checked: Checked, actor: str) -> Deployment:
     return Deployment(source.key, version, source.hash, created=True)
 
 
-def latest_version(session: Session, key: str) -> ProcessVersion:
+def latest_version(session: Session, key: str) -> tuple[int, int]:
+    """The row id and number of the newest version of ``key``."""
     row = session.execute(
-        select(ProcessVersion).where(ProcessVersion.key == key).order_by(ProcessVersion.version.desc()).limit(1)
-    ).scalar_one_or_none()
+        select(ProcessVersion.id, ProcessVersion.version)
+        .where(ProcessVersion.key == key)
+        .order_by(ProcessVersion.version.desc())
+        .limit(1)
+    ).one_or_none()
     if row is None:
         raise ProcessNotFound(f"no process '{key}' is deployed")
-    return row
+    return row.id, row.version
 
 
 def latest_versions(session: Session) -> list[ProcessVersion]:
@@ -394,22 +398,28 @@ def latest_versions(session: Session) -> list[ProcessVersion]:
 
 
 class BundleCache:
-    """Parsed specs per version hash, shared by every instance of that version in this process."""
+    """Parsed specs per deployed version, shared by every instance of it in this process.
+
+    Keyed by the version's row id: one cache serves one database.
+    """
 
     def __init__(self, size: int = 64) -> None:
-        self._bundles: OrderedDict[str, ProcessBundle] = OrderedDict()
+        self._bundles: OrderedDict[int, ProcessBundle] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def get(self, row: ProcessVersion) -> ProcessBundle:
+    def get(self, session: Session, version_id: int) -> ProcessBundle:
         with self._lock:
-            bundle = self._bundles.get(row.hash)
+            bundle = self._bundles.get(version_id)
             if bundle is not None:
-                self._bundles.move_to_end(row.hash)
+                self._bundles.move_to_end(version_id)
                 return bundle
+        row = session.get(ProcessVersion, version_id)
+        if row is None:
+            raise ProcessNotFound(f"no process version {version_id}")
         bundle = ProcessBundle.from_dict(row.key, row.version, row.hash, row.spec)
         with self._lock:
-            self._bundles[row.hash] = bundle
+            self._bundles[version_id] = bundle
             while len(self._bundles) > self._size:
                 self._bundles.popitem(last=False)
         return bundle

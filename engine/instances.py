@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine import audit
@@ -31,10 +31,11 @@ from engine.errors import (
     TaskNotFound,
     TaskNotReady,
 )
-from engine.models import AuditRecord, Instance, OpenTask, ProcessVersion
+from engine.models import AuditRecord, Instance, OpenTask
 from engine.runtime import (
     ProcessBundle,
     Recorder,
+    Transition,
     all_tasks,
     compact,
     current_data,
@@ -107,12 +108,6 @@ def open_tasks(
 # -- the shared path of every operation ------------------------------------------------------
 
 
-def _bundle(session: Session, ctx: EngineContext, instance: Instance) -> tuple[ProcessVersion, ProcessBundle]:
-    version = session.get(ProcessVersion, instance.process_version_id)
-    assert version is not None  # a foreign key guarantees it
-    return version, ctx.bundles.get(version)
-
-
 def _lock(session: Session, instance_id: str) -> Instance:
     instance = session.execute(
         select(Instance)
@@ -163,34 +158,54 @@ def _sync_open_tasks(
         if task_id not in ready:
             session.delete(row)
     for task_id, task in ready.items():
-        if task_id in existing:
-            continue
-        spec = task.task_spec
-        extensions = getattr(spec, "extensions", {}) or {}
-        assignees = _evaluate_people(ctx, task, extensions.get("assignee"))
-        users = _evaluate_people(ctx, task, extensions.get("candidateUsers"))
-        groups = _evaluate_people(ctx, task, extensions.get("candidateGroups"))
-        lane = getattr(spec, "lane", None)
-        if not (assignees or users or groups):
-            if lane:
-                groups = [lane]
-            elif instance.initiator:
-                assignees = [instance.initiator]
-        session.add(
-            OpenTask(
-                id=task_id,
-                instance_id=instance.id,
-                process_key=instance.process_key,
-                element_id=spec.bpmn_id,
-                name=spec.bpmn_name or spec.bpmn_id,
-                lane=lane,
-                assignee=assignees[0] if assignees else None,
-                candidate_users=users,
-                candidate_groups=groups,
-                form_key=extensions.get("formKey"),
-                created_at=ctx.clock(),
-            )
-        )
+        if task_id not in existing:
+            session.add(_open_task(ctx, instance, task))
+
+
+def _open_task(ctx: EngineContext, instance: Instance, task: Task) -> OpenTask:
+    """The index row of a ready user task, with who may act on it."""
+    spec = task.task_spec
+    extensions = getattr(spec, "extensions", {}) or {}
+    assignees = _evaluate_people(ctx, task, extensions.get("assignee"))
+    users = _evaluate_people(ctx, task, extensions.get("candidateUsers"))
+    groups = _evaluate_people(ctx, task, extensions.get("candidateGroups"))
+    lane = getattr(spec, "lane", None)
+    if not (assignees or users or groups):
+        if lane:
+            groups = [lane]
+        elif instance.initiator:
+            assignees = [instance.initiator]
+    return OpenTask(
+        id=str(task.id),
+        instance_id=instance.id,
+        process_key=instance.process_key,
+        element_id=spec.bpmn_id,
+        name=spec.bpmn_name or spec.bpmn_id,
+        lane=lane,
+        assignee=assignees[0] if assignees else None,
+        candidate_users=users,
+        candidate_groups=groups,
+        form_key=extensions.get("formKey"),
+        created_at=ctx.clock(),
+    )
+
+
+def _sync_changed_open_tasks(
+    session: Session, ctx: EngineContext, instance: Instance, transitions: list[Transition]
+) -> None:
+    """Keep the open-task index in step by touching only the user tasks this operation moved."""
+    first_state: dict[str, str | None] = {}
+    tasks: dict[str, Task] = {}
+    for t in transitions:
+        if t.task.task_spec.manual:
+            first_state.setdefault(str(t.task.id), t.from_state)
+            tasks[str(t.task.id)] = t.task
+    gone = [tid for tid, task in tasks.items() if first_state[tid] == "READY" and state_name(task) != "READY"]
+    if gone:
+        session.execute(delete(OpenTask).where(OpenTask.id.in_(gone)))
+    for tid, task in tasks.items():
+        if first_state[tid] != "READY" and state_name(task) == "READY":
+            session.add(_open_task(ctx, instance, task))
 
 
 def _entries(recorder: Recorder, actor: str, acted_on: str | None) -> list[audit.Entry]:
@@ -219,7 +234,7 @@ def _advance(
     session: Session,
     ctx: EngineContext,
     instance: Instance,
-    version: ProcessVersion,
+    bundle: ProcessBundle,
     workflow: BpmnWorkflow,
     actor: str,
     completing: Task | None = None,
@@ -247,8 +262,12 @@ def _advance(
             failure = exc
         if failure is None:
             try:
+                resumed = instance.status != RUNNING
                 instance.status = COMPLETED if workflow.is_completed() else RUNNING
-                _sync_open_tasks(session, ctx, instance, workflow)
+                if completing is not None and not resumed:
+                    _sync_changed_open_tasks(session, ctx, instance, recorder.transitions)
+                else:
+                    _sync_open_tasks(session, ctx, instance, workflow)
             except Exception as exc:  # an assignment expression failed
                 failure = exc
     entries.extend(_entries(recorder, actor, acted_on))
@@ -294,15 +313,14 @@ def _advance(
     instance.data = current_data(workflow)
     compact(workflow)
     instance.state = dump_state(workflow)
-    audit.append_to_instance(session, instance, entries, version.hash)
+    audit.append_to_instance(session, instance, entries, bundle.version_hash)
     session.flush()
     return instance
 
 
 def _sync_open_tasks_after_error(session: Session, instance: Instance) -> None:
     # While an instance is in error nobody can act on it; its tasks come back on retry.
-    for row in session.execute(select(OpenTask).where(OpenTask.instance_id == instance.id)).scalars():
-        session.delete(row)
+    session.execute(delete(OpenTask).where(OpenTask.instance_id == instance.id))
 
 
 # -- operations ------------------------------------------------------------------------------
@@ -318,14 +336,14 @@ def start_instance(
 ) -> Instance:
     """Start the latest version of ``process_key`` with ``data`` and run it to its first wait."""
     data = _require_object(data)
-    version = latest_version(session, process_key)
-    bundle = ctx.bundles.get(version)
+    version_id, version_number = latest_version(session, process_key)
+    bundle = ctx.bundles.get(session, version_id)
     workflow = new_workflow(bundle, ctx.script_engine)
     workflow.task_tree.data.update(data)
     now = ctx.clock()
     instance = Instance(
         id=str(uuid.uuid4()),
-        process_version_id=version.id,
+        process_version_id=version_id,
         process_key=process_key,
         status=RUNNING,
         business_key=business_key,
@@ -340,17 +358,23 @@ def start_instance(
         actor=initiator or ENGINE_ACTOR,
         to_state="RUNNING",
         changes=data_changes({}, data) or None,
-        detail={"business_key": business_key, "version": version.version},
+        detail={"business_key": business_key, "version": version_number},
         at=now,
     )
-    return _advance(session, ctx, instance, version, workflow, initiator or ENGINE_ACTOR, leading=[created])
+    return _advance(session, ctx, instance, bundle, workflow, initiator or ENGINE_ACTOR, leading=[created])
 
 
-def _task_for_update(session: Session, task_id: str) -> str:
-    """The instance that holds ``task_id``; 409 when the task existed but is done, 404 otherwise."""
-    row = session.get(OpenTask, task_id)
-    if row is not None:
-        return row.instance_id
+def _lock_by_task(session: Session, task_id: str) -> Instance:
+    """Lock the instance that holds open task ``task_id``; 409 when the task is done, 404 when unknown."""
+    instance = session.execute(
+        select(Instance)
+        .join(OpenTask, OpenTask.instance_id == Instance.id)
+        .where(OpenTask.id == task_id)
+        .with_for_update(of=Instance)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if instance is not None:
+        return instance
     seen = session.execute(
         select(AuditRecord.instance_id).where(AuditRecord.task_id == task_id).limit(1)
     ).scalar_one_or_none()
@@ -368,11 +392,10 @@ def complete_task(
 ) -> Instance:
     """Complete a ready user task with ``data`` as ``actor`` and run the engine on."""
     data = _require_object(data)
-    instance_id = _task_for_update(session, task_id)
-    instance = _lock(session, instance_id)
+    instance = _lock_by_task(session, task_id)
     if instance.status not in ACTIVE_STATUSES:
         raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
-    version, bundle = _bundle(session, ctx, instance)
+    bundle = ctx.bundles.get(session, instance.process_version_id)
     workflow = load_state(instance.state, bundle, ctx.script_engine)
     try:
         task = workflow.get_task_from_id(uuid.UUID(task_id))
@@ -380,7 +403,7 @@ def complete_task(
         raise TaskNotReady(f"task '{task_id}' is not waiting for anyone any more") from exc
     if task is None or state_name(task) != "READY" or not task.task_spec.manual:
         raise TaskNotReady(f"task '{task_id}' is not waiting for anyone any more")
-    return _advance(session, ctx, instance, version, workflow, actor, completing=task, data=data)
+    return _advance(session, ctx, instance, bundle, workflow, actor, completing=task, data=data)
 
 
 def cancel_instance(
@@ -389,7 +412,7 @@ def cancel_instance(
     instance = _lock(session, instance_id)
     if instance.status in (COMPLETED, CANCELLED):
         raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
-    version, bundle = _bundle(session, ctx, instance)
+    bundle = ctx.bundles.get(session, instance.process_version_id)
     workflow = load_state(instance.state, bundle, ctx.script_engine)
     with recording(workflow) as recorder:
         workflow.cancel()
@@ -401,7 +424,7 @@ def cancel_instance(
     instance.ended_at = ctx.clock()
     instance.state = dump_state(workflow)
     _sync_open_tasks(session, ctx, instance, workflow)
-    audit.append_to_instance(session, instance, entries, version.hash)
+    audit.append_to_instance(session, instance, entries, bundle.version_hash)
     session.flush()
     return instance
 
@@ -414,7 +437,7 @@ def edit_data(
     instance = _lock(session, instance_id)
     if instance.status in (COMPLETED, CANCELLED):
         raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
-    version, bundle = _bundle(session, ctx, instance)
+    bundle = ctx.bundles.get(session, instance.process_version_id)
     workflow = load_state(instance.state, bundle, ctx.script_engine)
     waiting = [t for t in all_tasks(workflow) if state_name(t) in ("READY", "WAITING", "ERROR")]
     before = dict(instance.data)
@@ -423,7 +446,7 @@ def edit_data(
     instance.state = dump_state(workflow)
     instance.data = {**instance.data, **jsonable(changes)}
     entry = audit.Entry(action="instance.data_edited", actor=actor, changes=data_changes(before, instance.data))
-    audit.append_to_instance(session, instance, [entry], version.hash)
+    audit.append_to_instance(session, instance, [entry], bundle.version_hash)
     session.flush()
     return instance
 
@@ -433,11 +456,11 @@ def retry_instance(session: Session, ctx: EngineContext, instance_id: str, actor
     instance = _lock(session, instance_id)
     if instance.status != ERROR:
         raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}, not in error")
-    version, bundle = _bundle(session, ctx, instance)
+    bundle = ctx.bundles.get(session, instance.process_version_id)
     workflow = load_state(instance.state, bundle, ctx.script_engine)
     previous = instance.error
     instance.error = None
     retried = audit.Entry(
         action="instance.retried", actor=actor, from_state="ERROR", to_state="RUNNING", detail=previous
     )
-    return _advance(session, ctx, instance, version, workflow, actor, leading=[retried], rerun_failed=True)
+    return _advance(session, ctx, instance, bundle, workflow, actor, leading=[retried], rerun_failed=True)

@@ -122,6 +122,7 @@ def test_the_parsed_spec_is_stored_once_per_version(driver: Driver, tmp_path: Pa
     for _ in range(3):
         driver.start("memo")
     with driver.database.unit_of_work() as session:
-        row = definitions.latest_version(session, "memo")
+        version_id, _ = definitions.latest_version(session, "memo")
+        row = session.get(ProcessVersion, version_id)
         assert row.spec["spec"]["name"] == "memo"
         assert set(row.files) == {"memo.bpmn"}

@@ -1,0 +1,1 @@
+"""Benchmarks and load drivers for cityflow; run with ``make bench`` (never part of ``make test``)."""

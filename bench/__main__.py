@@ -1,0 +1,32 @@
+"""``make bench``: every figure as a ratio against a baseline measured in the same run.
+
+Set ``CITYFLOW_TEST_POSTGRES_URL`` for the PostgreSQL figures (``make bench`` starts
+PostgreSQL when it can); ``--quick`` runs fewer repetitions.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from bench.transitions import Figure, measure
+
+
+def main() -> int:
+    quick = "--quick" in sys.argv
+    figures: list[Figure] = measure("SQLite", None, 5, quick)
+    postgres = os.environ.get("CITYFLOW_TEST_POSTGRES_URL")
+    if postgres:
+        figures += measure("PostgreSQL", postgres, 2, quick)
+    else:
+        print("PostgreSQL figures skipped: CITYFLOW_TEST_POSTGRES_URL is not set", file=sys.stderr)
+    print(f"{'target':<7}{'what':<66}{'measured':>14}{'baseline':>14}{'ratio':>9}  limit")
+    for f in figures:
+        scale = 1000 if f.unit == "ms" else 1
+        print(f"{f.target:<7}{f.what:<66}{f.measured * scale:>11.3f} {f.unit:<3}"
+              f"{f.baseline * scale:>11.3f} {f.unit:<3}{f.ratio:>8.2f}×  {f.limit}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
