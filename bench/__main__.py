@@ -1,7 +1,8 @@
 """``make bench``: every figure as a ratio against a baseline measured in the same run.
 
 Set ``CITYFLOW_TEST_POSTGRES_URL`` for the PostgreSQL figures (``make bench`` starts
-PostgreSQL when it can); ``--quick`` runs fewer repetitions.
+PostgreSQL when it can); ``--quick`` runs fewer repetitions; ``--profile [--postgres]``
+prints where one persisted transition spends its time.
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ from bench.transitions import Figure, measure
 
 def main() -> int:
     quick = "--quick" in sys.argv
+    if "--profile" in sys.argv:
+        from bench.profile import profile_transitions
+
+        print(profile_transitions(os.environ.get("CITYFLOW_TEST_POSTGRES_URL") if "--postgres" in sys.argv else None))
+        return 0
     figures: list[Figure] = measure("SQLite", None, 5, quick)
     postgres = os.environ.get("CITYFLOW_TEST_POSTGRES_URL")
     if postgres:

@@ -55,13 +55,14 @@ def timestamp(value: datetime) -> str:
     """UTC with microseconds; naive values (as SQLite returns them) are UTC."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.isoformat(timespec="microseconds") + "Z"
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def _canonical(values: dict[str, Any]) -> bytes:
-    return json.dumps(
-        values, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    ).encode()
+    return _ENCODER.encode(values).encode()
 
 
 def record_hash(values: dict[str, Any]) -> str:
@@ -129,9 +130,12 @@ def _make_records(
 _INSERTED = ("chain", *[name for name in FIELDS if name != "chain"], "hash")
 
 
+_INSERT = insert(AuditRecord.__table__)
+
+
 def _insert(session: Session, records: list[AuditRecord]) -> None:
-    # One multi-row INSERT with no RETURNING: records are never read back in the same unit of work.
-    session.execute(insert(AuditRecord), [{name: getattr(r, name) for name in _INSERTED} for r in records])
+    # Core executemany, no RETURNING: records are never read back in the same unit of work.
+    session.connection().execute(_INSERT, [{name: getattr(r, name) for name in _INSERTED} for r in records])
 
 
 def append_to_instance(

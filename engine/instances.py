@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from engine import audit
@@ -201,11 +201,17 @@ def _sync_changed_open_tasks(
             first_state.setdefault(str(t.task.id), t.from_state)
             tasks[str(t.task.id)] = t.task
     gone = [tid for tid, task in tasks.items() if first_state[tid] == "READY" and state_name(task) != "READY"]
+    connection = session.connection()
     if gone:
-        session.execute(delete(OpenTask).where(OpenTask.id.in_(gone)))
-    for tid, task in tasks.items():
-        if first_state[tid] != "READY" and state_name(task) == "READY":
-            session.add(_open_task(ctx, instance, task))
+        connection.execute(delete(OpenTask.__table__).where(OpenTask.__table__.c.id.in_(gone)))
+    added = [
+        _open_task(ctx, instance, task)
+        for tid, task in tasks.items()
+        if first_state[tid] != "READY" and state_name(task) == "READY"
+    ]
+    if added:
+        columns = [c.key for c in OpenTask.__table__.columns]
+        connection.execute(insert(OpenTask.__table__), [{c: getattr(row, c) for c in columns} for row in added])
 
 
 def _entries(recorder: Recorder, actor: str, acted_on: str | None) -> list[audit.Entry]:

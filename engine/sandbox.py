@@ -41,20 +41,17 @@ import sys
 import textwrap
 import time
 import tokenize
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from types import CodeType, FrameType, ModuleType
 from typing import Any, Final, NoReturn, TypeVar
 
-from RestrictedPython import PrintCollector, compile_restricted_eval, compile_restricted_exec, safe_builtins
-from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
+from RestrictedPython.compile import compile_restricted_eval, compile_restricted_exec
+from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence, safe_builtins
+from RestrictedPython.PrintCollector import PrintCollector
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
-
-# SpiffWorkflow ships no type information; the base class only defines the interface.
-from SpiffWorkflow.bpmn.script_engine.python_environment import (  # type: ignore[import-untyped]
-    BasePythonScriptEngineEnvironment,
-)
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from engine.errors import ScriptFailed, ScriptRefused
 
@@ -200,6 +197,14 @@ class _Policy(RestrictingNodeTransformer):
         node.type = _call("_except_", [node.type or _located(ast.Constant(None), node)], node)
         return node
 
+    def visit_While(self, node: ast.While) -> ast.AST:
+        # CPython 3.11 emits no line event for a loop that jumps to itself
+        # (``while True: pass``), so every ``while`` body starts with a deadline check.
+        node = self.node_contents_visit(node)
+        check = ast.Expr(_call("_deadline_", [], node.body[0]))
+        node.body.insert(0, _located(check, node.body[0]))
+        return node
+
     def visit_Try(self, node: ast.Try) -> ast.AST:
         node = self.node_contents_visit(node)
         if node.finalbody:
@@ -219,7 +224,7 @@ class _Compiled:
 _RP_LINE = re.compile(r"^Line (\d+): (.*?)\.?$", re.DOTALL)
 
 
-def _policy_message(errors: list[str] | tuple[str, ...]) -> str:
+def _policy_message(errors: Sequence[str]) -> str:
     match = _RP_LINE.match(errors[0])
     first = f"{match.group(2)} (line {match.group(1)})" if match else errors[0]
     first = " ".join(first.split())
@@ -237,7 +242,9 @@ def _compile(source: str, mode: str) -> _Compiled:
     else:
         raise ValueError(f"mode must be 'eval' or 'exec', not {mode!r}")
     try:
-        tree = ast.parse(text, _FILENAME, mode)
+        tree: ast.Module | ast.Expression = (
+            ast.parse(text, _FILENAME, "eval") if mode == "eval" else ast.parse(text, _FILENAME, "exec")
+        )
     except SyntaxError as exc:
         where = f" (line {exc.lineno})" if exc.lineno else ""
         return _Compiled(None, f"{type(exc).__name__}: {exc.msg}{where}")
@@ -364,7 +371,8 @@ class _Juel:
             return None
         while k < stop:
             tok = self.toks[k]
-            if tok.type == tokenize.OP and tok.string == "." and k + 1 < stop and self.toks[k + 1].type == tokenize.NAME:
+            attribute = k + 1 < stop and self.toks[k + 1].type == tokenize.NAME
+            if tok.type == tokenize.OP and tok.string == "." and attribute:
                 k += 2
             elif tok.type == tokenize.OP and tok.string in ("(", "["):
                 closing = self._closing(k, stop)
@@ -469,16 +477,19 @@ def _check_product(a: Any, b: Any) -> None:
         if bits > MAX_INT_BITS:
             _too_big("the product", bits, MAX_INT_BITS, "bits")
     elif isinstance(b, int) and isinstance(a, _SEQUENCES):
-        if len(a) * b > MAX_ITEMS:
-            _too_big("the repeated sequence", len(a) * b, MAX_ITEMS, "items")
+        _check_items("the repeated sequence", len(a) * b)
     elif isinstance(a, int) and isinstance(b, _SEQUENCES):
-        if len(b) * a > MAX_ITEMS:
-            _too_big("the repeated sequence", len(b) * a, MAX_ITEMS, "items")
+        _check_items("the repeated sequence", len(b) * a)
+
+
+def _check_items(what: str, count: int) -> None:
+    if count > MAX_ITEMS:
+        _too_big(what, count, MAX_ITEMS, "items")
 
 
 def _check_sum(a: Any, b: Any) -> None:
-    if isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES) and len(a) + len(b) > MAX_ITEMS:
-        _too_big("the joined sequence", len(a) + len(b), MAX_ITEMS, "items")
+    if isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES):
+        _check_items("the joined sequence", len(a) + len(b))
 
 
 def _guarded_add(a: Any, b: Any) -> Any:
@@ -520,12 +531,14 @@ def _guarded_range(*args: int) -> range:
 
 def _guarded_iadd(a: Any, b: Any) -> Any:
     _check_sum(a, b)
-    return operator.iadd(a, b)  # ``items += [x]`` extends the same list
+    a += b  # ``items += [x]`` extends the same list, as in plain Python
+    return a
 
 
 def _guarded_imul(a: Any, b: Any) -> Any:
     _check_product(a, b)
-    return operator.imul(a, b)
+    a *= b
+    return a
 
 
 _INPLACE: Final[dict[str, Callable[[Any, Any], Any]]] = {
@@ -719,9 +732,10 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         try:
             try:
                 sys.settrace(tracer)
+                # ``code`` was compiled by RestrictedPython under _Policy; ``namespace`` holds the guards.
                 if mode == "eval":
-                    return eval(code, namespace)
-                exec(code, namespace)
+                    return eval(code, namespace)  # noqa: S307
+                exec(code, namespace)  # noqa: S102
                 return None
             finally:
                 sys.settrace(previous)
