@@ -12,13 +12,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from engine import audit
@@ -190,6 +190,9 @@ def _open_task(ctx: EngineContext, instance: Instance, task: Task) -> OpenTask:
     )
 
 
+_OPEN_TASKS = cast(Table, OpenTask.__table__)
+
+
 def _sync_changed_open_tasks(
     session: Session, ctx: EngineContext, instance: Instance, transitions: list[Transition]
 ) -> None:
@@ -203,15 +206,15 @@ def _sync_changed_open_tasks(
     gone = [tid for tid, task in tasks.items() if first_state[tid] == "READY" and state_name(task) != "READY"]
     connection = session.connection()
     if gone:
-        connection.execute(delete(OpenTask.__table__).where(OpenTask.__table__.c.id.in_(gone)))
+        connection.execute(delete(_OPEN_TASKS).where(_OPEN_TASKS.c.id.in_(gone)))
     added = [
         _open_task(ctx, instance, task)
         for tid, task in tasks.items()
         if first_state[tid] != "READY" and state_name(task) == "READY"
     ]
     if added:
-        columns = [c.key for c in OpenTask.__table__.columns]
-        connection.execute(insert(OpenTask.__table__), [{c: getattr(row, c) for c in columns} for row in added])
+        columns = [c.key for c in _OPEN_TASKS.columns]
+        connection.execute(insert(_OPEN_TASKS), [{c: getattr(row, c) for c in columns} for row in added])
 
 
 def _entries(recorder: Recorder, actor: str, acted_on: str | None) -> list[audit.Entry]:

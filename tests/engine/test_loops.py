@@ -7,7 +7,15 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from engine.models import AuditRecord, Instance
-from engine.runtime import compact, current_data, make_script_engine, new_workflow, ready_user_tasks, recording, run_engine
+from engine.runtime import (
+    compact,
+    current_data,
+    make_script_engine,
+    new_workflow,
+    ready_user_tasks,
+    recording,
+    run_engine,
+)
 from tests.engine.helpers import Driver, bpmn, chain, flow, process, script_task, user_task, write_folder
 
 DIRECTIVE_LOOP = (
