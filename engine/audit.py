@@ -19,9 +19,9 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from engine.models import AuditCheckpoint, AuditRecord, ChainHead, Instance
@@ -130,7 +130,7 @@ def _make_records(
 _INSERTED = ("chain", *[name for name in FIELDS if name != "chain"], "hash")
 
 
-_INSERT = insert(AuditRecord.__table__)
+_INSERT = insert(cast(Table, AuditRecord.__table__))
 
 
 def _insert(session: Session, records: list[AuditRecord]) -> None:
