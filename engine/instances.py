@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table, delete, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from engine import audit
@@ -26,12 +26,13 @@ from engine.definitions import BundleCache, latest_version
 from engine.errors import (
     CityflowError,
     InstanceNotActive,
+    ScriptFailed,
     InstanceNotFound,
     InvalidInput,
     TaskNotFound,
     TaskNotReady,
 )
-from engine.models import AuditRecord, Instance, OpenTask
+from engine.models import AuditRecord, Instance, OpenTask, TaskCandidate
 from engine.runtime import (
     ProcessBundle,
     Recorder,
@@ -149,48 +150,65 @@ def _evaluate_people(ctx: EngineContext, task: Task, expression: str | None) -> 
 def _sync_open_tasks(
     session: Session, ctx: EngineContext, instance: Instance, workflow: BpmnWorkflow
 ) -> None:
+    """Make the open-task index match the workflow's ready user tasks (all of them)."""
     ready = {str(t.id): t for t in ready_user_tasks(workflow)} if instance.status == RUNNING else {}
-    existing = {
-        row.id: row
-        for row in session.execute(select(OpenTask).where(OpenTask.instance_id == instance.id)).scalars()
-    }
-    for task_id, row in existing.items():
-        if task_id not in ready:
-            session.delete(row)
-    for task_id, task in ready.items():
-        if task_id not in existing:
-            session.add(_open_task(ctx, instance, task))
-
-
-def _open_task(ctx: EngineContext, instance: Instance, task: Task) -> OpenTask:
-    """The index row of a ready user task, with who may act on it."""
-    spec = task.task_spec
-    extensions = getattr(spec, "extensions", {}) or {}
-    assignees = _evaluate_people(ctx, task, extensions.get("assignee"))
-    users = _evaluate_people(ctx, task, extensions.get("candidateUsers"))
-    groups = _evaluate_people(ctx, task, extensions.get("candidateGroups"))
-    lane = getattr(spec, "lane", None)
-    if not (assignees or users or groups):
-        if lane:
-            groups = [lane]
-        elif instance.initiator:
-            assignees = [instance.initiator]
-    return OpenTask(
-        id=str(task.id),
-        instance_id=instance.id,
-        process_key=instance.process_key,
-        element_id=spec.bpmn_id,
-        name=spec.bpmn_name or spec.bpmn_id,
-        lane=lane,
-        assignee=assignees[0] if assignees else None,
-        candidate_users=users,
-        candidate_groups=groups,
-        form_key=extensions.get("formKey"),
-        created_at=ctx.clock(),
+    connection = session.connection()
+    existing = set(
+        connection.execute(select(_OPEN_TASKS.c.id).where(_OPEN_TASKS.c.instance_id == instance.id)).scalars()
     )
+    gone = existing - ready.keys()
+    if gone:
+        connection.execute(delete(_OPEN_TASKS).where(_OPEN_TASKS.c.id.in_(gone)))
+    _insert_open_tasks(session, ctx, instance, [task for tid, task in ready.items() if tid not in existing])
+
+
+def _insert_open_tasks(session: Session, ctx: EngineContext, instance: Instance, tasks: list[Task]) -> None:
+    """Index ready user tasks, with who may act on each (assignee, candidates, else lane, else initiator)."""
+    if not tasks:
+        return
+    rows, candidates = [], []
+    for task in tasks:
+        spec = task.task_spec
+        extensions = getattr(spec, "extensions", {}) or {}
+        assignees = _evaluate_people(ctx, task, extensions.get("assignee"))
+        users = _evaluate_people(ctx, task, extensions.get("candidateUsers"))
+        groups = _evaluate_people(ctx, task, extensions.get("candidateGroups"))
+        lane = getattr(spec, "lane", None)
+        if not (assignees or users or groups):
+            if lane:
+                groups = [lane]
+            elif instance.initiator:
+                assignees = [instance.initiator]
+        task_id = str(task.id)
+        rows.append(
+            {
+                "id": task_id,
+                "instance_id": instance.id,
+                "process_key": instance.process_key,
+                "element_id": spec.bpmn_id,
+                "name": spec.bpmn_name or spec.bpmn_id,
+                "lane": lane,
+                "assignee": assignees[0] if assignees else None,
+                "candidate_users": users,
+                "candidate_groups": groups,
+                "form_key": extensions.get("formKey"),
+                "claimed_by": None,
+                "created_at": ctx.clock(),
+                "due_at": None,
+            }
+        )
+        people = {("user", name) for name in [*assignees[:1], *users]} | {("group", name) for name in groups}
+        candidates.extend({"task_id": task_id, "kind": kind, "name": name} for kind, name in sorted(people))
+    if inspect(instance).pending:
+        session.flush()
+    connection = session.connection()
+    connection.execute(insert(_OPEN_TASKS), rows)
+    if candidates:
+        connection.execute(insert(_CANDIDATES), candidates)
 
 
 _OPEN_TASKS = cast(Table, OpenTask.__table__)
+_CANDIDATES = cast(Table, TaskCandidate.__table__)
 
 
 def _sync_changed_open_tasks(
@@ -204,17 +222,10 @@ def _sync_changed_open_tasks(
             first_state.setdefault(str(t.task.id), t.from_state)
             tasks[str(t.task.id)] = t.task
     gone = [tid for tid, task in tasks.items() if first_state[tid] == "READY" and state_name(task) != "READY"]
-    connection = session.connection()
     if gone:
-        connection.execute(delete(_OPEN_TASKS).where(_OPEN_TASKS.c.id.in_(gone)))
-    added = [
-        _open_task(ctx, instance, task)
-        for tid, task in tasks.items()
-        if first_state[tid] != "READY" and state_name(task) == "READY"
-    ]
-    if added:
-        columns = [c.key for c in _OPEN_TASKS.columns]
-        connection.execute(insert(_OPEN_TASKS), [{c: getattr(row, c) for c in columns} for row in added])
+        session.connection().execute(delete(_OPEN_TASKS).where(_OPEN_TASKS.c.id.in_(gone)))
+    added = [t for tid, t in tasks.items() if first_state[tid] != "READY" and state_name(t) == "READY"]
+    _insert_open_tasks(session, ctx, instance, added)
 
 
 def _entries(recorder: Recorder, actor: str, acted_on: str | None) -> list[audit.Entry]:
@@ -277,7 +288,7 @@ def _advance(
                     _sync_changed_open_tasks(session, ctx, instance, recorder.transitions)
                 else:
                     _sync_open_tasks(session, ctx, instance, workflow)
-            except Exception as exc:  # an assignment expression failed
+            except ScriptFailed as exc:  # an assignment expression failed
                 failure = exc
     entries.extend(_entries(recorder, actor, acted_on))
     now = ctx.clock()

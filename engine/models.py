@@ -91,8 +91,20 @@ class OpenTask(Base):
     candidate_users: Mapped[list[str]] = mapped_column(JSON)
     candidate_groups: Mapped[list[str]] = mapped_column(JSON)
     form_key: Mapped[str | None] = mapped_column(String(500))
+    claimed_by: Mapped[str | None] = mapped_column(String(200), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_at: Mapped[datetime | None]
+
+
+class TaskCandidate(Base):
+    """Who an open task is offered to, one row per user or group, so inboxes are an index lookup."""
+
+    __tablename__ = "open_task_candidates"
+    __table_args__ = (Index("ix_open_task_candidates_lookup", "kind", "name"),)
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("open_tasks.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(5), primary_key=True)  # "user" or "group"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
 
 
 class AuditRecord(Base):
@@ -148,3 +160,101 @@ class AuditCheckpoint(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(64))
+
+
+# -- organisation and identity ---------------------------------------------------------------
+
+
+class Department(Base):
+    """A 국/실/과/팀; ``parent`` is the bureau a department belongs to."""
+
+    __tablename__ = "departments"
+
+    code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    department_code: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
+    position: Mapped[str | None] = mapped_column(String(50))
+    rank: Mapped[int] = mapped_column(Integer, default=0)
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    groups: Mapped[list[str]] = mapped_column(JSON, default=list)
+    locale: Mapped[str] = mapped_column(String(10), default="ko")
+    email: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Absence(Base):
+    """출장, 휴가, 교육, 병가: while it lasts, ``deputy`` acts for ``username`` (대결)."""
+
+    __tablename__ = "absences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("users.username"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    deputy: Mapped[str] = mapped_column(ForeignKey("users.username"), index=True)
+
+
+class ApiToken(Base):
+    """An opaque bearer token; only its sha256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("users.username"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "api" or "web" (a browser session)
+    csrf_token: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class TaskDraft(Base):
+    """What someone entered into a task's form and saved without completing it."""
+
+    __tablename__ = "task_drafts"
+
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    data: Mapped[JsonDict]
+    saved_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    author: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Attachment(Base):
+    """A file attached to an instance; its content is stored once, by sha256, outside the database."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(300))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
