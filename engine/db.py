@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.errors import ConcurrentUpdate
+from engine.errors import ConcurrentUpdate, NotAllowed
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -65,11 +65,23 @@ class Database:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """A session whose work is committed when the block ends without an error."""
+        session = self._sessions()
         try:
-            with self._sessions() as session, session.begin():
-                yield session
+            session.begin()
+            yield session
+            session.commit()
         except StaleDataError as exc:
+            session.rollback()
             raise ConcurrentUpdate("someone else changed this instance at the same moment; try again") from exc
+        except NotAllowed as exc:
+            # A refusal of note was recorded before anything else changed: keep the record.
+            session.commit() if exc.recorded else session.rollback()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -12,6 +12,9 @@
     │   ├── TaskNotReady         the task is no longer waiting for anyone
     │   └── InstanceNotActive    the instance has ended, errored or been cancelled
     ├── InvalidInput             a request is malformed (bad JSON, wrong type)
+    │   └── TooLarge             an upload over the size limit
+    ├── NotAuthenticated         no valid credentials
+    │   └── AccountLocked        too many failed logins
     ├── NotAllowed               the actor may not do this
     ├── ScriptFailed             a designer's script or condition failed
     │   └── ScriptRefused        ... because it tried something the sandbox forbids
@@ -102,7 +105,12 @@ class InvalidInput(CityflowError):
 
 
 class NotAllowed(CityflowError):
-    pass
+    """The actor may not do this. ``recorded``: the refusal was written to the audit trail,
+    and the unit of work keeps that record even though the request fails."""
+
+    def __init__(self, detail: str = "", recorded: bool = False) -> None:
+        super().__init__(detail)
+        self.recorded = recorded
 
 
 class ScriptFailed(CityflowError):
@@ -115,3 +123,15 @@ class ScriptRefused(ScriptFailed):
 
 class AuditBroken(CityflowError):
     pass
+
+
+class NotAuthenticated(CityflowError):
+    """No valid credentials: a wrong password, an unknown, expired or revoked token."""
+
+
+class AccountLocked(NotAuthenticated):
+    """Too many failed logins; the account is locked for a while."""
+
+
+class TooLarge(InvalidInput):
+    """An upload over the size limit."""

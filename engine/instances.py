@@ -26,9 +26,9 @@ from engine.definitions import BundleCache, latest_version
 from engine.errors import (
     CityflowError,
     InstanceNotActive,
-    ScriptFailed,
     InstanceNotFound,
     InvalidInput,
+    ScriptFailed,
     TaskNotFound,
     TaskNotReady,
 )
@@ -109,7 +109,7 @@ def open_tasks(
 # -- the shared path of every operation ------------------------------------------------------
 
 
-def _lock(session: Session, instance_id: str) -> Instance:
+def lock_instance(session: Session, instance_id: str) -> Instance:
     instance = session.execute(
         select(Instance)
         .where(Instance.id == instance_id)
@@ -166,7 +166,8 @@ def _insert_open_tasks(session: Session, ctx: EngineContext, instance: Instance,
     """Index ready user tasks, with who may act on each (assignee, candidates, else lane, else initiator)."""
     if not tasks:
         return
-    rows, candidates = [], []
+    rows: list[dict[str, Any]] = []
+    candidates: list[dict[str, str]] = []
     for task in tasks:
         spec = task.task_spec
         extensions = getattr(spec, "extensions", {}) or {}
@@ -228,11 +229,14 @@ def _sync_changed_open_tasks(
     _insert_open_tasks(session, ctx, instance, added)
 
 
-def _entries(recorder: Recorder, actor: str, acted_on: str | None) -> list[audit.Entry]:
+def _entries(
+    recorder: Recorder, actor: str, acted_on: str | None, on_behalf_of: str | None = None
+) -> list[audit.Entry]:
     entries = []
     for t in recorder.transitions:
         spec = t.task.task_spec
         task_id = str(t.task.id)
+        deputy = on_behalf_of is not None and task_id == acted_on and t.to_state == "COMPLETED"
         entries.append(
             audit.Entry(
                 action=f"task.{t.to_state.lower()}",
@@ -244,6 +248,7 @@ def _entries(recorder: Recorder, actor: str, acted_on: str | None) -> list[audit
                 from_state=t.from_state,
                 to_state=t.to_state,
                 changes=t.changes or None,
+                detail={"on_behalf_of": on_behalf_of} if deputy else None,
                 at=t.at,
             )
         )
@@ -261,6 +266,7 @@ def _advance(
     data: dict[str, Any] | None = None,
     leading: list[audit.Entry] | None = None,
     rerun_failed: bool = False,
+    on_behalf_of: str | None = None,
 ) -> Instance:
     """Complete ``completing`` with ``data`` (if given), run the engine, then persist
     state, open tasks and audit records."""
@@ -290,7 +296,7 @@ def _advance(
                     _sync_open_tasks(session, ctx, instance, workflow)
             except ScriptFailed as exc:  # an assignment expression failed
                 failure = exc
-    entries.extend(_entries(recorder, actor, acted_on))
+    entries.extend(_entries(recorder, actor, acted_on, on_behalf_of))
     now = ctx.clock()
     if failure is not None:
         name, message = _failure(failure)
@@ -409,8 +415,9 @@ def complete_task(
     task_id: str,
     data: dict[str, Any] | None,
     actor: str,
+    on_behalf_of: str | None = None,
 ) -> Instance:
-    """Complete a ready user task with ``data`` as ``actor`` and run the engine on."""
+    """Complete a ready user task with ``data`` as ``actor`` (a deputy names ``on_behalf_of``)."""
     data = _require_object(data)
     instance = _lock_by_task(session, task_id)
     if instance.status not in ACTIVE_STATUSES:
@@ -423,13 +430,15 @@ def complete_task(
         raise TaskNotReady(f"task '{task_id}' is not waiting for anyone any more") from exc
     if task is None or state_name(task) != "READY" or not task.task_spec.manual:
         raise TaskNotReady(f"task '{task_id}' is not waiting for anyone any more")
-    return _advance(session, ctx, instance, bundle, workflow, actor, completing=task, data=data)
+    return _advance(
+        session, ctx, instance, bundle, workflow, actor, completing=task, data=data, on_behalf_of=on_behalf_of
+    )
 
 
 def cancel_instance(
     session: Session, ctx: EngineContext, instance_id: str, actor: str, reason: str = ""
 ) -> Instance:
-    instance = _lock(session, instance_id)
+    instance = lock_instance(session, instance_id)
     if instance.status in (COMPLETED, CANCELLED):
         raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
     bundle = ctx.bundles.get(session, instance.process_version_id)
@@ -454,7 +463,7 @@ def edit_data(
 ) -> Instance:
     """An administrator's correction of an instance's data, applied where the flow goes on."""
     changes = _require_object(changes)
-    instance = _lock(session, instance_id)
+    instance = lock_instance(session, instance_id)
     if instance.status in (COMPLETED, CANCELLED):
         raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
     bundle = ctx.bundles.get(session, instance.process_version_id)
@@ -473,7 +482,7 @@ def edit_data(
 
 def retry_instance(session: Session, ctx: EngineContext, instance_id: str, actor: str) -> Instance:
     """Run an errored instance's engine again, after the cause (data, a handler, a limit) was fixed."""
-    instance = _lock(session, instance_id)
+    instance = lock_instance(session, instance_id)
     if instance.status != ERROR:
         raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}, not in error")
     bundle = ctx.bundles.get(session, instance.process_version_id)

@@ -14,11 +14,14 @@ top of that policy this module
 * refuses imports, classes, ``with`` blocks, ``str.format``/``format_map``/``mro``
   and calls to introspection builtins (``open``, ``getattr``, ``type`` ...) at
   compile time, and offers only a short list of builtins at run time;
-* caps the size of ``**``, ``*``, ``<<``, ``pow`` and ``range`` results;
+* caps the size of ``+``, ``*``, ``**``, ``<<``, ``pow`` and ``range`` results
+  (string methods such as ``ljust``/``join``/``replace`` and format widths are
+  bounded only by the time limit);
 * bounds running time with a per-thread trace function that is installed only
   while sandboxed code runs. The timeout is raised as an exception scripts cannot
-  catch, and ``finally`` blocks start with a deadline check, because CPython
-  drops the trace function once it has raised;
+  catch; ``finally`` blocks and ``while`` bodies start with a deadline check,
+  because CPython drops the trace function once it has raised and emits no line
+  event for ``while True: pass``;
 * turns every failure into :class:`ScriptFailed` and every refusal into
   :class:`ScriptRefused`.
 
@@ -89,9 +92,31 @@ def _refuse(message: str) -> NoReturn:
 #: Builtins whose only uses are introspection, I/O or code generation.
 _REFUSED_NAMES: Final = frozenset(
     {
-        "__import__", "breakpoint", "classmethod", "compile", "delattr", "dir", "eval", "exec",
-        "exit", "getattr", "globals", "hasattr", "help", "input", "locals", "memoryview",
-        "object", "open", "property", "quit", "setattr", "staticmethod", "super", "type", "vars",
+        "__import__",
+        "breakpoint",
+        "classmethod",
+        "compile",
+        "delattr",
+        "dir",
+        "eval",
+        "exec",
+        "exit",
+        "getattr",
+        "globals",
+        "hasattr",
+        "help",
+        "input",
+        "locals",
+        "memoryview",
+        "object",
+        "open",
+        "property",
+        "quit",
+        "setattr",
+        "staticmethod",
+        "super",
+        "type",
+        "vars",
     }
 )
 #: Attributes that reach object internals without a leading underscore.
@@ -105,24 +130,29 @@ _BINOP_HOOKS: Final[dict[type[ast.operator], str]] = {
 }
 
 _IOPERATOR: Final[dict[type[ast.operator], str]] = {
-    ast.Add: "+=", ast.Sub: "-=", ast.Mult: "*=", ast.Div: "/=", ast.Mod: "%=", ast.Pow: "**=",
-    ast.LShift: "<<=", ast.RShift: ">>=", ast.BitOr: "|=", ast.BitXor: "^=", ast.BitAnd: "&=",
-    ast.FloorDiv: "//=", ast.MatMult: "@=",
+    ast.Add: "+=",
+    ast.Sub: "-=",
+    ast.Mult: "*=",
+    ast.Div: "/=",
+    ast.Mod: "%=",
+    ast.Pow: "**=",
+    ast.LShift: "<<=",
+    ast.RShift: ">>=",
+    ast.BitOr: "|=",
+    ast.BitXor: "^=",
+    ast.BitAnd: "&=",
+    ast.FloorDiv: "//=",
+    ast.MatMult: "@=",
 }
 
 
 def _located(new: _Node, old: ast.AST) -> _Node:
-    """Give ``new`` and every generated node below it the position of ``old``."""
-    for child in ast.walk(new):
-        if "lineno" in child._attributes and not hasattr(child, "lineno"):
-            ast.copy_location(child, old)
-    return new
+    """Give the generated node ``new`` the source position of ``old``."""
+    return ast.copy_location(new, old)
 
 
 def _call(hook: str, args: list[ast.expr], where: ast.AST) -> ast.Call:
-    node = ast.Call(func=ast.Name(hook, ast.Load()), args=args, keywords=[])
-    _located(node, where)
-    return node
+    return _located(ast.Call(func=_located(ast.Name(hook, ast.Load()), where), args=args, keywords=[]), where)
 
 
 def _names_exception(node: ast.expr | None) -> bool:
@@ -184,7 +214,7 @@ class _Policy(RestrictingNodeTransformer):
         node = self.node_contents_visit(node)
         target = node.target
         assert isinstance(target, ast.Subscript)
-        op = ast.Constant(_IOPERATOR[type(node.op)])
+        op = _located(ast.Constant(_IOPERATOR[type(node.op)]), node)
         statement = ast.Expr(_call("_augitem_", [target.value, target.slice, op, node.value], node))
         return _located(statement, node)
 
@@ -273,13 +303,39 @@ def compile_problem(source: str, mode: str) -> str | None:
 
 # --------------------------------------------------------------------------- Camunda conditions
 _JUEL_WORDS: Final = {
-    "true": "True", "false": "False", "null": "None",
-    "eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">=",
-    "div": "/", "mod": "%",
+    "true": "True",
+    "false": "False",
+    "null": "None",
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "gt": ">",
+    "le": "<=",
+    "ge": ">=",
+    "div": "/",
+    "mod": "%",
 }
 _NOT_OPERANDS: Final = frozenset(
-    {"and", "or", "not", "in", "is", "if", "else", "eq", "ne", "lt", "gt", "le", "ge", "div", "mod",
-     "instanceof", "lambda", "for"}
+    {
+        "and",
+        "or",
+        "not",
+        "in",
+        "is",
+        "if",
+        "else",
+        "eq",
+        "ne",
+        "lt",
+        "gt",
+        "le",
+        "ge",
+        "div",
+        "mod",
+        "instanceof",
+        "lambda",
+        "for",
+    }
 )
 _SKIPPED_TOKENS: Final = frozenset(
     {tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT}
@@ -460,7 +516,10 @@ def camunda_to_python(expression: str) -> str:
             depth -= 1
             if depth < 0:  # ``${a} and ${b}``: not one expression
                 return expression
-    return _Juel(inner, tokens).span(0, len(tokens)).strip()
+    try:
+        return _Juel(inner, tokens).span(0, len(tokens)).strip()
+    except RecursionError:  # absurdly nested operators: let the compiler report it
+        return inner
 
 
 # --------------------------------------------------------------------------- run-time guards
@@ -542,9 +601,18 @@ def _guarded_imul(a: Any, b: Any) -> Any:
 
 
 _INPLACE: Final[dict[str, Callable[[Any, Any], Any]]] = {
-    "+=": _guarded_iadd, "-=": operator.isub, "*=": _guarded_imul, "/=": operator.itruediv,
-    "%=": operator.imod, "**=": _guarded_pow, "<<=": _guarded_lshift, ">>=": operator.irshift,
-    "|=": operator.ior, "^=": operator.ixor, "&=": operator.iand, "//=": operator.ifloordiv,
+    "+=": _guarded_iadd,
+    "-=": operator.isub,
+    "*=": _guarded_imul,
+    "/=": operator.itruediv,
+    "%=": operator.imod,
+    "**=": _guarded_pow,
+    "<<=": _guarded_lshift,
+    ">>=": operator.irshift,
+    "|=": operator.ior,
+    "^=": operator.ixor,
+    "&=": operator.iand,
+    "//=": operator.ifloordiv,
     "@=": operator.imatmul,
 }
 
@@ -599,11 +667,36 @@ def _base_builtins() -> dict[str, Any]:
         if not name.startswith("_") and name not in _UNCATCHABLE and name not in ("setattr", "delattr")
     }
     names.update(
-        len=len, min=min, max=max, sum=sum, sorted=sorted, reversed=reversed, enumerate=enumerate,
-        zip=zip, any=any, all=all, range=_guarded_range, abs=abs, round=round, str=str, int=int,
-        float=float, bool=bool, list=list, dict=dict, set=set, tuple=tuple, isinstance=isinstance,
-        divmod=divmod, map=map, filter=filter, pow=_guarded_pow,
-        datetime=datetime, date=date, timedelta=timedelta, timezone=timezone,
+        len=len,
+        min=min,
+        max=max,
+        sum=sum,
+        sorted=sorted,
+        reversed=reversed,
+        enumerate=enumerate,
+        zip=zip,
+        any=any,
+        all=all,
+        range=_guarded_range,
+        abs=abs,
+        round=round,
+        str=str,
+        int=int,
+        float=float,
+        bool=bool,
+        list=list,
+        dict=dict,
+        set=set,
+        tuple=tuple,
+        isinstance=isinstance,
+        divmod=divmod,
+        map=map,
+        filter=filter,
+        pow=_guarded_pow,
+        datetime=datetime,
+        date=date,
+        timedelta=timedelta,
+        timezone=timezone,
     )
     names.update({name: _refused_builtin(name) for name in _REFUSED_NAMES})
     return names
@@ -631,7 +724,7 @@ _HOOKS: Final[dict[str, Any]] = {
 
 
 def _deadline_guards(deadline: float) -> tuple[_Tracer, Callable[[], None]]:
-    """The trace function for one run, and the check that starts every ``finally``."""
+    """The trace function for one run, and the check that starts every ``finally`` and ``while`` body."""
     now = time.monotonic
 
     def local(frame: FrameType, event: str, arg: Any) -> _Tracer:

@@ -1,0 +1,283 @@
+"""People: users and their organisation, passwords, API tokens, browser sessions, deputies.
+
+Passwords are hashed with argon2. Tokens are 32 random bytes, shown once and
+stored as their sha256. A browser session is a token of kind ``web`` with its own
+CSRF token. Repeated failed logins lock the account for a while; every refused
+login is a record in the system audit chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from engine import audit
+from engine.errors import AccountLocked, InvalidInput, NotAuthenticated, UserNotFound
+from engine.models import Absence, ApiToken, Department, User
+
+ROLES = ("staff", "designer", "auditor", "admin")
+LOCK_AFTER = 5
+LOCK_FOR = timedelta(minutes=15)
+WEB_SESSION_FOR = timedelta(hours=12)
+
+_hasher = PasswordHasher()
+# Verifying against this keeps an unknown username as slow as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a password")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: a user with roles and groups, and the absent colleagues they stand in for."""
+
+    username: str
+    display_name: str
+    roles: frozenset[str]
+    groups: frozenset[str]
+    department: str | None = None
+    position: str | None = None
+    rank: int = 0
+    locale: str = "ko"
+    covering: tuple[Principal, ...] = field(default=())
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Datetimes as SQLite returns them (naive) are UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def hash_password(password: str) -> str:
+    if len(password) < 8:
+        raise InvalidInput("a password needs at least 8 characters")
+    return _hasher.hash(password)
+
+
+def add_user(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    actor: str,
+    display_name: str | None = None,
+    roles: Iterable[str] = ("staff",),
+    groups: Iterable[str] = (),
+    department: str | None = None,
+    position: str | None = None,
+    rank: int = 0,
+    email: str | None = None,
+    locale: str = "ko",
+) -> User:
+    """Create a user; recorded in the system audit chain."""
+    if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
+        raise InvalidInput(f"'{username}' is not a usable username (letters, digits, . - _)")
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise InvalidInput(f"unknown role(s): {', '.join(sorted(unknown))}; roles are {', '.join(ROLES)}")
+    if session.get(User, username) is not None:
+        raise InvalidInput(f"user '{username}' exists already")
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        department_code=department,
+        position=position,
+        rank=rank,
+        roles=sorted(set(roles) or {"staff"}),
+        groups=sorted(set(groups)),
+        email=email,
+        locale=locale,
+        password_hash=hash_password(password),
+        active=True,
+        failed_logins=0,
+    )
+    session.add(user)
+    audit.append_to_system(
+        session,
+        audit.Entry(
+            action="user.added",
+            actor=actor,
+            detail={"username": username, "roles": user.roles, "groups": user.groups, "department": department},
+        ),
+    )
+    return user
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.get(User, username)
+    if user is None:
+        raise UserNotFound(f"no user '{username}'")
+    return user
+
+
+def authenticate(session: Session, username: str, password: str, now: datetime | None = None) -> User:
+    """The user whose password this is; counts failures and locks the account after too many."""
+    now = _now(now)
+    user = session.get(User, username)
+    if user is None or not user.active:
+        _verify(_DUMMY_HASH, password)
+        _refuse(session, username, "unknown or inactive user")
+        raise NotAuthenticated("wrong username or password")
+    locked_until = _aware(user.locked_until)
+    if locked_until is not None and locked_until > now:
+        _refuse(session, username, "account locked")
+        raise AccountLocked(f"too many failed logins; try again after {locked_until:%H:%M} UTC")
+    if not _verify(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= LOCK_AFTER:
+            user.locked_until = now + LOCK_FOR
+        _refuse(session, username, f"wrong password ({user.failed_logins} in a row)")
+        raise NotAuthenticated("wrong username or password")
+    if user.failed_logins or user.locked_until:
+        user.failed_logins, user.locked_until = 0, None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def failed_logins(session: Session, username: str) -> int:
+    user = session.get(User, username)
+    return user.failed_logins if user is not None else 0
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _refuse(session: Session, username: str, reason: str) -> None:
+    audit.append_to_system(
+        session, audit.Entry(action="login.refused", actor=username[:200] or "(empty)", detail={"reason": reason})
+    )
+
+
+# -- tokens and sessions ---------------------------------------------------------------------
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(
+    session: Session, username: str, *, kind: str = "api", now: datetime | None = None
+) -> tuple[str, ApiToken]:
+    """A new opaque token for ``username`` (shown once); web sessions expire, API tokens until revoked."""
+    get_user(session, username)
+    token = secrets.token_urlsafe(32)
+    now = _now(now)
+    row = ApiToken(
+        token_hash=_digest(token),
+        username=username,
+        kind=kind,
+        csrf_token=secrets.token_urlsafe(32) if kind == "web" else None,
+        created_at=now,
+        expires_at=now + WEB_SESSION_FOR if kind == "web" else None,
+    )
+    session.add(row)
+    return token, row
+
+
+def token_owner(session: Session, token: str, kind: str, now: datetime | None = None) -> tuple[User, ApiToken]:
+    """The user a live token of ``kind`` belongs to."""
+    row = session.get(ApiToken, _digest(token))
+    now = _now(now)
+    expires = _aware(row.expires_at) if row is not None else None
+    if row is None or row.kind != kind or row.revoked_at is not None or (expires is not None and expires <= now):
+        raise NotAuthenticated("the token is unknown, expired or revoked")
+    user = session.get(User, row.username)
+    if user is None or not user.active:
+        raise NotAuthenticated("the token's user is no longer active")
+    return user, row
+
+
+def revoke_token(session: Session, token: str, now: datetime | None = None) -> None:
+    session.execute(
+        update(ApiToken).where(ApiToken.token_hash == _digest(token)).values(revoked_at=_now(now))
+    )
+
+
+# -- who someone is, for authorization ------------------------------------------------------
+
+
+def principal(session: Session, user: User, now: datetime | None = None) -> Principal:
+    """The user as authorization sees them, with the colleagues whose absence they cover today."""
+    now = _now(now)
+    covering = tuple(
+        _principal(session, absent)
+        for absent in session.execute(
+            select(User)
+            .join(Absence, Absence.username == User.username)
+            .where(Absence.deputy == user.username, Absence.starts_at <= now, Absence.ends_at > now)
+        ).scalars()
+    )
+    return _principal(session, user, covering)
+
+
+def _principal(session: Session, user: User, covering: tuple[Principal, ...] = ()) -> Principal:
+    groups = set(user.groups)
+    code = user.department_code
+    department_name = None
+    while code is not None:  # a department's staff belong to it and to the bureaus above it
+        department = session.get(Department, code)
+        if department is None:
+            break
+        groups.add(department.name)
+        department_name = department_name or department.name
+        code = department.parent_code
+    return Principal(
+        username=user.username,
+        display_name=user.display_name,
+        roles=frozenset(user.roles),
+        groups=frozenset(groups),
+        department=department_name,
+        position=user.position,
+        rank=user.rank,
+        locale=user.locale,
+        covering=covering,
+    )
+
+
+def add_absence(
+    session: Session, username: str, deputy: str, kind: str, starts_at: datetime, ends_at: datetime, *, actor: str
+) -> Absence:
+    """Record an absence (출장, 휴가, 교육, 병가) during which ``deputy`` acts for ``username``."""
+    get_user(session, username)
+    get_user(session, deputy)
+    if ends_at <= starts_at:
+        raise InvalidInput("an absence must end after it starts")
+    if deputy == username:
+        raise InvalidInput("nobody can be their own deputy")
+    absence = Absence(username=username, deputy=deputy, kind=kind, starts_at=starts_at, ends_at=ends_at)
+    session.add(absence)
+    audit.append_to_system(
+        session,
+        audit.Entry(
+            action="absence.added",
+            actor=actor,
+            detail={"username": username, "deputy": deputy, "kind": kind,
+                    "from": audit.timestamp(starts_at), "until": audit.timestamp(ends_at)},
+        ),
+    )
+    return absence
+
+
+def add_department(session: Session, code: str, name: str, kind: str, parent: str | None = None) -> Department:
+    department = Department(code=code, name=name, kind=kind, parent_code=parent)
+    session.add(department)
+    return department
