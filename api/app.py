@@ -1,37 +1,55 @@
-"""The web application: JSON API under ``/api`` and server-rendered pages."""
+"""The web application: the JSON API under ``/api`` and the server-rendered pages."""
 
 from __future__ import annotations
 
-from html import escape
+from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, Request, Response
 
-from engine import definitions
-from engine.config import get_settings
+from api import errors
+from api.deps import Services
+from api.routes import audit, auth, instances, processes, tasks
+from engine.attachments import BlobStore
+from engine.config import Settings, get_settings
 from engine.db import Database
+from engine.instances import EngineContext
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
 
 
-def create_app(database: Database | None = None) -> FastAPI:
-    database = database or Database(get_settings().database_url)
-    app = FastAPI(title="cityflow", openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)
+def create_app(
+    settings: Settings | None = None, database: Database | None = None, ctx: EngineContext | None = None
+) -> FastAPI:
+    """Build the app; tests pass their own database and engine context."""
+    settings = settings or get_settings()
+    database = database or Database(settings.database_url)
+    ctx = ctx or EngineContext.create(settings.script_time_limit)
+    app = FastAPI(
+        title="cityflow",
+        summary="Work management for city hall, run as BPMN",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.services = Services(settings, database, ctx, BlobStore(settings.attachments_dir))
+    errors.install(app)
+    for module in (auth, processes, instances, tasks, audit):
+        app.include_router(module.router)
 
-    @app.get("/api/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    from api.web import pages
 
-    @app.get("/", response_class=HTMLResponse)
-    def home() -> str:
-        with database.unit_of_work() as session:
-            rows = [(v.key, v.name, v.version) for v in definitions.latest_versions(session)]
-        items = "".join(
-            f"<li>{escape(name)} <small>({escape(key)} v{version})</small></li>" for key, name, version in rows
-        )
-        return (
-            "<!doctype html><html lang=ko><meta charset=utf-8>"
-            "<meta name=viewport content='width=device-width,initial-scale=1'>"
-            f"<title>cityflow</title><h1>cityflow</h1><p>배포된 업무 절차</p><ul>{items}</ul></html>"
-        )
+    app.include_router(pages.router)
+    pages.mount_static(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
     return app
-

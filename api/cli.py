@@ -13,9 +13,11 @@ from typing import Annotated, Any, NoReturn
 import typer
 from sqlalchemy.orm import Session
 
-from engine import audit, definitions, instances
+from engine import audit, definitions, identity, instances
 from engine.config import get_settings
 from engine.db import Database
+from engine.demo import DEMO_PASSWORD, seed_organisation
+from engine.demo import PEOPLE as DEMO_PEOPLE
 from engine.errors import CityflowError, DefinitionError, InvalidInput
 from engine.instances import EngineContext
 from engine.migrate import upgrade
@@ -23,6 +25,10 @@ from engine.migrate import upgrade
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="cityflow: BPMN work management for city hall.")
 audit_app = typer.Typer(no_args_is_help=True, help="Verify, export and checkpoint the audit trail.")
 app.add_typer(audit_app, name="audit")
+user_app = typer.Typer(no_args_is_help=True, help="People who use cityflow.")
+app.add_typer(user_app, name="user")
+token_app = typer.Typer(no_args_is_help=True, help="API bearer tokens.")
+app.add_typer(token_app, name="token")
 
 AsUser = Annotated[str | None, typer.Option("--as", help="act as this user (recorded as the actor)")]
 
@@ -66,7 +72,9 @@ def _context() -> EngineContext:
 
 
 @app.command()
-def init(demo: Annotated[bool, typer.Option(help="also deploy the workflows folder")] = False) -> None:
+def init(
+    demo: Annotated[bool, typer.Option(help="also deploy the workflows folder and seed the demo city hall")] = False,
+) -> None:
     """Migrate the database to the newest schema."""
     settings = get_settings()
     database = Database(settings.database_url)
@@ -75,6 +83,12 @@ def init(demo: Annotated[bool, typer.Option(help="also deploy the workflows fold
     typer.echo(f"database ready: {database.engine.url.render_as_string(hide_password=True)}")
     if demo:
         deploy([])
+        with _unit_of_work() as session:
+            created = seed_organisation(session)
+        typer.echo(f"demo city hall: {len(DEMO_PEOPLE)} people ({len(created)} new); every password is "
+                   f"'{DEMO_PASSWORD}'")
+        for person in DEMO_PEOPLE:
+            typer.echo(f"  {person.username:<20} {person.name} ({person.position}, {', '.join(person.roles)})")
 
 
 @app.command()
@@ -215,6 +229,36 @@ def serve(
     import uvicorn
 
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from standard input")],
+    role: Annotated[list[str] | None, typer.Option("--role", help="staff, designer, auditor or admin")] = None,
+    group: Annotated[list[str] | None, typer.Option("--group")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="display name")] = None,
+    department: Annotated[str | None, typer.Option("--department", help="department code")] = None,
+    as_user: AsUser = None,
+) -> None:
+    """Create a user; the password comes from standard input, never from the command line."""
+    if not password_stdin:
+        _fail(InvalidInput("pass --password-stdin and the password on standard input"))
+    password = sys.stdin.readline().rstrip("\r\n")
+    with _unit_of_work() as session:
+        identity.add_user(
+            session, username, password, actor=_actor(as_user), display_name=name,
+            roles=role or ["staff"], groups=group or [], department=department,
+        )
+    typer.echo(f"user {username} added")
+
+
+@token_app.command("create")
+def token_create(username: str) -> None:
+    """Print a new API bearer token for the user (shown once; stored only as a hash)."""
+    with _unit_of_work() as session:
+        token, _ = identity.create_token(session, username, kind="api")
+    typer.echo(token)
 
 
 @audit_app.command("verify")

@@ -363,3 +363,61 @@ def export(rows: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
         buffer.truncate()
     if buffer.getvalue():
         yield buffer.getvalue()
+
+
+def find_records(
+    session: Session,
+    *,
+    actor: str | None = None,
+    process_key: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after_id: int | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Audit records matching every given filter, oldest first, after row ``after_id``."""
+    query = select(AuditRecord).order_by(AuditRecord.id).limit(limit)
+    if actor:
+        query = query.where(AuditRecord.actor == actor)
+    if process_key:
+        query = query.where(AuditRecord.process_key == process_key)
+    if action:
+        query = query.where(AuditRecord.action == action)
+    if since:
+        query = query.where(AuditRecord.at >= since)
+    if until:
+        query = query.where(AuditRecord.at < until)
+    if after_id:
+        query = query.where(AuditRecord.id > after_id)
+    rows = []
+    for record in session.execute(query).scalars():
+        values = {name: getattr(record, name) for name in EXPORT_FIELDS}
+        values["at"] = timestamp(record.at)
+        rows.append(values)
+    return rows
+
+
+def element_marks(session: Session, instance_id: str) -> dict[str, str]:
+    """Where an instance stands, per BPMN element: completed, active (waiting for someone or something),
+    or error — read from its trail, which keeps what the compacted live state no longer holds."""
+    last: dict[str, tuple[str, str]] = {}
+    completed: set[str] = set()
+    query = (
+        select(AuditRecord.task_id, AuditRecord.element_id, AuditRecord.to_state)
+        .where(AuditRecord.chain == instance_id, AuditRecord.element_id.is_not(None))
+        .order_by(AuditRecord.seq)
+    )
+    for task_id, element_id, to_state in session.execute(query):
+        if to_state is None or element_id is None:
+            continue
+        last[task_id or element_id] = (element_id, to_state)
+        if to_state == "COMPLETED":
+            completed.add(element_id)
+    marks = dict.fromkeys(completed, "completed")
+    for element_id, state in last.values():
+        if state in ("READY", "WAITING"):
+            marks[element_id] = "active"
+        elif state == "ERROR":
+            marks[element_id] = "error"
+    return marks

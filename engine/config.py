@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     audit_key: str | None = None
     script_time_limit: float = 1.0
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    secure_cookies: bool = False  # set true behind HTTPS
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.var_dir / "attachments"
 
     def key(self, name: str) -> bytes:
         """The named secret (``secret`` or ``audit``): from the environment, else ``var/<name>.key``."""

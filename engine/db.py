@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.errors import ConcurrentUpdate, NotAllowed
+from engine.errors import CityflowError, ConcurrentUpdate
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -73,7 +73,7 @@ class Database:
         except StaleDataError as exc:
             session.rollback()
             raise ConcurrentUpdate("someone else changed this instance at the same moment; try again") from exc
-        except NotAllowed as exc:
+        except CityflowError as exc:
             # A refusal of note was recorded before anything else changed: keep the record.
             session.commit() if exc.recorded else session.rollback()
             raise

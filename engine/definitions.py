@@ -432,3 +432,18 @@ def form_document(row: ProcessVersion, element_id: str, form_key: str | None) ->
         return None
     document: dict[str, Any] = json.loads(row.files[name])
     return document
+
+
+def version_row(session: Session, key: str, version: int | None = None) -> ProcessVersion:
+    """A deployed version of ``key`` (the newest when ``version`` is None)."""
+    query = select(ProcessVersion).where(ProcessVersion.key == key)
+    if version is not None:
+        query = query.where(ProcessVersion.version == version)
+    row = session.execute(query.order_by(ProcessVersion.version.desc()).limit(1)).scalar_one_or_none()
+    if row is None:
+        raise ProcessNotFound(f"no process '{key}'" + (f" version {version}" if version is not None else ""))
+    return row
+
+
+def diagram_files(row: ProcessVersion) -> dict[str, bytes]:
+    return {name: text.encode() for name, text in row.files.items() if name.lower().endswith(".bpmn")}

@@ -45,11 +45,16 @@ class Problem:
 
 
 class CityflowError(Exception):
-    """Base of every error cityflow reports to a user."""
+    """Base of every error cityflow reports to a user.
 
-    def __init__(self, detail: str = "") -> None:
+    ``recorded``: the refusal was written to the audit trail before anything else changed,
+    and the unit of work keeps that record even though the operation fails.
+    """
+
+    def __init__(self, detail: str = "", recorded: bool = False) -> None:
         super().__init__(detail or self.__class__.__name__)
         self.detail = detail or self.__class__.__name__
+        self.recorded = recorded
 
     @property
     def name(self) -> str:
@@ -105,12 +110,7 @@ class InvalidInput(CityflowError):
 
 
 class NotAllowed(CityflowError):
-    """The actor may not do this. ``recorded``: the refusal was written to the audit trail,
-    and the unit of work keeps that record even though the request fails."""
-
-    def __init__(self, detail: str = "", recorded: bool = False) -> None:
-        super().__init__(detail)
-        self.recorded = recorded
+    pass
 
 
 class ScriptFailed(CityflowError):

@@ -131,17 +131,17 @@ def authenticate(session: Session, username: str, password: str, now: datetime |
     if user is None or not user.active:
         _verify(_DUMMY_HASH, password)
         _refuse(session, username, "unknown or inactive user")
-        raise NotAuthenticated("wrong username or password")
+        raise NotAuthenticated("wrong username or password", recorded=True)
     locked_until = _aware(user.locked_until)
     if locked_until is not None and locked_until > now:
         _refuse(session, username, "account locked")
-        raise AccountLocked(f"too many failed logins; try again after {locked_until:%H:%M} UTC")
+        raise AccountLocked(f"too many failed logins; try again after {locked_until:%H:%M} UTC", recorded=True)
     if not _verify(user.password_hash, password):
         user.failed_logins += 1
         if user.failed_logins >= LOCK_AFTER:
             user.locked_until = now + LOCK_FOR
         _refuse(session, username, f"wrong password ({user.failed_logins} in a row)")
-        raise NotAuthenticated("wrong username or password")
+        raise NotAuthenticated("wrong username or password", recorded=True)
     if user.failed_logins or user.locked_until:
         user.failed_logins, user.locked_until = 0, None
     if _hasher.check_needs_rehash(user.password_hash):

@@ -82,6 +82,15 @@ class ProcessBundle:
             "subprocess_specs": {k: REGISTRY.convert(v) for k, v in self.subprocess_specs.items()},
         }
 
+    def documentation(self, element_id: str) -> str | None:
+        """The documentation a designer wrote on a BPMN element, if any."""
+        for spec in (self.spec, *self.subprocess_specs.values()):
+            for task_spec in spec.task_specs.values():
+                if getattr(task_spec, "bpmn_id", None) == element_id:
+                    text = getattr(task_spec, "documentation", None)
+                    return str(text) if text else None
+        return None
+
     @classmethod
     def from_dict(cls, key: str, version: int, version_hash: str, dct: dict[str, Any]) -> ProcessBundle:
         return cls(

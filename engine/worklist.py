@@ -305,3 +305,59 @@ def may_see_instance(session: Session, principal: Principal, instance: Instance)
 def users_named(session: Session, usernames: Sequence[str]) -> dict[str, User]:
     rows = session.execute(select(User).where(User.username.in_(usernames))).scalars()
     return {u.username: u for u in rows}
+
+
+def _instance_visibility(query: Select[Any], principal: Principal) -> Select[Any]:
+    if principal.has_role("auditor", "admin"):
+        return query
+    users, _ = _people(principal)
+    took_part = exists().where(AuditRecord.chain == Instance.id, AuditRecord.actor.in_(users))
+    offered = _visibility(select(OpenTask.id).where(OpenTask.instance_id == Instance.id), principal, "all").exists()
+    return query.where(or_(Instance.initiator.in_(users), took_part, offered))
+
+
+def find_instances(
+    session: Session,
+    principal: Principal,
+    *,
+    process_key: str | None = None,
+    status: str | None = None,
+    business_key: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[Instance], str | None]:
+    """A page of the instances ``principal`` may see, newest first."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
+    query = _instance_visibility(select(Instance), principal)
+    if process_key:
+        query = query.where(Instance.process_key == process_key)
+    if status:
+        query = query.where(Instance.status == status)
+    if business_key:
+        query = query.where(Instance.business_key == business_key)
+    if cursor:
+        at, instance_id = _decode_cursor(cursor)
+        query = query.where(or_(Instance.started_at < at, and_(Instance.started_at == at, Instance.id < instance_id)))
+    query = query.order_by(Instance.started_at.desc(), Instance.id.desc()).limit(limit + 1)
+    rows = list(session.execute(query).scalars())
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = base64.urlsafe_b64encode(json.dumps([last.started_at.isoformat(), last.id]).encode()).decode()
+    return rows[:limit], next_cursor
+
+
+def instance_for(session: Session, principal: Principal, instance_id: str) -> Instance:
+    instance = instances.get_instance(session, instance_id)
+    if not may_see_instance(session, principal, instance):
+        raise NotAllowed("you take no part in this instance")
+    return instance
+
+
+def tasks_of(session: Session, instance_id: str) -> list[OpenTask]:
+    return list(
+        session.execute(
+            select(OpenTask).where(OpenTask.instance_id == instance_id).order_by(OpenTask.created_at, OpenTask.id)
+        ).scalars()
+    )

@@ -1,0 +1,102 @@
+"""One mapping from the engine's named errors to HTTP, and one JSON shape for every API error:
+``{"error": "<ErrorName>", "detail": "...", "errors": [...]}`` — never HTML or a traceback under /api."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from engine.errors import (
+    AccountLocked,
+    CityflowError,
+    Conflict,
+    DefinitionError,
+    InvalidInput,
+    NotAllowed,
+    NotAuthenticated,
+    NotFound,
+    TooLarge,
+)
+
+log = logging.getLogger("cityflow.api")
+
+STATUS: list[tuple[type[CityflowError], int]] = [
+    (AccountLocked, 429),
+    (NotAuthenticated, 401),
+    (NotAllowed, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (TooLarge, 413),
+    (DefinitionError, 422),
+    (InvalidInput, 422),
+]
+
+
+class FormInvalid(InvalidInput):
+    """Submitted data does not satisfy the task's form; ``errors`` name the fields."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['field'] or 'form'}: {e['message']}" for e in errors[:5]))
+        self.errors = errors
+
+
+def status_of(error: CityflowError) -> int:
+    for cls, status in STATUS:
+        if isinstance(error, cls):
+            return status
+    return 422
+
+
+def body(name: str, detail: str, errors: list[Any] | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {"error": name, "detail": detail}
+    if errors is not None:
+        payload["errors"] = errors
+    return payload
+
+
+def error_response(error: CityflowError) -> JSONResponse:
+    errors: list[Any] | None = None
+    if isinstance(error, DefinitionError):
+        errors = [p.as_dict() for p in error.problems]
+    elif isinstance(error, FormInvalid):
+        errors = error.errors
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, NotAuthenticated) else None
+    return JSONResponse(body(error.name, error.detail, errors), status_code=status_of(error), headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers; pages (outside /api) render their own errors."""
+
+    @app.exception_handler(CityflowError)
+    async def _domain(request: Request, error: CityflowError) -> Response:
+        page_error = getattr(request.app.state, "page_error", None)
+        if page_error is not None and not request.url.path.startswith("/api"):
+            response: Response = page_error(request, error)
+            return response
+        return error_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request(request: Request, error: RequestValidationError) -> Response:
+        errors = [
+            {"field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")),
+             "message": str(e.get("msg", ""))}
+            for e in error.errors()
+        ]
+        return JSONResponse(body("InvalidInput", "the request is not valid", errors), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        names = {404: "NotFound", 405: "MethodNotAllowed", 401: "NotAuthenticated", 403: "NotAllowed"}
+        name = names.get(error.status_code, "HTTPError")
+        return JSONResponse(body(name, str(error.detail)), status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse(body("InternalError", "something went wrong on the server; it has been logged"),
+                            status_code=500)

@@ -1,0 +1,45 @@
+"""The audit trail for auditors: search it, verify it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import Reader, ServicesDep, SessionDep
+from api.schemas import AuditPage, VerifyOut
+from engine import audit
+from engine.errors import InvalidInput
+
+router = APIRouter(prefix="/api/audit", tags=["audit"])
+
+
+@router.get("", response_model=AuditPage)
+def search(
+    principal: Reader,
+    session: SessionDep,
+    actor: str | None = None,
+    process_key: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: str | None = None,
+) -> AuditPage:
+    """Audit records matching every filter given, oldest first; ``cursor`` continues a page."""
+    if cursor is not None and not cursor.isdigit():
+        raise InvalidInput("cursor is not one this server gave out")
+    rows = audit.find_records(
+        session, actor=actor, process_key=process_key, action=action, since=since, until=until,
+        after_id=int(cursor) if cursor else None, limit=limit,
+    )
+    next_cursor = str(rows[-1]["id"]) if len(rows) == limit else None
+    return AuditPage(items=rows, next_cursor=next_cursor)
+
+
+@router.get("/verify", response_model=VerifyOut)
+def verify(principal: Reader, session: SessionDep, services: ServicesDep) -> VerifyOut:
+    """Recompute every hash chain and checkpoint; names the first record that does not match."""
+    result = audit.verify(session, services.settings.key("audit"))
+    return VerifyOut(**result.as_dict())

@@ -1,0 +1,153 @@
+"""Process instances: start, list, look at, draw, cancel; their trail, comments and attachments."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from api.deps import Anyone, ServicesDep, SessionDep, Staff
+from api.diagram import render_svg
+from api.schemas import (
+    AttachmentOut,
+    CancelRequest,
+    CommentOut,
+    CommentRequest,
+    InstanceOut,
+    InstancePage,
+    InstanceSummary,
+    StartRequest,
+    instance_out,
+)
+from engine import attachments, audit, definitions, instances, worklist
+from engine.errors import NotAllowed
+from engine.models import Instance, ProcessVersion
+
+router = APIRouter(prefix="/api", tags=["instances"])
+
+
+def _out(session: Session, instance: Instance) -> InstanceOut:
+    version = session.get(ProcessVersion, instance.process_version_id)
+    return instance_out(instance, version.version if version else 0, worklist.tasks_of(session, instance.id))
+
+
+@router.post("/instances", status_code=201, response_model=InstanceOut)
+def start_instance(body: StartRequest, principal: Staff, session: SessionDep, services: ServicesDep) -> InstanceOut:
+    """Start the newest version of a process; it runs until people or time must act."""
+    instance = instances.start_instance(
+        session, services.ctx, body.process_key, body.data, body.business_key, principal.username
+    )
+    return _out(session, instance)
+
+
+@router.get("/instances", response_model=InstancePage)
+def list_instances(
+    principal: Anyone,
+    session: SessionDep,
+    process_key: str | None = None,
+    status: str | None = None,
+    business_key: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> InstancePage:
+    """Instances the caller may see, newest first."""
+    rows, next_cursor = worklist.find_instances(
+        session, principal, process_key=process_key, status=status, business_key=business_key,
+        limit=limit, cursor=cursor,
+    )
+    return InstancePage(
+        items=[InstanceSummary.model_validate(row, from_attributes=True) for row in rows], next_cursor=next_cursor
+    )
+
+
+@router.get("/instances/{instance_id}", response_model=InstanceOut)
+def get_instance(instance_id: str, principal: Anyone, session: SessionDep) -> InstanceOut:
+    return _out(session, worklist.instance_for(session, principal, instance_id))
+
+
+@router.get(
+    "/instances/{instance_id}/diagram.svg", response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}},
+)
+def instance_diagram(instance_id: str, principal: Anyone, session: SessionDep) -> Response:
+    """The diagram with completed, active and failed elements marked."""
+    instance = worklist.instance_for(session, principal, instance_id)
+    version = session.get(ProcessVersion, instance.process_version_id)
+    assert version is not None
+    svg = render_svg(definitions.diagram_files(version), audit.element_marks(session, instance.id), title=version.name)
+    return Response(svg, media_type="image/svg+xml")
+
+
+@router.post("/instances/{instance_id}/cancel", response_model=InstanceOut)
+def cancel_instance(
+    instance_id: str, body: CancelRequest, principal: Staff, session: SessionDep, services: ServicesDep
+) -> InstanceOut:
+    """Cancel an instance: its initiator or an admin."""
+    instance = worklist.instance_for(session, principal, instance_id)
+    if instance.initiator != principal.username and not principal.has_role("admin"):
+        raise NotAllowed("only whoever started it, or an admin, may cancel an instance")
+    return _out(session, instances.cancel_instance(session, services.ctx, instance_id, principal.username, body.reason))
+
+
+@router.get("/instances/{instance_id}/audit", response_model=list[dict[str, object]])
+def instance_audit(instance_id: str, principal: Anyone, session: SessionDep) -> list[dict[str, object]]:
+    """Every record of the instance's trail, in order."""
+    worklist.instance_for(session, principal, instance_id)
+    return list(audit.records(session, instance_id))
+
+
+@router.get("/instances/{instance_id}/comments", response_model=list[CommentOut])
+def list_comments(instance_id: str, principal: Anyone, session: SessionDep) -> list[CommentOut]:
+    worklist.instance_for(session, principal, instance_id)
+    return [CommentOut.model_validate(c, from_attributes=True) for c in worklist.comments(session, instance_id)]
+
+
+@router.post("/instances/{instance_id}/comments", status_code=201, response_model=CommentOut)
+def add_comment(instance_id: str, body: CommentRequest, principal: Staff, session: SessionDep) -> CommentOut:
+    comment = worklist.add_comment(session, principal, instance_id, body.body, body.task_id)
+    return CommentOut.model_validate(comment, from_attributes=True)
+
+
+@router.get("/instances/{instance_id}/attachments", response_model=list[AttachmentOut])
+def list_attachments(instance_id: str, principal: Anyone, session: SessionDep) -> list[AttachmentOut]:
+    worklist.instance_for(session, principal, instance_id)
+    rows = attachments.attachments_of(session, instance_id)
+    return [AttachmentOut.model_validate(a, from_attributes=True) for a in rows]
+
+
+@router.post("/instances/{instance_id}/attachments", status_code=201, response_model=AttachmentOut)
+def add_attachment(
+    instance_id: str,
+    principal: Staff,
+    session: SessionDep,
+    services: ServicesDep,
+    file: Annotated[UploadFile, File()],
+    task_id: Annotated[str | None, Form()] = None,
+) -> AttachmentOut:
+    """Attach a photo, PDF or text file (size-limited, content checked, stored by sha256)."""
+    limit = services.settings.attachment_max_bytes
+    data = file.file.read(limit + 1)
+    attachment = attachments.add_attachment(
+        session, services.blobs, principal, instance_id, file.filename or "file", file.content_type or "", data,
+        task_id=task_id, max_bytes=limit,
+    )
+    return AttachmentOut.model_validate(attachment, from_attributes=True)
+
+
+@router.get("/attachments/{attachment_id}", response_class=Response)
+def download_attachment(attachment_id: int, principal: Anyone, session: SessionDep, services: ServicesDep) -> Response:
+    attachment = attachments.get_attachment(session, principal, attachment_id)
+    headers = {
+        "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(attachment.filename)}",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
+    return Response(services.blobs.get(attachment.sha256), media_type=attachment.content_type, headers=headers)
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")

@@ -1,0 +1,212 @@
+"""The JSON shapes of the API (see API.md), and how engine rows become them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from engine.models import Instance, OpenTask, ProcessVersion
+
+
+class Problem(BaseModel):
+    error: str
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+
+
+class TokenRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the scheme's name, not a secret
+
+
+class Me(BaseModel):
+    username: str
+    display_name: str
+    roles: list[str]
+    groups: list[str]
+    department: str | None
+    position: str | None
+    locale: str
+    covering: list[str]
+
+
+class ProcessOut(BaseModel):
+    key: str
+    name: str
+    version: int
+    hash: str
+    deployed_at: datetime
+
+
+class DeployedOut(BaseModel):
+    key: str
+    version: int
+    hash: str
+    created: bool
+
+
+class Candidates(BaseModel):
+    users: list[str]
+    groups: list[str]
+
+
+class TaskOut(BaseModel):
+    id: str
+    instance_id: str
+    process_key: str
+    element_id: str
+    name: str
+    lane: str | None
+    state: str = "READY"
+    assignee: str | None
+    claimed_by: str | None
+    candidates: Candidates
+    created_at: datetime
+    due_at: datetime | None
+
+
+class FormOut(BaseModel):
+    schema_: dict[str, Any] = Field(alias="schema", serialization_alias="schema")
+    ui: dict[str, Any] = {}
+
+
+class TaskDetail(TaskOut):
+    form: FormOut | None
+    data: dict[str, Any]
+    draft: dict[str, Any] | None
+    documentation: str | None = None
+
+
+class InstanceOut(BaseModel):
+    id: str
+    process_key: str
+    version: int
+    status: str
+    business_key: str | None
+    initiator: str | None
+    data: dict[str, Any]
+    error: dict[str, Any] | None
+    tasks: list[TaskOut]
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class TaskPage(BaseModel):
+    items: list[TaskOut]
+    next_cursor: str | None = None
+
+
+class InstanceSummary(BaseModel):
+    id: str
+    process_key: str
+    status: str
+    business_key: str | None
+    initiator: str | None
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class InstancePage(BaseModel):
+    items: list[InstanceSummary]
+    next_cursor: str | None = None
+
+
+class AuditPage(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: str | None = None
+
+
+class StartRequest(BaseModel):
+    process_key: str = Field(min_length=1, max_length=200)
+    data: dict[str, Any] = {}
+    business_key: str | None = Field(default=None, max_length=200)
+
+
+class CancelRequest(BaseModel):
+    reason: str = Field(default="", max_length=2000)
+
+
+class CompleteRequest(BaseModel):
+    data: dict[str, Any] = {}
+    comment: str | None = Field(default=None, max_length=10_000)
+
+
+class DelegateRequest(BaseModel):
+    user: str = Field(min_length=1, max_length=100)
+
+
+class DraftRequest(BaseModel):
+    data: dict[str, Any]
+
+
+class CommentRequest(BaseModel):
+    body: str = Field(min_length=1, max_length=10_000)
+    task_id: str | None = None
+
+
+class CommentOut(BaseModel):
+    id: int
+    author: str
+    body: str
+    task_id: str | None
+    created_at: datetime
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    task_id: str | None
+    uploaded_by: str
+    uploaded_at: datetime
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    records: int
+    first_broken: str | None = None
+
+
+def process_out(row: ProcessVersion) -> ProcessOut:
+    return ProcessOut(key=row.key, name=row.name, version=row.version, hash=row.hash, deployed_at=row.deployed_at)
+
+
+def task_out(row: OpenTask) -> TaskOut:
+    return TaskOut(
+        id=row.id,
+        instance_id=row.instance_id,
+        process_key=row.process_key,
+        element_id=row.element_id,
+        name=row.name,
+        lane=row.lane,
+        assignee=row.assignee,
+        claimed_by=row.claimed_by,
+        candidates=Candidates(users=row.candidate_users, groups=row.candidate_groups),
+        created_at=row.created_at,
+        due_at=row.due_at,
+    )
+
+
+def instance_out(row: Instance, version: int, tasks: list[OpenTask]) -> InstanceOut:
+    return InstanceOut(
+        id=row.id,
+        process_key=row.process_key,
+        version=version,
+        status=row.status,
+        business_key=row.business_key,
+        initiator=row.initiator,
+        data=row.data,
+        error=row.error,
+        tasks=[task_out(t) for t in tasks],
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+    )

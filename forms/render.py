@@ -1,0 +1,272 @@
+"""A form as HTML for a phone: labelled inputs, errors next to their fields, values kept.
+
+``render_form`` prepares one view per field (its path, the text its input shows,
+its errors) and hands them to the templates in ``forms/templates``; everything a
+user or a designer wrote reaches the page through Jinja2's autoescaping. Inputs
+are named by the data path (``items[0].qty``) and have the id ``f-<path>``, which
+the error summary links to. The page works without script; a small script adds
+rows in place and fills a location from the phone's position.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from forms.datetimes import to_local_input
+from forms.definition import DEFAULT_LOCALE, Field, Form, choice_token, walk_fields
+from forms.submission import ADD_ROW, REMOVE_ROW, ROW_MARK
+from forms.validation import FieldError
+
+TEXTS: dict[str, dict[str, str]] = {
+    "ko": {
+        "submit": "제출",
+        "draft": "임시 저장",
+        "required": "필수",
+        "required_note": "표시는 필수 항목입니다.",
+        "errors_title": "입력 내용을 확인해 주세요. 오류 {count}건",
+        "yes": "예",
+        "no": "아니오",
+        "choose": "선택하세요",
+        "add_row": "행 추가",
+        "remove_row": "이 행 삭제",
+        "row": "{label} {number}",
+        "kept_file": "첨부된 파일 유지: {name}",
+        "locate": "현재 위치 입력",
+        "locating": "위치를 찾는 중…",
+        "located": "현재 위치를 입력했습니다.",
+        "locate_failed": "위치를 찾지 못했습니다. 직접 입력해 주세요.",
+    },
+    "en": {
+        "submit": "Submit",
+        "draft": "Save draft",
+        "required": "required",
+        "required_note": "marks a required field.",
+        "errors_title": "Please correct {count} problem(s)",
+        "yes": "Yes",
+        "no": "No",
+        "choose": "Choose…",
+        "add_row": "Add a row",
+        "remove_row": "Remove this row",
+        "row": "{label} {number}",
+        "kept_file": "Keep attached file: {name}",
+        "locate": "Use my location",
+        "locating": "Finding your location…",
+        "located": "Your location was filled in.",
+        "locate_failed": "Your location could not be found. Please enter it.",
+    },
+}
+
+
+@dataclass(slots=True)
+class FieldView:
+    """One field as the template shows it, at one place in the data."""
+
+    field: Field
+    path: str
+    label: str
+    text: str = ""  # what a text-like input shows
+    selected: frozenset[str] = frozenset()  # tokens of the chosen answers (select, yes/no, multiselect)
+    checked: bool = False
+    files: list[str] = dataclasses.field(default_factory=list)  # references of files already attached
+    errors: list[str] = dataclasses.field(default_factory=list)
+    required: bool = False  # put the HTML ``required`` attribute on the input
+    children: list[FieldView] = dataclasses.field(default_factory=list)
+    rows: list[RowView] = dataclasses.field(default_factory=list)
+    new_row: RowView | None = None  # the blank row the script copies
+    next_index: int = 0
+    index_mark: str = ""  # what the script replaces with the new row's index, and its number
+    number_mark: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"f-{self.path}"
+
+    @property
+    def describedby(self) -> str:
+        ids = ([f"{self.id}/help"] if self.field.description else []) + ([f"{self.id}/error"] if self.errors else [])
+        return " ".join(ids)
+
+
+@dataclass(slots=True)
+class RowView:
+    """One row of a group."""
+
+    path: str
+    legend: str
+    children: list[FieldView]
+    errors: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return f"f-{self.path}"
+
+
+def render_form(
+    form: Form,
+    data: Mapping[str, Any] | None = None,
+    errors: Sequence[FieldError] | None = None,
+    *,
+    action: str,
+    csrf_token: str,
+    locale: str = DEFAULT_LOCALE,
+    submit_label: str | None = None,
+    extra_buttons: Sequence[str | tuple[str, str]] = (),
+    script_nonce: str | None = None,
+) -> Markup:
+    """The HTML of ``form`` filled with ``data`` and showing ``errors``.
+
+    ``extra_buttons`` adds secondary submit buttons named ``action``: ``"draft"`` is
+    the "save draft" button; a ``(value, label)`` pair is any other. They skip the
+    browser's own checks, as the "add row" buttons do. ``script_nonce`` is for a
+    Content-Security-Policy that allows inline scripts by nonce.
+    """
+    form = form.localized(locale)
+    texts = TEXTS.get(locale, TEXTS[DEFAULT_LOCALE])
+    builder = _Builder(texts, _errors_by_path(errors or ()), fresh=data is None)
+    views = builder.fields(form.fields, "", data if isinstance(data, Mapping) else {}, inherited=True, depth=0)
+    summary = [
+        {
+            "href": f"#f-{error.field}" if error.field in builder.labels else None,
+            "label": builder.labels.get(error.field, form.title or ""),
+            "message": error.message,
+        }
+        for error in errors or ()
+    ]
+    buttons = [
+        (button, texts["draft"]) if button == "draft" else (button[0], button[1])
+        for button in extra_buttons
+        if button == "draft" or isinstance(button, tuple)
+    ]
+    kinds = {each.kind for each in walk_fields(form.fields)}
+    return Markup(  # noqa: S704 - the template autoescapes everything it prints
+        _environment()
+        .get_template("form.html")
+        .render(
+            form=form,
+            fields=views,
+            summary=summary,
+            t=texts,
+            action=action,
+            csrf_token=csrf_token,
+            submit_label=submit_label or texts["submit"],
+            buttons=buttons,
+            multipart=form.has_files,
+            needs_script=bool(kinds & {"group", "location"}),
+            script_nonce=script_nonce,
+            any_required=any(each.required for each in walk_fields(form.fields)),
+            names={"add": ADD_ROW, "remove": REMOVE_ROW, "row": ROW_MARK},
+        )
+    )
+
+
+@functools.cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("forms", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+class _Builder:
+    """Builds the views of a form's fields from its data; remembers each path's label for the summary."""
+
+    def __init__(self, texts: Mapping[str, str], errors: Mapping[str, list[str]], *, fresh: bool) -> None:
+        self.texts = texts
+        self.errors = errors
+        self.fresh = fresh  # a new form: show the schema's defaults
+        self.labels: dict[str, str] = {}
+
+    def fields(
+        self,
+        fields: Sequence[Field],
+        prefix: str,
+        data: Mapping[str, Any],
+        *,
+        inherited: bool,
+        depth: int,
+        trail: str = "",
+    ) -> list[FieldView]:
+        views = []
+        for each in fields:
+            path = f"{prefix}.{each.name}" if prefix else each.name
+            value = data.get(each.name, each.schema.get("default") if self.fresh else None)
+            views.append(self.field(each, path, value, inherited=inherited, depth=depth, trail=trail))
+        return views
+
+    def field(self, each: Field, path: str, value: Any, *, inherited: bool, depth: int, trail: str) -> FieldView:
+        label = f"{trail} › {each.label}" if trail else each.label
+        self.labels[path] = label
+        view = FieldView(each, path, each.label, errors=self.errors.get(path, []))
+        # the browser may insist only where the server would: not inside an optional object or a group's row
+        view.required = inherited and each.required
+        if each.kind in ("object", "location"):
+            inner = value if isinstance(value, Mapping) else {}
+            view.children = self.fields(each.fields, path, inner, inherited=view.required, depth=depth, trail=label)
+        elif each.kind == "group":
+            self.group(view, value, depth, label)
+        elif each.kind == "file":
+            attached = value if isinstance(value, list) else [value]
+            view.files = [ref for ref in attached if isinstance(ref, str) and ref]
+            view.required = view.required and not view.files
+        elif each.kind == "select":
+            view.selected = frozenset() if value is None else frozenset({choice_token(value)})
+        elif each.kind == "multiselect":
+            view.selected = frozenset(choice_token(v) for v in value) if isinstance(value, list) else frozenset()
+        elif each.kind == "checkbox":
+            view.checked = value is True
+            view.selected = frozenset({"true"} if value is True else {"false"} if value is False else ())
+            view.required = view.required and each.radios
+        elif each.kind == "datetime":
+            view.text = to_local_input(value) or (value if isinstance(value, str) else "")
+        else:
+            view.text = _as_text(value)
+        return view
+
+    def group(self, view: FieldView, value: Any, depth: int, label: str) -> None:
+        rows = [row if isinstance(row, Mapping) else {} for row in value] if isinstance(value, list) else []
+        if not rows:
+            minimum = view.field.schema.get("minItems")
+            rows = [{}] * max(minimum if isinstance(minimum, int) and minimum < 50 else 0, 1)
+        view.rows = [
+            self.row(view.field, f"{view.path}[{i}]", str(i + 1), row, depth, label) for i, row in enumerate(rows)
+        ]
+        view.next_index = len(rows)
+        view.index_mark, view.number_mark = f"__i{depth}__", f"__n{depth}__"
+        saved = self.labels
+        self.labels = {}  # the blank row's paths are not on the page until the script copies it
+        view.new_row = self.row(view.field, f"{view.path}[{view.index_mark}]", view.number_mark, {}, depth, label)
+        self.labels = saved
+
+    def row(self, group: Field, path: str, number: str, data: Mapping[str, Any], depth: int, label: str) -> RowView:
+        legend = self.texts["row"].format(label=group.label, number=number)
+        self.labels[path] = f"{label} {number}"
+        saved, self.fresh = self.fresh, False
+        children = self.fields(group.fields, path, data, inherited=False, depth=depth + 1, trail=f"{label} {number}")
+        self.fresh = saved
+        return RowView(path, legend, children, self.errors.get(path, []))
+
+
+def _errors_by_path(errors: Sequence[FieldError]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for error in errors:
+        found.setdefault(error.field, []).append(error.message)
+    return found
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool) or value is None or isinstance(value, Mapping | list):
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
