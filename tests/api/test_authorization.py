@@ -10,13 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from api.app import create_app
 from engine.db import Database
 from engine.instances import EngineContext
-from tests.api.conftest import Api, seed
+from tests.api.conftest import Api, seed, serving
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 SELF_SERVICE = {("POST", "/api/auth/revoke"), ("POST", "/api/auth/token")}
@@ -125,19 +124,10 @@ def test_role_gated_routes_admit_only_their_roles(api: Api, username: str, metho
 
 @pytest.fixture
 def server(postgres: Database, ctx: EngineContext, settings: Any) -> Iterator[str]:
-    """The app served by uvicorn on a free local port, on PostgreSQL."""
+    """The app served over HTTP on PostgreSQL."""
     seed(postgres)
-    app = create_app(settings, postgres, ctx)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", workers=1)
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    while not instance.started:
-        thread.join(0.05)
-    port = instance.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(5)
+    with serving(create_app(settings, postgres, ctx)) as url:
+        yield url
 
 
 def test_ten_clients_completing_one_task_over_http_one_wins(server: str) -> None:

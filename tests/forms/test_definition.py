@@ -172,6 +172,7 @@ def test_local_references_are_followed() -> None:
         ({"type": "object", "properties": {"a b": {"type": "string"}}}, "cannot name a form field"),
         ({"type": "object", "properties": {"csrf_token": {"type": "string"}}}, "cannot name a form field"),
         ({"type": "object", "properties": {"a": {"$ref": "https://example.org/s.json"}}}, "only references inside"),
+        ({"type": "object", "allOf": [{"$ref": "#/$defs/missing"}]}, "points at nothing"),
         (
             {
                 "type": "object",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from forms import FieldError, Form, UploadedFile, parse_submission, render_form, validate
 from tests.forms.browser import Page
 
@@ -9,10 +11,10 @@ PHOTO = UploadedFile("IMG_0412.jpg", "image/jpeg", b"\xff\xd8\xff\xe0 a pothole"
 STORED = "sha256:" + "3f" * 32
 
 
-def render(form: Form, data: object = None, errors: list[FieldError] | None = None, locale: str = "ko") -> Page:
-    html = render_form(
-        form, data, errors, action="/tasks/42", csrf_token="c5rf", locale=locale, extra_buttons=["draft"]  # type: ignore[arg-type]
-    )
+def render(
+    form: Form, data: dict[str, Any] | None = None, errors: list[FieldError] | None = None, locale: str = "ko"
+) -> Page:
+    html = render_form(form, data, errors, action="/tasks/42", csrf_token="c5rf", locale=locale, extra_buttons=["draft"])
     return Page(str(html))
 
 

@@ -40,3 +40,9 @@ def test_importing_forms_loads_none_of_them_either() -> None:
     code = "import json, sys, forms; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
     loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
     assert FORBIDDEN.isdisjoint(loaded)
+
+
+def test_forms_offers_exactly_its_public_names() -> None:
+    public = "Choice Field FieldError Form FormError Submission UploadedFile WidgetKind parse_submission render_form validate"
+    assert sorted(forms.__all__) == public.split()
+    assert all(hasattr(forms, name) for name in forms.__all__)

@@ -222,6 +222,7 @@ def test_parse_never_raises_on_garbage() -> None:
         {"__add__": ["items[5].task"]},
         {"__add__": [""]},
     ]
+    odd_files: Any = {"photo": ["not a file", None]}
     for fields in odd_inputs:
-        parse_submission(form, fields, {"photo": ["not a file", None]})  # type: ignore[dict-item]
+        parse_submission(form, fields, odd_files)
     parse_submission(form, None, None)  # type: ignore[arg-type]

@@ -107,5 +107,6 @@ def test_errors_come_in_the_order_the_fields_are_shown() -> None:
 
 def test_validation_never_raises_on_data_of_the_wrong_shape() -> None:
     form = form_of({"items": {"type": "array", "items": ROW}, "day": {"type": "string", "format": "date"}}, ["items"])
-    for junk in (None, [], "x", 1, {"items": "x"}, {"items": [None, 1]}, {"day": 20250314}):
+    junks: list[object] = [None, [], "x", 1, {"items": "x"}, {"items": [None, 1]}, {"day": 20250314}]
+    for junk in junks:
         assert validate(form, junk)
