@@ -100,7 +100,8 @@ def install(app: FastAPI) -> None:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         page_error = getattr(request.app.state, "page_error", None)
         if page_error is not None and not request.url.path.startswith("/api"):
-            shown: Response = page_error(request, CityflowError("something went wrong on the server; it has been logged"))
+            failure = CityflowError("something went wrong on the server; it has been logged")
+            shown: Response = page_error(request, failure)
             shown.status_code = 500
             return shown
         return JSONResponse(body("InternalError", "something went wrong on the server; it has been logged"),

@@ -19,6 +19,7 @@ validation error, which is why property names may not contain spaces, dots or br
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -91,10 +92,7 @@ class Field:
     multiple: bool = False  # a file field holding a list of attachments
     accept: str | None = None  # the file types a file input offers
     capture: bool = False  # a photo: open the camera on a phone
-    input_type: str = "text"  # the HTML type of a text input: text, email, url, tel
-
-    def child(self, name: str) -> Field | None:
-        return next((field for field in self.fields if field.name == name), None)
+    input_type: str = "text"  # the HTML type of a text input: text, email or url
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,25 +108,24 @@ class Form:
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any], *, locale: str = DEFAULT_LOCALE) -> Form:
-        """Read a form document; raise ``FormError`` when it is not a usable form."""
+        """Read a form document; raise ``FormError`` when it is not a usable form.
+
+        Checking a schema takes milliseconds, so forms are remembered by their content:
+        the form returned owns a copy of the document and may be shared (do not change it).
+        """
         if not isinstance(document, Mapping):
             raise FormError("a form must be a JSON object")
-        wrapped = "schema" in document
-        schema, ui = (document["schema"], document.get("ui", {})) if wrapped else (document, {})
-        if not isinstance(schema, Mapping):
-            raise FormError("the form's schema must be a JSON object")
-        if not isinstance(ui, Mapping):
-            raise FormError("the form's ui hints must be a JSON object")
         try:
-            Draft202012Validator.check_schema(schema)
-        except SchemaError as exc:
-            where = join_path(list(exc.absolute_path)) or "the top"
-            raise FormError(f"the form's schema is not a valid JSON Schema (at {where}): {exc.message}") from None
-        return _build(schema, ui, locale)
+            text = json.dumps(document, ensure_ascii=False)
+        except (TypeError, ValueError) as exc:
+            raise FormError(f"a form must be plain JSON: {exc}") from None
+        return _read_document(text, locale)
 
     def localized(self, locale: str) -> Form:
         """The same form with its labels in ``locale``."""
-        return self if locale == self.locale else _build(self.schema, self.ui, locale)
+        if locale == self.locale:
+            return self
+        return Form.from_document({"schema": self.schema, "ui": self.ui}, locale=locale)
 
     @property
     def has_files(self) -> bool:
@@ -188,8 +185,27 @@ def pick_text(texts: object, locale: str) -> str | None:
 MAX_DEPTH = 8  # objects and groups nested deeper than this are a mistake (or a recursive schema)
 
 
+@functools.lru_cache(maxsize=256)
+def _read_document(text: str, locale: str) -> Form:
+    document = json.loads(text)
+    wrapped = "schema" in document
+    schema, ui = (document["schema"], document.get("ui", {})) if wrapped else (document, {})
+    if not isinstance(schema, Mapping):
+        raise FormError("the form's schema must be a JSON object")
+    if not isinstance(ui, Mapping):
+        raise FormError("the form's ui hints must be a JSON object")
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = join_path(list(exc.absolute_path)) or "the top"
+        raise FormError(f"the form's schema is not a valid JSON Schema (at {where}): {exc.message}") from None
+    return _build(schema, ui, locale)
+
+
 def _build(schema: Mapping[str, Any], ui: Mapping[str, Any], locale: str) -> Form:
     reader = _Reader(schema, locale)
+    for ref in _references(schema):
+        reader.resolve({"$ref": ref}, "the form")  # so that validation never meets a reference it cannot follow
     root = reader.resolve(schema, "the form")
     if not (_type_of(root) == "object" or (_type_of(root) is None and "properties" in root)):
         raise FormError('the form\'s schema must describe an object: {"type": "object", "properties": {...}}')
@@ -352,7 +368,8 @@ class _Reader:
             options = schema.get("oneOf") or schema["anyOf"]
             found = [(option["const"], _string(option.get("title"))) for option in options]
         return tuple(
-            Choice(value, self.label(labels.get(choice_token(value)), title, choice_token(value))) for value, title in found
+            Choice(value, self.label(labels.get(choice_token(value)), title, choice_token(value)))
+            for value, title in found
         )
 
 
@@ -361,6 +378,16 @@ _LOCATION_LABELS: dict[str, dict[str, str]] = {
     "lon": {"ko": "경도", "en": "Longitude"},
     "address": {"ko": "주소", "en": "Address"},
 }
+
+
+def _references(schema: object) -> list[str]:
+    """Every ``$ref`` anywhere in a schema."""
+    if isinstance(schema, Mapping):
+        own = [schema["$ref"]] if isinstance(schema.get("$ref"), str) else []
+        return own + [ref for value in schema.values() for ref in _references(value)]
+    if isinstance(schema, list):
+        return [ref for value in schema for ref in _references(value)]
+    return []
 
 
 def _string(value: object) -> str | None:

@@ -34,9 +34,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "yes": "예",
         "no": "아니오",
         "choose": "선택하세요",
-        "add_row": "행 추가",
-        "remove_row": "이 행 삭제",
-        "row": "{label} {number}",
+        "add_row": "{label} 행 추가",
+        "remove_row": "{row} 삭제",
         "kept_file": "첨부된 파일 유지: {name}",
         "locate": "현재 위치 입력",
         "locating": "위치를 찾는 중…",
@@ -52,9 +51,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "yes": "Yes",
         "no": "No",
         "choose": "Choose…",
-        "add_row": "Add a row",
-        "remove_row": "Remove this row",
-        "row": "{label} {number}",
+        "add_row": "Add a row to {label}",
+        "remove_row": "Remove {row}",
         "kept_file": "Keep attached file: {name}",
         "locate": "Use my location",
         "locating": "Finding your location…",
@@ -70,7 +68,6 @@ class FieldView:
 
     field: Field
     path: str
-    label: str
     text: str = ""  # what a text-like input shows
     selected: frozenset[str] = frozenset()  # tokens of the chosen answers (select, yes/no, multiselect)
     checked: bool = False
@@ -87,6 +84,10 @@ class FieldView:
     @property
     def id(self) -> str:
         return f"f-{self.path}"
+
+    @property
+    def label(self) -> str:
+        return self.field.label
 
     @property
     def describedby(self) -> str:
@@ -129,7 +130,7 @@ def render_form(
     """
     form = form.localized(locale)
     texts = TEXTS.get(locale, TEXTS[DEFAULT_LOCALE])
-    builder = _Builder(texts, _errors_by_path(errors or ()), fresh=data is None)
+    builder = _Builder(_errors_by_path(errors or ()), fresh=data is None)
     views = builder.fields(form.fields, "", data if isinstance(data, Mapping) else {}, inherited=True, depth=0)
     summary = [
         {
@@ -180,8 +181,7 @@ def _environment() -> Environment:
 class _Builder:
     """Builds the views of a form's fields from its data; remembers each path's label for the summary."""
 
-    def __init__(self, texts: Mapping[str, str], errors: Mapping[str, list[str]], *, fresh: bool) -> None:
-        self.texts = texts
+    def __init__(self, errors: Mapping[str, list[str]], *, fresh: bool) -> None:
         self.errors = errors
         self.fresh = fresh  # a new form: show the schema's defaults
         self.labels: dict[str, str] = {}
@@ -206,7 +206,7 @@ class _Builder:
     def field(self, each: Field, path: str, value: Any, *, inherited: bool, depth: int, trail: str) -> FieldView:
         label = f"{trail} › {each.label}" if trail else each.label
         self.labels[path] = label
-        view = FieldView(each, path, each.label, errors=self.errors.get(path, []))
+        view = FieldView(each, path, errors=self.errors.get(path, []))
         # the browser may insist only where the server would: not inside an optional object or a group's row
         view.required = inherited and each.required
         if each.kind in ("object", "location"):
@@ -236,7 +236,8 @@ class _Builder:
         rows = [row if isinstance(row, Mapping) else {} for row in value] if isinstance(value, list) else []
         if not rows:
             minimum = view.field.schema.get("minItems")
-            rows = [{}] * max(minimum if isinstance(minimum, int) and minimum < 50 else 0, 1)
+            # a new group offers blank rows (dropped if left blank); a silly minItems does not make a silly page
+            rows = [{}] * max(minimum if isinstance(minimum, int) and minimum <= 20 else 0, 1)
         view.rows = [
             self.row(view.field, f"{view.path}[{i}]", str(i + 1), row, depth, label) for i, row in enumerate(rows)
         ]
@@ -248,12 +249,11 @@ class _Builder:
         self.labels = saved
 
     def row(self, group: Field, path: str, number: str, data: Mapping[str, Any], depth: int, label: str) -> RowView:
-        legend = self.texts["row"].format(label=group.label, number=number)
         self.labels[path] = f"{label} {number}"
         saved, self.fresh = self.fresh, False
         children = self.fields(group.fields, path, data, inherited=False, depth=depth + 1, trail=f"{label} {number}")
         self.fresh = saved
-        return RowView(path, legend, children, self.errors.get(path, []))
+        return RowView(path, f"{group.label} {number}", children, self.errors.get(path, []))
 
 
 def _errors_by_path(errors: Sequence[FieldError]) -> dict[str, list[str]]:

@@ -67,16 +67,9 @@ class Submission:
     def attach(self, path: str, references: Sequence[str]) -> None:
         """Put the references of stored uploads at ``path``: replacing a single file, adding to a list."""
         parts = split_path(path)
-        holder: Any = self.data
-        for part, following in itertools.pairwise(parts):
-            if isinstance(holder, dict) and isinstance(part, str):
-                holder = holder.setdefault(part, [] if isinstance(following, int) else {})
-            elif isinstance(holder, list) and isinstance(part, int) and part < len(holder):
-                holder = holder[part]
-            else:
-                return
+        holder = _parent_of(self.data, parts)
         last = parts[-1] if parts else None
-        if not isinstance(holder, dict) or not isinstance(last, str) or not references:
+        if holder is None or not isinstance(last, str) or not references:
             return
         if isinstance(holder.get(last), list):
             holder[last] = [*holder[last], *references]
@@ -212,18 +205,23 @@ def _add_row(form: Form, data: dict[str, Any], path: str) -> None:
     group = form.field_at(parts)
     if group is None or group.kind != "group" or not isinstance(parts[-1], str):
         return
+    holder = _parent_of(data, parts)
+    rows = holder.setdefault(parts[-1], []) if holder is not None else None
+    if isinstance(rows, list):
+        rows.append({})
+
+
+def _parent_of(data: dict[str, Any], parts: list[str | int]) -> dict[str, Any] | None:
+    """The object that holds the last part of a path: objects on the way are created, rows must exist."""
     holder: Any = data
-    for part in parts[:-1]:
+    for part, following in itertools.pairwise(parts):
         if isinstance(holder, dict) and isinstance(part, str):
-            holder = holder.setdefault(part, {})
+            holder = holder.setdefault(part, [] if isinstance(following, int) else {})
         elif isinstance(holder, list) and isinstance(part, int) and part < len(holder):
             holder = holder[part]
         else:
-            return
-    if isinstance(holder, dict):
-        rows = holder.setdefault(parts[-1], [])
-        if isinstance(rows, list):
-            rows.append({})
+            return None
+    return holder if isinstance(holder, dict) else None
 
 
 def _choice(each: Field, token: str) -> Any:

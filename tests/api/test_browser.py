@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from api.app import create_app
 from engine.db import Database
 from engine.instances import EngineContext
 from tests.api.conftest import Api, serving
