@@ -14,7 +14,8 @@ the properties it does not name follow in schema order.
 
 A value inside the data is named by a path such as ``items[1].qty``: property names joined
 with dots, row indexes in brackets. The same path names the HTML input and the field of a
-validation error, which is why property names may not contain spaces, dots or brackets.
+validation error, which is why a property name may not contain spaces, dots, brackets or
+slashes, nor start with ``__``; ``csrf_token`` and ``action`` are the form's own.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ WidgetKind = Literal[
 
 DEFAULT_LOCALE = "ko"
 WIDGETS = frozenset({"text", "textarea", "select", "radio", "checkbox", "file", "photo", "location"})
-# Names the rendered form itself posts, and the prefix of the per-row controls (``__row__``, ``__remove__``).
+# names the rendered form posts besides the fields (names starting with "__" are reserved too)
 RESERVED_NAMES = frozenset({"csrf_token", "action"})
 TEXTAREA_OVER = 200  # a string allowed to be longer than this many characters gets a textarea
 
@@ -54,7 +55,7 @@ _BAD_NAME = re.compile(r"[\s.\[\]/]")
 _PATH_PART = re.compile(r"\[([0-9]{1,9})\]|\.?([^.\[\]]+)", re.ASCII)
 
 
-class FormError(ValueError):
+class FormError(Exception):
     """A form document that cannot be used as a form; the message says what to fix."""
 
 
@@ -119,7 +120,12 @@ class Form:
             text = json.dumps(document, ensure_ascii=False)
         except (TypeError, ValueError) as exc:
             raise FormError(f"a form must be plain JSON: {exc}") from None
-        return _read_document(text, locale)
+        except RecursionError:
+            raise FormError("the form is nested too deeply to be read") from None
+        try:
+            return _read_document(text, locale)
+        except RecursionError:
+            raise FormError("the form is nested too deeply to be read") from None
 
     def localized(self, locale: str) -> Form:
         """The same form with its labels in ``locale``."""

@@ -194,3 +194,19 @@ def test_the_forms_of_the_sample_workflows_are_usable_forms() -> None:
     for path in documents:
         form = Form.from_document(json.loads(path.read_text(encoding="utf-8")))
         assert form.fields, path
+
+
+def test_a_form_read_twice_is_read_once_and_keeps_its_own_copy_of_the_document() -> None:
+    document = {"type": "object", "properties": {"memo": {"type": "string", "title": "메모"}}}
+    form = Form.from_document(document)
+    assert Form.from_document(json.loads(json.dumps(document))) is form
+    document["properties"]["memo"]["title"] = "바뀐 제목"
+    assert form.fields[0].label == form.schema["properties"]["memo"]["title"] == "메모"
+
+
+def test_a_hostile_document_nested_ten_thousand_deep_is_a_form_error_too() -> None:
+    deep: dict[str, Any] = {"type": "object"}
+    for _ in range(10_000):
+        deep = {"type": "object", "properties": {"a": deep}}
+    with pytest.raises(FormError):
+        Form.from_document(deep)
