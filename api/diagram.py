@@ -12,7 +12,8 @@ files and draws it the way bpmn.io does, closely enough to be recognised:
   sequential), standard loops, compensation and ad-hoc sub-processes;
 * sub-processes and call activities: rounded rectangles, call activities with a thick
   border, collapsed ones with a ``[+]`` marker, transactions with a double border,
-  event sub-processes dotted; expanded ones carry their name in the top-left corner;
+  event sub-processes dotted; expanded ones (``isExpanded``, or whose children have
+  shapes in the plane) carry their name in the top-left corner;
 * events: circles (start thin, end thick, intermediate and boundary double, dashed when
   non-interrupting) with an icon for timer, message, signal, error, escalation,
   conditional, compensation, link, cancel, terminate and multiple definitions;
@@ -27,9 +28,12 @@ files and draws it the way bpmn.io does, closely enough to be recognised:
   flows dashed, from an open circle to a hollow arrowhead; associations and data
   associations dotted, with an open arrowhead when directed.
 
-Names are wrapped by an estimate of their width (a Hangul syllable counts about twice
-a Latin letter). Labels of events, gateways, data and flows go where their
-``bpmndi:BPMNLabel`` bounds say, else below the shape (or beside the middle of a flow).
+Painting order: pools, lanes and open sub-processes; then flows; then the other
+nodes, boundary events, annotations and groups. Names are wrapped by an estimate of
+their width (a Hangul syllable counts about twice a Latin letter); labels outside
+shapes have a white halo so that a crossing line leaves them readable. Labels of
+events, gateways, data and flows go where their ``bpmndi:BPMNLabel`` bounds say, else
+below the shape (or above the middle of a flow).
 Every element is one ``<g>`` with ``data-element-id`` and a ``<title>`` holding its
 name; ``marks`` add a ``cf-completed``, ``cf-active``, ``cf-overdue`` or ``cf-error``
 class, coloured by the embedded stylesheet.
@@ -129,6 +133,7 @@ _TASKS: Final = frozenset(
     }
 )
 _SUB_PROCESSES: Final = frozenset({"subProcess", "transaction", "adHocSubProcess", "callActivity"})
+_GLYPH_TASKS: Final = _TASKS - {"task", "globalTask"}
 _ACTIVITIES: Final = _TASKS | _SUB_PROCESSES
 _EVENTS: Final = frozenset(
     {
@@ -404,13 +409,20 @@ def _text_lines(
     *,
     anchor: str = "middle",
     transform: str | None = None,
+    halo: bool = False,
 ) -> None:
-    """Lines of text from ``top`` down, anchored at ``x`` (start, middle or end)."""
+    """Lines of text from ``top`` down, anchored at ``x`` (start, middle or end).
+
+    With ``halo`` the glyphs get a white outline beneath them, so that a line crossing
+    a label outside any shape does not make it unreadable.
+    """
     if not lines:
         return
     attrib = {"font-size": _num(size), "text-anchor": anchor, "class": "cf-label"}
     if transform:
         attrib["transform"] = transform
+    if halo:
+        attrib.update({"stroke": _PAPER, "stroke-width": "3", "stroke-linejoin": "round", "paint-order": "stroke"})
     text = _sub(parent, "text", attrib)
     step = size * _LINE_HEIGHT
     for i, line in enumerate(lines):
@@ -439,15 +451,23 @@ def _label_in_box(
     size: float = _TASK_FONT,
     padding: float = 5.0,
     align: str = "centre",
+    clear_top: float = 0.0,
 ) -> None:
-    """``name`` wrapped inside ``box``: centred both ways, or from the top-left corner."""
+    """``name`` wrapped inside ``box``: centred both ways, or from the top-left corner.
+
+    A centred block that would reach into the top ``clear_top`` units (where a task
+    type glyph sits) moves down below them when it still fits there.
+    """
     if not name:
         return
     max_em = (box.w - 2 * padding) / size
     max_lines = int((box.h - 2 * padding) // (size * _LINE_HEIGHT))
     lines = _fit(_wrap(name, max_em), max_lines, max_em)
     if align == "centre":
-        top = box.cy - _block_height(len(lines), size) / 2
+        height = _block_height(len(lines), size)
+        top = box.cy - height / 2
+        if top < box.y + clear_top and box.y + clear_top + height <= box.y + box.h:
+            top = box.y + clear_top
         _text_lines(parent, lines, box.cx, top, size)
     else:
         _text_lines(parent, lines, box.x + padding, box.y + padding, size, anchor="start")
@@ -465,7 +485,7 @@ def _external_label(parent: etree._Element, ctx: _Context, name: str, shape_box:
         max_em = _EXTERNAL_LABEL_WIDTH / size
         x, top = shape_box.cx, shape_box.y + shape_box.h + 5
     lines = _fit(_wrap(name, max_em), 8, max_em)
-    _text_lines(parent, lines, x, top, size)
+    _text_lines(parent, lines, x, top, size, halo=True)
     _note_text_extent(ctx, lines, x, top, size, "middle")
 
 
@@ -537,7 +557,7 @@ def _envelope(g: etree._Element, x: float, y: float, w: float, h: float, filled:
 
 def _task_glyph(g: etree._Element, kind: str, box: _Box) -> None:
     """The small marker of a task type, in the top-left corner (a 16-unit square)."""
-    if box.w < 40 or box.h < 30:
+    if box.w < 40 or box.h < 30 or kind not in _GLYPH_TASKS:
         return
     icon = _icon_group(g, box.x + 6, box.y + 6)
     thin = {"fill": "none", "stroke": _INK, "stroke-width": "1.2"}
@@ -637,12 +657,13 @@ def _rect(g: etree._Element, box: _Box, **attrib: str) -> None:
 
 
 def _is_expanded(shape: _Shape, ctx: _Context) -> bool:
-    """Whether a sub-process is drawn open: DI says so, or its children have shapes here."""
-    if shape.kind == "callActivity":
-        return False
+    """Whether a sub-process is drawn open: DI says so, or its children have shapes here.
+
+    A call activity is closed unless its DI explicitly says it is expanded.
+    """
     flag = _flag(shape.di, "isExpanded")
-    if flag is not None:
-        return flag
+    if flag is not None or shape.kind == "callActivity":
+        return bool(flag)
     if shape.semantic is None:
         return False
     return any(
@@ -658,7 +679,8 @@ def _draw_task(g: etree._Element, shape: _Shape, ctx: _Context) -> None:
     _rect(g, box, rx="10", ry="10")
     _task_glyph(g, shape.kind, box)
     inner = _Box(box.x, box.y + 4, box.w, max(box.h - 14, 1)) if box.h > 40 else box
-    _label_in_box(g, _name(shape.semantic), inner)
+    glyph = shape.kind in _GLYPH_TASKS and box.w >= 40 and box.h >= 30
+    _label_in_box(g, _name(shape.semantic), inner, clear_top=box.y + 22 - inner.y if glyph else 0.0)
     _activity_markers(g, shape.semantic, box, collapsed=False)
 
 
@@ -967,41 +989,56 @@ def _painter_for(kind: str) -> tuple[str, _Painter]:
 # -------------------------------------------------------------------------- edges
 
 
-_MARKERS: Final[Mapping[str, tuple[str, Mapping[str, str], str, str]]] = {
-    # id: (path, style, refX, refY) in a 20-unit viewBox, drawn 15 units wide
-    "cf-seq-end": ("M1,5 L11,10 L1,15 Z", {"fill": _INK, "stroke": _INK, "stroke-width": "1"}, "11", "10"),
-    "cf-msg-start": (
+@dataclass(frozen=True, slots=True)
+class _Marker:
+    """A line-end marker drawn in a 20-unit square, ``size`` units wide on the page."""
+
+    path: str
+    style: Mapping[str, str]
+    ref_x: str
+    ref_y: str
+    size: str = "15"
+
+
+_MARKERS: Final[Mapping[str, _Marker]] = {
+    "cf-seq-end": _Marker("M1,5 L11,10 L1,15 Z", {"fill": _INK, "stroke": _INK, "stroke-width": "1"}, "11", "10"),
+    "cf-msg-start": _Marker(
         "M2.5,6 A3.5,3.5 0 1 1 9.5,6 A3.5,3.5 0 1 1 2.5,6 Z",
-        {"fill": _PAPER, "stroke": _INK, "stroke-width": "1.2"},
+        {"fill": _PAPER, "stroke": _INK, "stroke-width": "1"},
+        "2",  # the circle sits just outside the sending shape, which is painted over flows
         "6",
-        "6",
+        "26",
     ),
-    "cf-msg-end": ("M1,5 L11,10 L1,15 Z", {"fill": _PAPER, "stroke": _INK, "stroke-width": "1.2"}, "8.5", "10"),
-    "cf-open-end": ("M1,5 L11,10 L1,15", {"fill": "none", "stroke": _INK, "stroke-width": "1.5"}, "11", "10"),
-    "cf-open-start": ("M11,5 L1,10 L11,15", {"fill": "none", "stroke": _INK, "stroke-width": "1.5"}, "1", "10"),
-    "cf-cond-start": ("M0,10 L8,6 L16,10 L8,14 Z", {"fill": _PAPER, "stroke": _INK, "stroke-width": "1.2"}, "-1", "10"),
-    "cf-default-start": ("M6,4 L10,16", {"fill": "none", "stroke": _INK, "stroke-width": "1.5"}, "-5", "10"),
+    "cf-msg-end": _Marker(
+        "M1,5 L11,10 L1,15 Z", {"fill": _PAPER, "stroke": _INK, "stroke-width": "1"}, "10.5", "10", "24"
+    ),
+    "cf-open-end": _Marker("M1,5 L11,10 L1,15", {"fill": "none", "stroke": _INK, "stroke-width": "1.5"}, "11", "10"),
+    "cf-open-start": _Marker("M11,5 L1,10 L11,15", {"fill": "none", "stroke": _INK, "stroke-width": "1.5"}, "1", "10"),
+    "cf-cond-start": _Marker(
+        "M0,10 L8,6 L16,10 L8,14 Z", {"fill": _PAPER, "stroke": _INK, "stroke-width": "1.2"}, "-1", "10"
+    ),
+    "cf-default-start": _Marker("M6,4 L10,16", {"fill": "none", "stroke": _INK, "stroke-width": "1.5"}, "-5", "10"),
 }
 
 
 def _defs(svg: etree._Element) -> None:
     defs = _sub(svg, "defs")
-    for marker_id, (path, style, ref_x, ref_y) in _MARKERS.items():
-        marker = _sub(
+    for marker_id, marker in _MARKERS.items():
+        node = _sub(
             defs,
             "marker",
             {
                 "id": marker_id,
                 "viewBox": "0 0 20 20",
-                "refX": ref_x,
-                "refY": ref_y,
-                "markerWidth": "15",
-                "markerHeight": "15",
+                "refX": marker.ref_x,
+                "refY": marker.ref_y,
+                "markerWidth": marker.size,
+                "markerHeight": marker.size,
                 "markerUnits": "userSpaceOnUse",
                 "orient": "auto",
             },
         )
-        _sub(marker, "path", {"d": path, **style})
+        _sub(node, "path", {"d": marker.path, **marker.style})
 
 
 def _edge_style(edge: _Edge, ctx: _Context) -> dict[str, str]:
@@ -1065,7 +1102,7 @@ def _draw_edge(g: etree._Element, edge: _Edge, ctx: _Context) -> None:
         lines = _fit(_wrap(name, max_em), 6, max_em)
         mx, my = _midpoint(edge.points)
         x, top = mx, my - _block_height(len(lines), size) - 3
-    _text_lines(g, lines, x, top, size)
+    _text_lines(g, lines, x, top, size, halo=True)
     _note_text_extent(ctx, lines, x, top, size, "middle")
 
 
@@ -1134,7 +1171,7 @@ def _default_flows(index: Mapping[str, etree._Element]) -> frozenset[str]:
 
 
 def _layer(shape: _Shape, ctx: _Context) -> int:
-    """Painting order: pools, lanes, open sub-processes, nodes, boundary events, artifacts."""
+    """Painting order: pools, lanes, open sub-processes, (flows,) nodes, boundary events, artifacts."""
     kind = shape.kind
     if kind == "participant":
         return 0
@@ -1178,7 +1215,6 @@ def _svg_root(title: str, view_box: str) -> etree._Element:
         nsmap=cast("dict[str, str]", {None: SVG_NS}),  # the stubs do not allow the default prefix
     )
     _sub(svg, "title").text = title
-    _sub(svg, "style").text = _STYLE
     return svg
 
 
@@ -1213,12 +1249,16 @@ def _draw(svg: etree._Element, shapes: Sequence[_Shape], edges: Sequence[_Edge],
         return layer, -shape.box.w * shape.box.h if layer == 2 else 0.0, position  # big containers first
 
     ordered = sorted(enumerate(shapes), key=order)
-    layer_nodes = _sub(svg, "g", {"class": "cf-shapes"})
+    # containers, then flows (so that they cross pools and open sub-processes but pass
+    # beneath nodes and their labels), then nodes, then annotations and groups
+    layer_containers = _sub(svg, "g", {"class": "cf-containers"})
     layer_edges = _sub(svg, "g", {"class": "cf-flows"})
+    layer_nodes = _sub(svg, "g", {"class": "cf-shapes"})
     layer_artifacts = _sub(svg, "g", {"class": "cf-artifacts"})
+    parents = {0: layer_containers, 1: layer_containers, 2: layer_containers, 6: layer_artifacts}
     for _, shape in ordered:
         family, painter = _painter_for(shape.kind)
-        parent = layer_artifacts if shape.kind in ("textAnnotation", "group") else layer_nodes
+        parent = parents.get(_layer(shape, ctx), layer_nodes)
         name = _group_name(shape.semantic, ctx) if shape.kind == "group" else _name(shape.semantic)
         g = _element_group(parent, shape.ref, family, name, ctx)
         try:
@@ -1262,6 +1302,7 @@ def _render(bpmn_files: Mapping[str, bytes], marks: Mapping[str, str], title: st
         default_flows=_default_flows(index),
     )
     svg = _svg_root(title or _diagram_title(plane, index) or DEFAULT_TITLE, "0 0 1 1")
+    _sub(svg, "style").text = _STYLE
     _defs(svg)
     _draw(svg, shapes, edges, ctx)
     extent = ctx.extent

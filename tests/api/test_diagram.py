@@ -271,3 +271,17 @@ def test_markers_follow_the_bpmn_attributes() -> None:
     assert conditional is not None and conditional.get("marker-start") == "url(#cf-cond-start)"
     assert default is not None and default.get("marker-start") == "url(#cf-default-start)"
     assert default.get("marker-end") == "url(#cf-seq-end)"
+
+
+def test_long_korean_task_names_wrap_onto_several_lines_inside_the_task() -> None:
+    name = "민원 처리 결과를 담당부서에서 검토하고 시민에게 회신하기"
+    data = bpmn_document(
+        f'<bpmn:userTask id="t" name="{name}"/>',
+        '<bpmndi:BPMNShape bpmnElement="t"><dc:Bounds x="0" y="0" width="100" height="80"/></bpmndi:BPMNShape>',
+    )
+    svg = parse_svg(render_svg({"long.bpmn": data}))
+    spans = list(group_of(svg, "t").iter(f"{SVG}tspan"))
+    assert len(spans) >= 3
+    # Hangul counts about one em (12 units here): no line is wider than the task's inner width
+    assert all(len(str(span.text)) * 12 <= 100 for span in spans)
+    assert group_of(svg, "t").findtext(f"{SVG}title") == name
