@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -251,6 +252,25 @@ def user_add(
             roles=role or ["staff"], groups=group or [], department=department,
         )
     typer.echo(f"user {username} added")
+
+
+@user_app.command("absence")
+def user_absence(
+    username: str,
+    deputy: Annotated[str, typer.Option("--deputy", help="who acts for them meanwhile (대결자)")],
+    since: Annotated[datetime, typer.Option("--from", help="start, e.g. 2026-12-01T09:00+09:00")],
+    until: Annotated[datetime, typer.Option("--until", help="end")],
+    kind: Annotated[str, typer.Option("--kind", help="출장, 휴가, 교육 or 병가")] = "휴가",
+    as_user: AsUser = None,
+) -> None:
+    """Record an absence: meanwhile the deputy may act on the absent colleague's tasks."""
+    with _unit_of_work() as session:
+        identity.add_absence(session, username, deputy, kind, _aware(since), _aware(until), actor=_actor(as_user))
+    typer.echo(f"{username} absent ({kind}) {since:%Y-%m-%d %H:%M} – {until:%Y-%m-%d %H:%M}; deputy {deputy}")
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @token_app.command("create")

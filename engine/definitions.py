@@ -26,6 +26,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
+from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -221,6 +222,8 @@ def _is_iso_timer(text: str) -> bool:
 def resolve_form(files: Iterable[str], element_id: str, form_key: str | None) -> str | None:
     """The form file a user task uses: its form key when it names a JSON file, else ``forms/<id>.json``."""
     names = set(files)
+    if form_key and form_key.endswith(".json") and "/" not in form_key and f"forms/{form_key}" in names:
+        return f"forms/{form_key}"
     if form_key and form_key.endswith(".json"):
         for candidate in (form_key, f"forms/{form_key}"):
             if candidate in names:
@@ -267,7 +270,8 @@ def _executability_problems(
         elif handler not in known:
             add(node, "UNKNOWN_HANDLER", f"no handler named '{handler}' is registered")
     for node in root.iterfind(".//bpmn:userTask", NS):
-        form_key = camunda_attribute(node, "formKey")
+        properties = SpiffTaskParser._parse_extensions(node).get("properties") or {}
+        form_key = camunda_attribute(node, "formKey") or properties.get("formJsonSchemaFilename")
         if form_key and form_key.endswith(".json") and resolve_form(source.files, node.get("id", ""), form_key) is None:
             add(node, "FORM_NOT_FOUND", f"form '{form_key}' is not in the process folder")
         for attribute in ("assignee", "candidateUsers", "candidateGroups", "dueDate"):

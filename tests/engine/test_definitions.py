@@ -126,3 +126,23 @@ def test_the_parsed_spec_is_stored_once_per_version(driver: Driver, tmp_path: Pa
         row = session.get(ProcessVersion, version_id)
         assert row.spec["spec"]["name"] == "memo"
         assert set(row.files) == {"memo.bpmn"}
+
+
+SPIFF_FORM = (
+    START + '<bpmn:userTask id="t"><bpmn:extensionElements><spiffworkflow:properties>'
+    '<spiffworkflow:property name="formJsonSchemaFilename" value="t-schema.json"/>'
+    "</spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>" + END + chain("start", "t", "end")
+)
+
+
+def test_a_form_named_by_the_spiffworkflow_property_must_exist(tmp_path: Path) -> None:
+    body = SPIFF_FORM
+    extra = 'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" '
+    folder = write_folder(tmp_path, "p", {"p.bpmn": bpmn(process("p", body)).replace("<bpmn:definitions ", "<bpmn:definitions " + extra)})
+    found = [p.code for p in definitions.check(definitions.read_source(folder)).problems]
+    assert found == ["FORM_NOT_FOUND"]
+    (folder / "forms").mkdir()
+    (folder / "forms" / "t-schema.json").write_text('{"type": "object", "properties": {"x": {"type": "string"}}}')
+    checked = definitions.check(definitions.read_source(folder))
+    assert checked.problems == []
+    assert definitions.resolve_form(checked.source.files, "t", "t-schema.json") == "forms/t-schema.json"
