@@ -1,29 +1,118 @@
-"""Service-task handlers, registered by name through the ``cityflow.handlers`` entry point group.
+"""Service-task handlers, by name: a few built in, more through the ``cityflow.handlers`` entry points.
 
-A package adds a handler with, in its ``pyproject.toml``::
+A handler is a function ``handler(call: HandlerCall) -> dict | None``; what it returns is
+merged into the task's data. It runs in the worker, inside the instance's transaction,
+so whatever it writes through ``call.session`` (notifications, say) commits with the
+task's completion. A handler that raises is retried with backoff; after the last try
+the job becomes an incident an admin can retry.
+
+A package adds a handler in its ``pyproject.toml``::
 
     [project.entry-points."cityflow.handlers"]
     archive_document = "mypackage.archive:archive_document"
-
-Definitions naming a handler that is not registered are refused at validation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any
 
-Handler = Callable[..., Any]
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidInput
+
 ENTRY_POINT_GROUP = "cityflow.handlers"
 
 
+@dataclass
+class HandlerCall:
+    """What a handler gets: its parameters, the instance's data, and where it runs."""
+
+    handler: str
+    params: dict[str, Any]
+    data: dict[str, Any]
+    instance_id: str
+    process_key: str
+    business_key: str | None
+    element_id: str
+    now: datetime
+    session: Session
+    link: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[HandlerCall], "dict[str, Any] | None"]
+_registered: dict[str, Handler] = {}
+
+
+def register(name: str, handler: Handler) -> None:
+    """Register a handler in this process (tests, or an application embedding cityflow)."""
+    _registered[name] = handler
+
+
+def unregister(name: str) -> None:
+    _registered.pop(name, None)
+
+
 @lru_cache(maxsize=1)
-def registered_handlers() -> dict[str, Any]:
-    """Handler name → entry point, loaded lazily when a task first calls it."""
+def _entry_points() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
+def find(name: str) -> Handler | None:
+    if name in _registered:
+        return _registered[name]
+    if name in BUILT_IN:
+        return BUILT_IN[name]
+    entry = _entry_points().get(name)
+    if entry is None:
+        return None
+    loaded: Handler = entry.load()
+    return loaded
+
+
 def known_handler_names() -> frozenset[str]:
-    return frozenset(registered_handlers())
+    return frozenset(_registered) | frozenset(BUILT_IN) | frozenset(_entry_points())
+
+
+# -- built in --------------------------------------------------------------------------------
+
+
+def notify(call: HandlerCall) -> dict[str, Any] | None:
+    """Tell a user or a group: ``user`` or ``group``, ``title``, optional ``body``."""
+    from engine.notifications import notify_people
+
+    title = str(call.params.get("title") or "").strip()
+    if not title:
+        raise InvalidInput("notify needs a title")
+    user, group = call.params.get("user"), call.params.get("group")
+    if not user and not group:
+        raise InvalidInput("notify needs a user or a group")
+    sent = notify_people(
+        call.session,
+        users=[str(user)] if user else [],
+        groups=[str(group)] if group else [],
+        title=title,
+        body=str(call.params.get("body") or ""),
+        link=call.link,
+        instance_id=call.instance_id,
+    )
+    return {"notified": sent}
+
+
+def set_due_date(call: HandlerCall) -> dict[str, Any] | None:
+    """Set ``variable`` (default ``due_at``) to now plus ``days`` and/or ``hours``."""
+    try:
+        days = float(call.params.get("days") or 0)
+        hours = float(call.params.get("hours") or 0)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput("set_due_date needs numbers for days and hours") from exc
+    variable = str(call.params.get("variable") or "due_at")
+    return {variable: (call.now + timedelta(days=days, hours=hours)).isoformat()}
+
+
+BUILT_IN: dict[str, Handler] = {"notify": notify, "set_due_date": set_due_date}

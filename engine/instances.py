@@ -16,12 +16,15 @@ from typing import Any, cast
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Table, delete, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from engine import audit
+from engine.clock import Clock
 from engine.definitions import BundleCache, latest_version
 from engine.errors import (
     CityflowError,
@@ -32,7 +35,7 @@ from engine.errors import (
     TaskNotFound,
     TaskNotReady,
 )
-from engine.models import AuditRecord, Instance, OpenTask, TaskCandidate
+from engine.models import AuditRecord, Instance, Job, MessageWait, OpenTask, TaskCandidate, Timer
 from engine.runtime import (
     ProcessBundle,
     Recorder,
@@ -52,6 +55,7 @@ from engine.runtime import (
     state_name,
 )
 from engine.sandbox import camunda_to_python
+from engine.timers import due_at as timer_due_at
 
 ENGINE_ACTOR = "system:engine"
 
@@ -68,8 +72,9 @@ class EngineContext:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     @classmethod
-    def create(cls, script_time_limit: float = 1.0) -> EngineContext:
-        return cls(script_engine=make_script_engine(script_time_limit))
+    def create(cls, script_time_limit: float = 1.0, clock: Callable[[], datetime] | None = None) -> EngineContext:
+        clock = clock or Clock()
+        return cls(script_engine=make_script_engine(script_time_limit, clock), clock=clock)
 
 
 def _require_object(data: Any) -> dict[str, Any]:
@@ -209,6 +214,66 @@ def _insert_open_tasks(session: Session, ctx: EngineContext, instance: Instance,
         connection.execute(insert(_CANDIDATES), candidates)
 
 
+_TIMERS = cast(Table, Timer.__table__)
+_MESSAGE_WAITS = cast(Table, MessageWait.__table__)
+
+
+def waits_of(workflow: BpmnWorkflow) -> dict[str, dict[str, list[str]]]:
+    """The timers and messages the workflow waits for: task id → [element, due time or message name]."""
+    timers: dict[str, list[str]] = {}
+    messages: dict[str, list[str]] = {}
+    for task in workflow.event_manager.tasks.values():
+        if not task.has_state(TaskState.WAITING):
+            continue
+        definition = task.task_spec.event_definition
+        for each in getattr(definition, "event_definitions", None) or [definition]:
+            if isinstance(each, TimerEventDefinition):
+                due = timer_due_at(task)
+                if due is not None:
+                    timers[str(task.id)] = [task.task_spec.bpmn_id or task.task_spec.name, due.isoformat()]
+            elif isinstance(each, MessageEventDefinition):
+                messages[str(task.id)] = [task.task_spec.bpmn_id or task.task_spec.name, each.name]
+    return {"timers": timers, "messages": messages}
+
+
+def _sync_waits(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
+    """Keep the timer and message rows the worker and deliveries look at in step with the workflow."""
+    waits = waits_of(workflow) if instance.status == RUNNING else {"timers": {}, "messages": {}}
+    known = instance.waits or {"timers": {}, "messages": {}}
+    if waits == known:
+        return
+    if inspect(instance).pending:
+        session.flush()
+    connection = session.connection()
+    if waits["timers"] != known.get("timers"):
+        connection.execute(delete(_TIMERS).where(_TIMERS.c.instance_id == instance.id))
+        if waits["timers"]:
+            connection.execute(insert(_TIMERS), [
+                {"instance_id": instance.id, "task_id": task_id, "element_id": element,
+                 "due_at": datetime.fromisoformat(due)}
+                for task_id, (element, due) in waits["timers"].items()
+            ])
+    if waits["messages"] != known.get("messages"):
+        connection.execute(delete(_MESSAGE_WAITS).where(_MESSAGE_WAITS.c.instance_id == instance.id))
+        if waits["messages"]:
+            connection.execute(insert(_MESSAGE_WAITS), [
+                {"instance_id": instance.id, "task_id": task_id, "element_id": element, "message_name": name}
+                for task_id, (element, name) in waits["messages"].items()
+            ])
+    instance.waits = waits
+
+
+def _request_jobs(session: Session, ctx: EngineContext, instance: Instance, workflow: BpmnWorkflow) -> None:
+    """A job for every service task the engine just reached; the worker calls its handler."""
+    for task in workflow.get_tasks(state=TaskState.STARTED):
+        if task._get_internal_data("job_requested") and not task._get_internal_data("job_created"):
+            if inspect(instance).pending:
+                session.flush()
+            session.add(Job(instance_id=instance.id, task_id=str(task.id), element_id=task.task_spec.bpmn_id,
+                            handler=task.task_spec.operation_name or "", due_at=ctx.clock()))
+            task._set_internal_data(job_created=True)
+
+
 _OPEN_TASKS = cast(Table, OpenTask.__table__)
 _CANDIDATES = cast(Table, TaskCandidate.__table__)
 
@@ -231,7 +296,11 @@ def _sync_changed_open_tasks(
 
 
 def _entries(
-    recorder: Recorder, actor: str, acted_on: str | None, on_behalf_of: str | None = None
+    recorder: Recorder,
+    actor: str,
+    acted_on: str | None,
+    on_behalf_of: str | None = None,
+    default_actor: str = ENGINE_ACTOR,
 ) -> list[audit.Entry]:
     entries = []
     for t in recorder.transitions:
@@ -241,7 +310,7 @@ def _entries(
         entries.append(
             audit.Entry(
                 action=f"task.{t.to_state.lower()}",
-                actor=actor if task_id == acted_on else ENGINE_ACTOR,
+                actor=actor if task_id == acted_on else default_actor,
                 task_id=task_id,
                 element_id=spec.bpmn_id,
                 element_name=spec.bpmn_name,
@@ -268,6 +337,8 @@ def _advance(
     leading: list[audit.Entry] | None = None,
     rerun_failed: bool = False,
     on_behalf_of: str | None = None,
+    trigger: Callable[[BpmnWorkflow], None] | None = None,
+    default_actor: str = ENGINE_ACTOR,
 ) -> Instance:
     """Complete ``completing`` with ``data`` (if given), run the engine, then persist
     state, open tasks and audit records."""
@@ -283,6 +354,8 @@ def _advance(
         try:
             if completing is not None:
                 completing.run()
+            if trigger is not None:
+                trigger(workflow)
             run_engine(workflow, recorder)
             failure = None
         except Exception as exc:  # a designer's script or condition failed: keep everything, mark the error
@@ -295,9 +368,10 @@ def _advance(
                     _sync_changed_open_tasks(session, ctx, instance, recorder.transitions)
                 else:
                     _sync_open_tasks(session, ctx, instance, workflow)
+                _request_jobs(session, ctx, instance, workflow)
             except ScriptFailed as exc:  # an assignment expression failed
                 failure = exc
-    entries.extend(_entries(recorder, actor, acted_on, on_behalf_of))
+    entries.extend(_entries(recorder, actor, acted_on, on_behalf_of, default_actor))
     now = ctx.clock()
     if failure is not None:
         name, message = _failure(failure)
@@ -338,6 +412,7 @@ def _advance(
         instance.ended_at = now
         entries.append(audit.Entry(action="instance.completed", actor=ENGINE_ACTOR, to_state="COMPLETED"))
     instance.data = current_data(workflow)
+    _sync_waits(session, instance, workflow)
     compact(workflow)
     instance.state = dump_state(workflow)
     audit.append_to_instance(session, instance, entries, bundle.version_hash)
@@ -452,6 +527,7 @@ def cancel_instance(
     )
     instance.status = CANCELLED
     instance.ended_at = ctx.clock()
+    _sync_waits(session, instance, workflow)
     instance.state = dump_state(workflow)
     _sync_open_tasks(session, ctx, instance, workflow)
     audit.append_to_instance(session, instance, entries, bundle.version_hash)

@@ -65,6 +65,7 @@ class Instance(Base):
     data: Mapped[JsonDict]
     state: Mapped[str] = mapped_column(Text)
     error: Mapped[JsonDict | None]
+    waits: Mapped[JsonDict | None]  # what it waits for: {"timers": {task: due}, "messages": {task: name}}
     audit_seq: Mapped[int] = mapped_column(Integer, default=0)
     audit_head: Mapped[str] = mapped_column(String(64), default="")
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
@@ -258,3 +259,92 @@ class Attachment(Base):
     size: Mapped[int]
     uploaded_by: Mapped[str] = mapped_column(String(100))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- time and the outside world --------------------------------------------------------------
+
+
+class Timer(Base):
+    """A timer event some instance waits on; the worker fires it when ``due_at`` has passed."""
+
+    __tablename__ = "timers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(500))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class MessageWait(Base):
+    """A message some instance waits for (catch event, receive task, boundary event)."""
+
+    __tablename__ = "message_waits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(500))
+    message_name: Mapped[str] = mapped_column(String(500), index=True)
+
+
+class Job(Base):
+    """A service task's call to its handler, retried with backoff; after the last try, an incident."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    element_id: Mapped[str] = mapped_column(String(500))
+    handler: Mapped[str] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending | incident
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProcessSchedule(Base):
+    """The next time a process with a timer start event starts by itself."""
+
+    __tablename__ = "process_schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"), unique=True)
+    process_key: Mapped[str] = mapped_column(String(200), index=True)
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    remaining: Mapped[int] = mapped_column(Integer)  # -1: for ever
+    interval_seconds: Mapped[float | None]
+
+
+class Notification(Base):
+    """Something a person should know, shown in the app (and e-mailed when mail is configured)."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str | None] = mapped_column(String(500))
+    instance_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+
+
+class OutgoingMail(Base):
+    """The e-mail outbox: written with the change that caused it, sent by the worker."""
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -22,6 +22,8 @@ from SpiffWorkflow.spiff.parser.task_spec import (
 )
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
+from engine.timers import clocked
+
 CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
 ASSIGNMENT_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "formKey", "dueDate")
 
@@ -55,6 +57,10 @@ def handler_name(node: etree._Element) -> str | None:
 class _CamundaExtensions:
     node: etree._Element
 
+    def parse_timer_event(self, event: etree._Element) -> Any:
+        # Timers read the engine's clock and accept ISO literals as modelers write them.
+        return clocked(super().parse_timer_event(event))  # type: ignore[misc]
+
     def parse_extensions(self, node: etree._Element | None = None) -> dict[str, Any]:
         node = self.node if node is None else node
         extensions: dict[str, Any] = SpiffTaskParser._parse_extensions(node)
@@ -65,15 +71,36 @@ class _CamundaExtensions:
         return extensions
 
 
+class DeferredServiceTask(ServiceTask):  # type: ignore[misc]
+    """A service task whose handler the worker calls (with retries), not the engine step itself:
+    reaching it leaves the task STARTED and asks for a job."""
+
+    def _execute(self, task: Any) -> None:
+        task._set_internal_data(job_requested=True)
+        return None
+
+
+def _camunda_parameters(node: etree._Element) -> dict[str, dict[str, str]]:
+    """``camunda:inputParameter`` values as service parameters: ``${…}`` an expression, else text."""
+    params: dict[str, dict[str, str]] = {}
+    for namespace in CAMUNDA_NAMESPACES:
+        for parameter in node.iterfind(f".//{{{namespace}}}inputParameter"):
+            name, text = parameter.get("name"), (parameter.text or "").strip()
+            if name:
+                expression = text[2:-1] if text.startswith(("${", "#{")) and text.endswith("}") else repr(text)
+                params[name] = {"value": expression, "type": "any"}
+    return params
+
+
 class ServiceTaskParser(_CamundaExtensions, SpiffTaskParser):  # type: ignore[misc]
     def create_task(self) -> Any:
         extensions = self.parse_extensions()
         operator = extensions.get("serviceTaskOperator") or {}
-        return ServiceTask(
+        return DeferredServiceTask(
             self.spec,
             self.bpmn_id,
             operation_name=handler_name(self.node),
-            operation_params=operator.get("parameters", {}),
+            operation_params=operator.get("parameters") or _camunda_parameters(self.node),
             result_variable=operator.get("resultVariable", ""),
             prescript=extensions.get("preScript"),
             postscript=extensions.get("postScript"),
@@ -99,7 +126,7 @@ class BpmnParser(SpiffBpmnParser):  # type: ignore[misc]
         tag: (_with_camunda(parser), spec)
         for tag, (parser, spec) in SpiffBpmnParser.OVERRIDE_PARSER_CLASSES.items()
     } | {
-        full_tag("serviceTask"): (ServiceTaskParser, ServiceTask),
+        full_tag("serviceTask"): (ServiceTaskParser, DeferredServiceTask),
         full_tag("businessRuleTask"): (
             DecisionTaskParser,
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("businessRuleTask")][1],

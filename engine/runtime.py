@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -31,10 +31,13 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
     WorkflowConverter,
 )
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from engine.parsing import DeferredServiceTask
 from engine.sandbox import SandboxEnvironment
+from engine.timers import CLOCKED
 
 RECORDED_STATES = frozenset({"WAITING", "READY", "COMPLETED", "ERROR", "CANCELLED"})
 STATE_FORMAT = "cityflow-1"
@@ -63,6 +66,9 @@ class _StatelessWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]
 
 _config = dict(SPIFF_CONFIG)
 _config[BpmnWorkflow] = _StatelessWorkflowConverter
+for _spiff_timer, _clocked_timer in CLOCKED.items():
+    _config[_clocked_timer] = _config[_spiff_timer]
+_config[DeferredServiceTask] = _config[SpiffServiceTask]
 REGISTRY = BpmnWorkflowSerializer.configure(_config)
 
 
@@ -102,8 +108,16 @@ class ProcessBundle:
         )
 
 
-def make_script_engine(time_limit: float) -> PythonScriptEngine:
-    return PythonScriptEngine(environment=SandboxEnvironment(time_limit=time_limit))
+class ScriptEngine(PythonScriptEngine):  # type: ignore[misc]
+    """The sandboxed script engine, with the clock timers read."""
+
+    def __init__(self, time_limit: float, clock: Callable[[], datetime]) -> None:
+        super().__init__(environment=SandboxEnvironment(time_limit=time_limit))
+        self.clock = clock
+
+
+def make_script_engine(time_limit: float, clock: Callable[[], datetime] | None = None) -> PythonScriptEngine:
+    return ScriptEngine(time_limit, clock or (lambda: datetime.now(UTC)))
 
 
 def new_workflow(bundle: ProcessBundle, script_engine: PythonScriptEngine) -> BpmnWorkflow:

@@ -1,0 +1,130 @@
+"""Telling people: in-app notifications per user, and e-mail through an outbox the worker sends.
+
+The outbox row is written in the same transaction as whatever caused it, so an e-mail is
+sent if and only if that change committed; the worker delivers it by SMTP when mail is
+configured and retries with backoff when the server refuses.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from engine.errors import NotFound
+from engine.models import Department, Notification, OutgoingMail, User
+
+MAIL_ATTEMPTS = 5
+
+
+def members_of(session: Session, group: str) -> list[str]:
+    """Users in ``group``: listed in it, or working in the department (or bureau) of that name."""
+    departments = {d.code: d for d in session.execute(select(Department)).scalars()}
+
+    def belongs(user: User) -> bool:
+        if group in user.groups:
+            return True
+        code = user.department_code
+        while code is not None and code in departments:
+            if departments[code].name == group:
+                return True
+            code = departments[code].parent_code
+        return False
+
+    users = session.execute(select(User).where(User.active.is_(True))).scalars()
+    return sorted(u.username for u in users if belongs(u))
+
+
+def notify_people(
+    session: Session,
+    *,
+    users: Iterable[str] = (),
+    groups: Iterable[str] = (),
+    title: str,
+    body: str = "",
+    link: str | None = None,
+    instance_id: str | None = None,
+) -> int:
+    """Notify every named user and every member of the named groups, once each; returns how many."""
+    recipients = set(users)
+    for group in groups:
+        recipients.update(members_of(session, group))
+    people = {u.username: u for u in session.execute(select(User).where(User.username.in_(recipients))).scalars()}
+    for username in sorted(people):
+        session.add(Notification(username=username, title=title[:500], body=body, link=link, instance_id=instance_id))
+        if people[username].email:
+            session.add(OutgoingMail(recipient=people[username].email, subject=title[:500],
+                                     body=body + (f"\n\n{link}" if link else "")))
+    return len(people)
+
+
+def unread_count(session: Session, username: str) -> int:
+    return int(session.execute(
+        select(func.count()).where(Notification.username == username, Notification.read_at.is_(None))
+    ).scalar_one())
+
+
+def recent(session: Session, username: str, limit: int = 50) -> list[Notification]:
+    return list(session.execute(
+        select(Notification).where(Notification.username == username)
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
+    ).scalars())
+
+
+def mark_read(session: Session, username: str, notification_id: int, now: datetime) -> Notification:
+    notification = session.get(Notification, notification_id)
+    if notification is None or notification.username != username:
+        raise NotFound(f"no notification {notification_id}")
+    notification.read_at = notification.read_at or now
+    return notification
+
+
+def mark_all_read(session: Session, username: str, now: datetime) -> None:
+    session.execute(
+        update(Notification).where(Notification.username == username, Notification.read_at.is_(None)).values(read_at=now)
+    )
+
+
+def send_mail(session: Session, smtp_host: str, smtp_port: int, sender: str, now: datetime,
+              username: str | None = None, password: str | None = None, starttls: bool = False,
+              limit: int = 50) -> int:
+    """Send due e-mail from the outbox; returns how many went out."""
+    due = list(session.execute(
+        select(OutgoingMail)
+        .where(OutgoingMail.sent_at.is_(None), OutgoingMail.due_at <= now, OutgoingMail.attempts < MAIL_ATTEMPTS)
+        .order_by(OutgoingMail.due_at).limit(limit).with_for_update(skip_locked=True)
+    ).scalars())
+    if not due:
+        return 0
+    sent = 0
+    try:
+        with smtplib.SMTP(smtp_host, smtp_port, timeout=10) as server:
+            if starttls:
+                server.starttls()
+            if username:
+                server.login(username, password or "")
+            for mail in due:
+                message = EmailMessage()
+                message["From"], message["To"], message["Subject"] = sender, mail.recipient, mail.subject
+                message.set_content(mail.body)
+                try:
+                    server.send_message(message)
+                    mail.sent_at = now
+                    sent += 1
+                except smtplib.SMTPException as exc:
+                    _postpone(mail, now, str(exc))
+    except (OSError, smtplib.SMTPException) as exc:
+        for mail in due:
+            if mail.sent_at is None:
+                _postpone(mail, now, str(exc))
+    return sent
+
+
+def _postpone(mail: OutgoingMail, now: datetime, error: str) -> None:
+    mail.attempts += 1
+    mail.last_error = error[:2000]
+    mail.due_at = now + timedelta(minutes=2 ** mail.attempts)

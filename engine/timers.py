@@ -1,0 +1,153 @@
+"""Timers that read the engine's clock, written as modelers write them.
+
+SpiffWorkflow's timer events ask ``datetime.now()`` and evaluate their text as an
+expression; cityflow's ask the script engine's clock (so tests move time) and take
+an ISO 8601 literal as it is written — ``P7D``, ``R4/P3M``, ``2026-12-31T09:00+09:00``
+— while anything else is an expression over the instance data (``deadline``), whose
+value may be an ISO string or a datetime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.task import Task
+
+ClockFunction = Callable[[], datetime]
+
+
+def now_of(task: Task) -> datetime:
+    clock: ClockFunction | None = getattr(task.workflow.script_engine, "clock", None)
+    return clock() if clock is not None else datetime.now(UTC)
+
+
+def iso_literal(text: str, kind: str) -> str | None:
+    """``text`` itself when it is an ISO 8601 value of the timer's kind (quotes allowed)."""
+    literal = text.strip().strip("'\"")
+    try:
+        if kind == "cycle":
+            TimerEventDefinition.parse_iso_recurring_interval(literal)
+        elif kind == "duration":
+            TimerEventDefinition.parse_iso_duration(literal)
+        else:
+            TimerEventDefinition.get_datetime(literal)
+    except Exception:
+        return None
+    return literal
+
+
+def _value(definition: TimerEventDefinition, task: Task, kind: str) -> Any:
+    literal = iso_literal(definition.expression or "", kind)
+    if literal is not None:
+        return literal
+    value = task.workflow.script_engine.evaluate(task, definition.expression)
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC).isoformat()
+    if isinstance(value, timedelta):
+        return f"PT{int(value.total_seconds())}S"
+    return value
+
+
+def _as_utc(text: str) -> datetime:
+    moment: datetime = TimerEventDefinition.get_datetime(text)
+    return moment
+
+
+class ClockedTimeDate(TimeDateEventDefinition):  # type: ignore[misc]
+    """Fires at a moment: a literal date-time, or one computed from data (a deadline)."""
+
+    def has_fired(self, my_task: Task) -> bool:
+        value = my_task._get_internal_data("event_value")
+        if value is None:
+            value = str(_value(self, my_task, "date"))
+            my_task._set_internal_data(event_value=value)
+        if _as_utc(value) <= now_of(my_task):
+            my_task._set_internal_data(event_fired=True)
+        return bool(my_task._get_internal_data("event_fired", False))
+
+
+class ClockedDuration(DurationTimerEventDefinition):  # type: ignore[misc]
+    """Fires a while after the event is reached: ``P7D``, ``PT2H``."""
+
+    def has_fired(self, my_task: Task) -> bool:
+        value = my_task._get_internal_data("event_value")
+        if value is None:
+            start = now_of(my_task)
+            parsed = TimerEventDefinition.parse_iso_duration(str(_value(self, my_task, "duration")))
+            value = (start + TimerEventDefinition.get_timedelta_from_start(parsed, start)).isoformat()
+            my_task._set_internal_data(event_value=value)
+        if _as_utc(value) <= now_of(my_task):
+            my_task._set_internal_data(event_fired=True)
+        return bool(my_task._get_internal_data("event_fired", False))
+
+
+class ClockedCycle(CycleTimerEventDefinition):  # type: ignore[misc]
+    """Fires repeatedly: ``R4/P3M`` four times, every three months from now."""
+
+    def cycle_complete(self, my_task: Task) -> bool:
+        value = my_task._get_internal_data("event_value")
+        now = now_of(my_task)
+        if value is None:
+            text = str(_value(self, my_task, "cycle"))
+            cycles, start, duration = _recurring(text, now)
+            value = {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
+        ready = False
+        if value["cycles"] != 0:
+            upcoming = datetime.fromisoformat(value["next"])
+            if upcoming <= now:
+                value["next"] = (upcoming + timedelta(seconds=value["duration"])).isoformat()
+                value["cycles"] -= 1
+                ready = True
+        else:
+            my_task.internal_data.pop("event_value", None)
+            my_task.internal_data["event_fired"] = True
+            return False
+        my_task._set_internal_data(event_value=value)
+        return ready
+
+
+def _recurring(text: str, now: datetime) -> tuple[int, datetime, timedelta]:
+    """Like SpiffWorkflow's parser of ``R<n>/…``, but measured from the engine's clock."""
+    cycles_part, _, rest = text.partition("/")
+    cycles = int(cycles_part[1:]) if cycles_part[1:] else -1
+    first, _, second = rest.partition("/")
+    if second:
+        return TimerEventDefinition.parse_iso_recurring_interval(text)  # type: ignore[no-any-return]
+    parsed = TimerEventDefinition.parse_iso_duration(first)
+    duration = TimerEventDefinition.get_timedelta_from_start(parsed, now)
+    return cycles, now + duration, duration
+
+
+CLOCKED = {
+    TimeDateEventDefinition: ClockedTimeDate,
+    DurationTimerEventDefinition: ClockedDuration,
+    CycleTimerEventDefinition: ClockedCycle,
+}
+
+
+def clocked(definition: TimerEventDefinition) -> TimerEventDefinition:
+    """The clock-reading version of a parsed timer definition."""
+    cls = CLOCKED.get(type(definition))
+    if cls is None:
+        return definition
+    return cls(definition.name, definition.expression, description=definition.description)
+
+
+def due_at(task: Task) -> datetime | None:
+    """When a waiting timer task is due, from what its definition computed."""
+    value = task._get_internal_data("event_value")
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return datetime.fromisoformat(value["next"]) if value.get("cycles") else None
+    return _as_utc(str(value))
