@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     script_time_limit: float = 1.0
     attachment_max_bytes: int = 10 * 1024 * 1024
     secure_cookies: bool = False  # set true behind HTTPS
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "cityflow@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
 
     @property
     def attachments_dir(self) -> Path:

@@ -18,23 +18,26 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
     TimerEventDefinition,
 )
 from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.bpmn_xml import element_line, parse_xml, read_bytes, schema_problems
 from engine.errors import DefinitionError, Problem, ProcessNotFound
 from engine.handlers import known_handler_names
-from engine.models import ProcessVersion
+from engine.models import ProcessSchedule, ProcessVersion
 from engine.parsing import BpmnParser, camunda_attribute, handler_name
 from engine.runtime import ProcessBundle
 from engine.sandbox import camunda_to_python, compile_problem
@@ -339,7 +342,7 @@ class Deployment:
     created: bool
 
 
-def deploy(session: Session, checked: Checked, actor: str) -> Deployment:
+def deploy(session: Session, checked: Checked, actor: str, now: datetime | None = None) -> Deployment:
     """Store a validated source as the next version of its process (a no-op when unchanged)."""
     if checked.problems or checked.bundle is None:
         raise DefinitionError(checked.problems)
@@ -364,6 +367,8 @@ def deploy(session: Session, checked: Checked, actor: str) -> Deployment:
         deployed_by=actor,
     )
     session.add(row)
+    session.flush()
+    _schedule_timer_start(session, row, checked.bundle, now or datetime.now(UTC))
     audit.append_to_system(
         session,
         audit.Entry(
@@ -374,6 +379,41 @@ def deploy(session: Session, checked: Checked, actor: str) -> Deployment:
     )
     session.flush()
     return Deployment(source.key, version, source.hash, created=True)
+
+
+def _schedule_timer_start(session: Session, row: ProcessVersion, bundle: ProcessBundle, now: datetime) -> None:
+    """A process whose start event is a timer starts by itself: the newest version's schedule counts."""
+    session.execute(delete(ProcessSchedule).where(ProcessSchedule.process_key == row.key))
+    for spec in bundle.spec.task_specs.values():
+        definition = getattr(spec, "event_definition", None)
+        if spec.__class__.__name__ != "StartEvent" or not isinstance(definition, TimerEventDefinition):
+            continue
+        text = (definition.expression or "").strip().strip("'\"")
+        due, remaining, interval = _first_start(definition, text, now)
+        if due is not None:
+            session.add(ProcessSchedule(process_version_id=row.id, process_key=row.key, due_at=due,
+                                        remaining=remaining, interval_seconds=interval))
+
+
+def _first_start(
+    definition: TimerEventDefinition, text: str, now: datetime
+) -> tuple[datetime | None, int, float | None]:
+    try:
+        if isinstance(definition, CycleTimerEventDefinition):
+            if text.count("/") > 1:
+                cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(text)
+            else:
+                cycles = int(text.split("/")[0][1:] or -1)
+                parsed = TimerEventDefinition.parse_iso_duration(text.split("/")[1])
+                duration = TimerEventDefinition.get_timedelta_from_start(parsed, now)
+                start = now + duration
+            return start, cycles, duration.total_seconds()
+        if isinstance(definition, DurationTimerEventDefinition):
+            parsed = TimerEventDefinition.parse_iso_duration(text)
+            return now + TimerEventDefinition.get_timedelta_from_start(parsed, now), 1, None
+        return TimerEventDefinition.get_datetime(text), 1, None
+    except Exception:
+        return None, 0, None
 
 
 def latest_version(session: Session, key: str) -> tuple[int, int]:

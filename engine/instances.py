@@ -56,6 +56,7 @@ from engine.runtime import (
 )
 from engine.sandbox import camunda_to_python
 from engine.timers import due_at as timer_due_at
+from engine.timers import due_from
 
 ENGINE_ACTOR = "system:engine"
 
@@ -115,6 +116,7 @@ def open_tasks(
 
 
 def lock_instance(session: Session, instance_id: str) -> Instance:
+    """The instance row, locked until the unit of work ends (other writers wait)."""
     instance = session.execute(
         select(Instance)
         .where(Instance.id == instance_id)
@@ -124,6 +126,22 @@ def lock_instance(session: Session, instance_id: str) -> Instance:
     if instance is None:
         raise InstanceNotFound(f"no instance '{instance_id}'")
     return instance
+
+
+def try_lock_instance(session: Session, instance_id: str) -> Instance | None:
+    """The instance row locked, or None when another worker holds it (PostgreSQL skips it)."""
+    return session.execute(
+        select(Instance)
+        .where(Instance.id == instance_id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def load(session: Session, ctx: EngineContext, instance: Instance) -> tuple[ProcessBundle, BpmnWorkflow]:
+    """The instance's workflow, restored from its stored state with its version's specs."""
+    bundle = ctx.bundles.get(session, instance.process_version_id)
+    return bundle, load_state(instance.state, bundle, ctx.script_engine)
 
 
 def _failure(exc: Exception) -> tuple[str, str]:
@@ -186,6 +204,8 @@ def _insert_open_tasks(session: Session, ctx: EngineContext, instance: Instance,
             elif instance.initiator:
                 assignees = [instance.initiator]
         task_id = str(task.id)
+        now = ctx.clock()
+        due = due_from(str(extensions["dueDate"]), task, now) if extensions.get("dueDate") else None
         rows.append(
             {
                 "id": task_id,
@@ -200,8 +220,8 @@ def _insert_open_tasks(session: Session, ctx: EngineContext, instance: Instance,
                 "form_key": extensions.get("formKey")
                 or (extensions.get("properties") or {}).get("formJsonSchemaFilename"),
                 "claimed_by": None,
-                "created_at": ctx.clock(),
-                "due_at": None,
+                "created_at": now,
+                "due_at": due,
             }
         )
         people = {("user", name) for name in [*assignees[:1], *users]} | {("group", name) for name in groups}
@@ -325,7 +345,7 @@ def _entries(
     return entries
 
 
-def _advance(
+def advance(
     session: Session,
     ctx: EngineContext,
     instance: Instance,
@@ -435,8 +455,12 @@ def start_instance(
     data: dict[str, Any] | None = None,
     business_key: str | None = None,
     initiator: str | None = None,
+    scheduled: bool = False,
 ) -> Instance:
-    """Start the latest version of ``process_key`` with ``data`` and run it to its first wait."""
+    """Start the latest version of ``process_key`` with ``data`` and run it to its first wait.
+
+    ``scheduled``: the worker starts it because its timer start event is due, so that timer
+    counts as fired."""
     data = _require_object(data)
     version_id, version_number = latest_version(session, process_key)
     bundle = ctx.bundles.get(session, version_id)
@@ -463,7 +487,20 @@ def start_instance(
         detail={"business_key": business_key, "version": version_number},
         at=now,
     )
-    return _advance(session, ctx, instance, bundle, workflow, initiator or ENGINE_ACTOR, leading=[created])
+    return advance(session, ctx, instance, bundle, workflow, initiator or ENGINE_ACTOR, leading=[created],
+                   trigger=_fire_start_timers(ctx) if scheduled else None)
+
+
+def _fire_start_timers(ctx: EngineContext) -> Callable[[BpmnWorkflow], None]:
+    def trigger(workflow: BpmnWorkflow) -> None:
+        workflow.do_engine_steps()
+        for task in workflow.get_tasks(state=TaskState.WAITING):
+            if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition) and \
+                    task.task_spec.__class__.__name__ == "StartEvent":
+                task._set_internal_data(event_fired=True, event_value=ctx.clock().isoformat())
+        workflow.refresh_timers()
+
+    return trigger
 
 
 def _lock_by_task(session: Session, task_id: str) -> Instance:
@@ -506,7 +543,7 @@ def complete_task(
         raise TaskNotReady(f"task '{task_id}' is not waiting for anyone any more") from exc
     if task is None or state_name(task) != "READY" or not task.task_spec.manual:
         raise TaskNotReady(f"task '{task_id}' is not waiting for anyone any more")
-    return _advance(
+    return advance(
         session, ctx, instance, bundle, workflow, actor, completing=task, data=data, on_behalf_of=on_behalf_of
     )
 
@@ -569,4 +606,4 @@ def retry_instance(session: Session, ctx: EngineContext, instance_id: str, actor
     retried = audit.Entry(
         action="instance.retried", actor=actor, from_state="ERROR", to_state="RUNNING", detail=previous
     )
-    return _advance(session, ctx, instance, bundle, workflow, actor, leading=[retried], rerun_failed=True)
+    return advance(session, ctx, instance, bundle, workflow, actor, leading=[retried], rerun_failed=True)

@@ -151,3 +151,31 @@ def due_at(task: Task) -> datetime | None:
     if isinstance(value, dict):
         return datetime.fromisoformat(value["next"]) if value.get("cycles") else None
     return _as_utc(str(value))
+
+
+def due_from(text: str, task: Task, now: datetime) -> datetime | None:
+    """A user task's due date from ``camunda:dueDate``: a date-time, a duration from now
+    (``P3D``), or an expression over the data (``${deadline}``) giving either."""
+    text = text.strip()
+    if not text:
+        return None
+    if text.startswith(("${", "#{")) and text.endswith("}"):
+        value: Any = task.workflow.script_engine.evaluate(task, text)
+    elif iso_literal(text, "duration") is not None or iso_literal(text, "date") is not None:
+        value = text.strip("'\"")
+    else:
+        value = task.workflow.script_engine.evaluate(task, text)
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, 23, 59, tzinfo=UTC)
+    if isinstance(value, timedelta):
+        return now + value
+    text_value = str(value)
+    if iso_literal(text_value, "duration") is not None:
+        parsed = TimerEventDefinition.parse_iso_duration(text_value)
+        later: datetime = now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+        return later
+    return _as_utc(text_value)
