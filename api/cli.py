@@ -14,7 +14,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from sqlalchemy.orm import Session
 
-from engine import audit, definitions, identity, instances
+from engine import audit, definitions, identity, instances, worker
 from engine.config import get_settings
 from engine.db import Database
 from engine.demo import DEMO_PASSWORD, seed_organisation
@@ -218,6 +218,44 @@ def retry(instance_id: str, as_user: AsUser = None) -> None:
     typer.echo(f"{instance_id} {status}")
     if status == instances.ERROR:
         raise typer.Exit(1)
+
+
+@app.command()
+def message(
+    name: str,
+    correlation: Annotated[str, typer.Option("--correlation", help="JSON object: keys the instance must match")],
+    payload: Annotated[str | None, typer.Option("--payload", help="JSON object added to the instance's data")] = None,
+    as_user: AsUser = None,
+) -> None:
+    """Deliver a message; exit 1 when nothing waits for it."""
+    keys = _json_option(correlation, "--correlation")
+    data = _json_option(payload, "--payload")
+    with _unit_of_work() as session:
+        delivery = worker.deliver_message(session, _context(), name, keys, data, actor=_actor(as_user))
+    for instance_id in delivery.delivered:
+        typer.echo(f"delivered {instance_id}")
+    for instance_id in delivery.started:
+        typer.echo(f"started {instance_id}")
+
+
+@app.command("worker")
+def run_worker(
+    once: Annotated[bool, typer.Option("--once", help="do what is due now, then exit")] = False,
+) -> None:
+    """Fire due timers, call service handlers, start scheduled processes, send mail, checkpoint."""
+    settings = get_settings()
+    database = Database(settings.database_url)
+    runner = worker.Worker(database, _context(), settings)
+    try:
+        with worker.single_worker(settings, database.dialect):
+            if once:
+                done = runner.drain()
+                typer.echo(f"fired {done.timers} timers, started {done.starts} processes, ran {done.jobs} jobs "
+                           f"({done.retries} to retry, {done.incidents} incidents), sent {done.mails} mails")
+            else:
+                runner.run_forever()
+    finally:
+        database.dispose()
 
 
 @app.command()

@@ -17,7 +17,7 @@ from typing import Any, cast
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Table, delete, insert, inspect, select
@@ -384,7 +384,7 @@ def advance(
             try:
                 resumed = instance.status != RUNNING
                 instance.status = COMPLETED if workflow.is_completed() else RUNNING
-                if completing is not None and not resumed:
+                if completing is not None and not resumed and instance.status == RUNNING:
                     _sync_changed_open_tasks(session, ctx, instance, recorder.transitions)
                 else:
                     _sync_open_tasks(session, ctx, instance, workflow)
@@ -476,6 +476,8 @@ def start_instance(
         initiator=initiator,
         data=data,
         state="",
+        audit_seq=0,
+        audit_head="",
         started_at=now,
     )
     session.add(instance)
@@ -494,10 +496,16 @@ def start_instance(
 def _fire_start_timers(ctx: EngineContext) -> Callable[[BpmnWorkflow], None]:
     def trigger(workflow: BpmnWorkflow) -> None:
         workflow.do_engine_steps()
+        now = ctx.clock().isoformat()
         for task in workflow.get_tasks(state=TaskState.WAITING):
-            if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition) and \
-                    task.task_spec.__class__.__name__ == "StartEvent":
-                task._set_internal_data(event_fired=True, event_value=ctx.clock().isoformat())
+            definition = getattr(task.task_spec, "event_definition", None)
+            if isinstance(definition, TimerEventDefinition) and task.task_spec.__class__.__name__ == "StartEvent":
+                # This instance is one start of the schedule: its start timer fires once, now.
+                if isinstance(definition, CycleTimerEventDefinition):
+                    task._set_internal_data(event_value={"cycles": 1, "next": now, "duration": 0})
+                else:
+                    task._set_internal_data(event_fired=True, event_value=now)
+        workflow.refresh_timers()
         workflow.refresh_timers()
 
     return trigger
