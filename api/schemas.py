@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -70,6 +70,7 @@ class TaskOut(BaseModel):
     candidates: Candidates
     created_at: datetime
     due_at: datetime | None
+    overdue: bool = False
 
 
 class FormOut(BaseModel):
@@ -94,6 +95,7 @@ class InstanceOut(BaseModel):
     data: dict[str, Any]
     error: dict[str, Any] | None
     tasks: list[TaskOut]
+    incidents: list[dict[str, Any]] = []
     started_at: datetime
     ended_at: datetime | None
 
@@ -180,7 +182,14 @@ def process_out(row: ProcessVersion) -> ProcessOut:
     return ProcessOut(key=row.key, name=row.name, version=row.version, hash=row.hash, deployed_at=row.deployed_at)
 
 
-def task_out(row: OpenTask) -> TaskOut:
+def _overdue(due_at: datetime | None, now: datetime | None) -> bool:
+    if due_at is None:
+        return False
+    moment = now or datetime.now(UTC)
+    return (due_at if due_at.tzinfo else due_at.replace(tzinfo=UTC)) < moment
+
+
+def task_out(row: OpenTask, now: datetime | None = None) -> TaskOut:
     return TaskOut(
         id=row.id,
         instance_id=row.instance_id,
@@ -193,10 +202,17 @@ def task_out(row: OpenTask) -> TaskOut:
         candidates=Candidates(users=row.candidate_users, groups=row.candidate_groups),
         created_at=row.created_at,
         due_at=row.due_at,
+        overdue=_overdue(row.due_at, now),
     )
 
 
-def instance_out(row: Instance, version: int, tasks: list[OpenTask]) -> InstanceOut:
+def instance_out(
+    row: Instance,
+    version: int,
+    tasks: list[OpenTask],
+    incidents: list[dict[str, Any]] | None = None,
+    now: datetime | None = None,
+) -> InstanceOut:
     return InstanceOut(
         id=row.id,
         process_key=row.process_key,
@@ -206,7 +222,8 @@ def instance_out(row: Instance, version: int, tasks: list[OpenTask]) -> Instance
         initiator=row.initiator,
         data=row.data,
         error=row.error,
-        tasks=[task_out(t) for t in tasks],
+        tasks=[task_out(t, now) for t in tasks],
+        incidents=incidents or [],
         started_at=row.started_at,
         ended_at=row.ended_at,
     )

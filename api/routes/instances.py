@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
@@ -21,16 +22,22 @@ from api.schemas import (
     StartRequest,
     instance_out,
 )
-from engine import attachments, audit, definitions, instances, worklist
+from engine import attachments, audit, definitions, instances, worker, worklist
 from engine.errors import NotAllowed
 from engine.models import Instance, ProcessVersion
 
 router = APIRouter(prefix="/api", tags=["instances"])
 
 
-def _out(session: Session, instance: Instance) -> InstanceOut:
+def instance_view(session: Session, instance: Instance, now: datetime | None = None) -> InstanceOut:
+    """An instance as the API shows it: its data, open tasks (overdue marked) and incidents."""
     version = session.get(ProcessVersion, instance.process_version_id)
-    return instance_out(instance, version.version if version else 0, worklist.tasks_of(session, instance.id))
+    incidents = [
+        {"id": j.id, "element_id": j.element_id, "handler": j.handler, "attempts": j.attempts, "error": j.last_error}
+        for j in worker.incidents(session, instance.id)
+    ]
+    return instance_out(instance, version.version if version else 0, worklist.tasks_of(session, instance.id),
+                        incidents, now)
 
 
 @router.post("/instances", status_code=201, response_model=InstanceOut)
@@ -39,7 +46,7 @@ def start_instance(body: StartRequest, principal: Staff, session: SessionDep, se
     instance = instances.start_instance(
         session, services.ctx, body.process_key, body.data, body.business_key, principal.username
     )
-    return _out(session, instance)
+    return instance_view(session, instance)
 
 
 @router.get("/instances", response_model=InstancePage)
@@ -64,7 +71,7 @@ def list_instances(
 
 @router.get("/instances/{instance_id}", response_model=InstanceOut)
 def get_instance(instance_id: str, principal: Anyone, session: SessionDep) -> InstanceOut:
-    return _out(session, worklist.instance_for(session, principal, instance_id))
+    return instance_view(session, worklist.instance_for(session, principal, instance_id))
 
 
 @router.get(
@@ -88,7 +95,8 @@ def cancel_instance(
     instance = worklist.instance_for(session, principal, instance_id)
     if instance.initiator != principal.username and not principal.has_role("admin"):
         raise NotAllowed("only whoever started it, or an admin, may cancel an instance")
-    return _out(session, instances.cancel_instance(session, services.ctx, instance_id, principal.username, body.reason))
+    cancelled = instances.cancel_instance(session, services.ctx, instance_id, principal.username, body.reason)
+    return instance_view(session, cancelled)
 
 
 @router.get("/instances/{instance_id}/audit", response_model=list[dict[str, object]])

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import Anyone, ServicesDep, SessionDep, Staff
 from api.errors import FormInvalid
+from api.routes.instances import instance_view
 from api.schemas import (
     CompleteRequest,
     DelegateRequest,
@@ -18,7 +19,6 @@ from api.schemas import (
     TaskDetail,
     TaskOut,
     TaskPage,
-    instance_out,
     task_out,
 )
 from engine import definitions, worklist
@@ -34,6 +34,7 @@ router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 def list_tasks(
     principal: Anyone,
     session: SessionDep,
+    services: ServicesDep,
     scope: Annotated[str, Query(pattern="^(mine|group|all)$")] = "all",
     process_key: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -41,7 +42,8 @@ def list_tasks(
 ) -> TaskPage:
     """Ready tasks the caller may act on: ``mine``, my groups', or ``all`` of those."""
     rows, next_cursor = worklist.find_tasks(session, principal, scope, process_key, limit, cursor)
-    return TaskPage(items=[task_out(row) for row in rows], next_cursor=next_cursor)
+    now = services.ctx.clock()
+    return TaskPage(items=[task_out(row, now) for row in rows], next_cursor=next_cursor)
 
 
 def task_form(session: Session, task: OpenTask) -> tuple[dict[str, Any] | None, ProcessVersion]:
@@ -113,5 +115,4 @@ def complete(
     instance = worklist.complete(session, services.ctx, principal, task_id, body.data)
     if body.comment:
         worklist.add_comment(session, principal, instance.id, body.comment, task_id)
-    version = session.get(ProcessVersion, instance.process_version_id)
-    return instance_out(instance, version.version if version else 0, worklist.tasks_of(session, instance.id))
+    return instance_view(session, instance, services.ctx.clock())
