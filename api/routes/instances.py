@@ -21,12 +21,22 @@ from api.schemas import (
     InstanceSummary,
     StartRequest,
     instance_out,
+    task_out,
 )
 from engine import attachments, audit, definitions, instances, worker, worklist
 from engine.errors import NotAllowed
 from engine.models import Instance, ProcessVersion
 
 router = APIRouter(prefix="/api", tags=["instances"])
+
+
+def instance_marks(session: Session, instance: Instance, now: datetime | None) -> dict[str, str]:
+    """Completed, active and failed elements from the trail; open tasks past their due date overdue."""
+    marks = audit.element_marks(session, instance.id)
+    for task in worklist.tasks_of(session, instance.id):
+        if task_out(task, now).overdue:
+            marks[task.element_id] = "overdue"
+    return marks
 
 
 def instance_view(session: Session, instance: Instance, now: datetime | None = None) -> InstanceOut:
@@ -78,12 +88,13 @@ def get_instance(instance_id: str, principal: Anyone, session: SessionDep) -> In
     "/instances/{instance_id}/diagram.svg", response_class=Response,
     responses={200: {"content": {"image/svg+xml": {}}}},
 )
-def instance_diagram(instance_id: str, principal: Anyone, session: SessionDep) -> Response:
+def instance_diagram(instance_id: str, principal: Anyone, session: SessionDep, services: ServicesDep) -> Response:
     """The diagram with completed, active and failed elements marked."""
     instance = worklist.instance_for(session, principal, instance_id)
     version = session.get(ProcessVersion, instance.process_version_id)
     assert version is not None
-    svg = render_svg(definitions.diagram_files(version), audit.element_marks(session, instance.id), title=version.name)
+    svg = render_svg(definitions.diagram_files(version), instance_marks(session, instance, services.ctx.clock()),
+                     title=version.name)
     return Response(svg, media_type="image/svg+xml")
 
 

@@ -7,6 +7,7 @@ import functools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -19,11 +20,12 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from api.deps import SESSION_COOKIE, ServicesDep, SessionDep, public
+from api.deps import SESSION_COOKIE, ServicesDep, SessionDep, public, services
 from api.diagram import render_svg
+from api.routes.instances import instance_marks
 from api.routes.tasks import task_form
 from api.web.i18n import LANGUAGE_COOKIE, choose, translations
-from engine import attachments, audit, definitions, identity, instances, worklist
+from engine import attachments, audit, definitions, identity, instances, notifications, worklist
 from engine.errors import CityflowError, InvalidInput, NotAllowed, NotAuthenticated
 from engine.identity import Principal
 from engine.models import Instance, OpenTask, ProcessVersion
@@ -70,6 +72,8 @@ class WebUser:
     principal: Principal
     csrf_token: str
     locale: str
+    unread: int = 0
+    now: datetime | None = None
 
 
 class LoginRequired(NotAuthenticated):
@@ -99,7 +103,9 @@ def page(*roles: str) -> Callable[..., WebUser]:
         if roles and not principal.has_role(*roles):
             raise NotAllowed(f"this page needs the role {' or '.join(roles)}")
         request.state.principal = principal
-        return WebUser(principal, row.csrf_token or "", choose(request, user.locale))
+        return WebUser(principal, row.csrf_token or "", choose(request, user.locale),
+                       notifications.unread_count(session, principal.username),
+                       services(request).ctx.clock())
 
     rule.cityflow_access = ("page", *roles)  # type: ignore[attr-defined]
     return rule
@@ -130,6 +136,8 @@ def render(request: Request, name: str, viewer: WebUser | None, status: int = 20
         request=request,
         user=viewer.principal if viewer else None,
         csrf_token=viewer.csrf_token if viewer else "",
+        unread=viewer.unread if viewer else 0,
+        now=(viewer.now if viewer and viewer.now else datetime.now(UTC)).replace(tzinfo=None),
         locale=locale,
         status_label=status_label,
         action_label=action_label,
@@ -332,8 +340,9 @@ def instance_page(request: Request, instance_id: str, viewer: Viewer, session: S
     instance = worklist.instance_for(session, viewer.principal, instance_id)
     version = session.get(ProcessVersion, instance.process_version_id)
     assert version is not None
-    diagram = Markup(render_svg(definitions.diagram_files(version), audit.element_marks(session, instance.id),  # noqa: S704
-                                title=version.name))
+    marks = instance_marks(session, instance, viewer.now)
+    # The SVG is built as an XML tree by api.diagram, which escapes every text it contains.
+    diagram = Markup(render_svg(definitions.diagram_files(version), marks, title=version.name))  # noqa: S704
     principal = viewer.principal
     return render(
         request, "instance.html", viewer,
@@ -388,6 +397,19 @@ def cancel(instance_id: str, viewer: Viewer, posted: Posted, session: SessionDep
     instances.cancel_instance(session, services.ctx, instance_id, viewer.principal.username,
                               str(posted.get("reason") or ""))
     return _see_other(f"/instances/{instance_id}")
+
+
+@router.get("/notifications", response_class=HTMLResponse)
+def notifications_page(request: Request, viewer: Viewer, session: SessionDep) -> HTMLResponse:
+    return render(request, "notifications.html", viewer, section="notifications",
+                  items=notifications.recent(session, viewer.principal.username))
+
+
+@router.post("/notifications")
+def read_all(viewer: Viewer, posted: Posted, session: SessionDep, services: ServicesDep) -> Response:
+    check_csrf(posted, viewer)
+    notifications.mark_all_read(session, viewer.principal.username, services.ctx.clock())
+    return _see_other("/notifications")
 
 
 # -- processes and audit ---------------------------------------------------------------------
