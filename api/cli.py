@@ -349,6 +349,7 @@ def audit_checkpoint() -> None:
     """Sign the current head of every chain into the checkpoint chain."""
     with _unit_of_work() as session:
         checkpoint = audit.write_checkpoint(session, get_settings().key("audit"))
+        assert checkpoint is not None
         line = f"checkpoint {checkpoint.id} {checkpoint.hash} ({len(checkpoint.heads)} chains)"
     typer.echo(line)
 

@@ -18,10 +18,10 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from engine.models import AuditCheckpoint, AuditRecord, ChainHead, Instance
@@ -198,11 +198,20 @@ def current_heads(session: Session) -> dict[str, list[Any]]:
     return heads
 
 
-def write_checkpoint(session: Session, key: bytes) -> AuditCheckpoint:
-    """Sign the current head of every chain into the checkpoint chain."""
+def write_checkpoint(
+    session: Session, key: bytes, unless_within: timedelta | None = None, now: datetime | None = None
+) -> AuditCheckpoint | None:
+    """Sign the current head of every chain into the checkpoint chain (nothing when the last
+    checkpoint is younger than ``unless_within``). Checkpoint writers take turns."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE audit_checkpoints IN SHARE ROW EXCLUSIVE MODE"))
     last = session.execute(
         select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)
     ).scalar_one_or_none()
+    if last is not None and unless_within is not None:
+        last_at = last.at if last.at.tzinfo else last.at.replace(tzinfo=UTC)
+        if last_at > (now or datetime.now(UTC)) - unless_within:
+            return None
     prev_hash = last.hash if last else GENESIS
     at = datetime.now(UTC)
     heads = current_heads(session)

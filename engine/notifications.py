@@ -84,9 +84,8 @@ def mark_read(session: Session, username: str, notification_id: int, now: dateti
 
 
 def mark_all_read(session: Session, username: str, now: datetime) -> None:
-    session.execute(
-        update(Notification).where(Notification.username == username, Notification.read_at.is_(None)).values(read_at=now)
-    )
+    unread = (Notification.username == username) & Notification.read_at.is_(None)
+    session.execute(update(Notification).where(unread).values(read_at=now))
 
 
 def send_mail(session: Session, smtp_host: str, smtp_port: int, sender: str, now: datetime,

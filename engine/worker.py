@@ -33,7 +33,7 @@ from engine.config import Settings
 from engine.db import Database
 from engine.errors import Conflict, InstanceNotActive, InvalidInput, NotFound
 from engine.instances import EngineContext
-from engine.models import AuditCheckpoint, Instance, Job, MessageWait, ProcessSchedule, Timer
+from engine.models import Instance, Job, MessageWait, ProcessSchedule, Timer
 from engine.runtime import data_changes
 
 log = logging.getLogger("cityflow.worker")
@@ -350,11 +350,8 @@ class Worker:
 
     def _checkpoint(self, now: datetime) -> int:
         with self.database.unit_of_work() as session:
-            last = session.execute(select(AuditCheckpoint.at).order_by(AuditCheckpoint.id.desc()).limit(1)).scalar()
-            if last is not None and _aware(last) > now - CHECKPOINT_EVERY:
-                return 0
-            audit.write_checkpoint(session, self.settings.key("audit"))
-        return 1
+            written = audit.write_checkpoint(session, self.settings.key("audit"), CHECKPOINT_EVERY, now)
+        return 0 if written is None else 1
 
     def drain(self) -> Pass:
         """Passes until nothing more is due now (``--once``)."""
