@@ -22,7 +22,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 ## Set up everything on the embedded SQLite default and serve http://$(HOST):$(PORT)
 run: $(VENV)/.installed
 	$(BIN)/cityflow init --demo
-	$(BIN)/cityflow serve --host $(HOST) --port $(PORT)
+	$(BIN)/cityflow serve --host $(HOST) --port $(PORT) --with-worker
 
 ## Install the test extras and run the whole suite (PostgreSQL too, when it can be started)
 test: $(VENV)/.installed-test

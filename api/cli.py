@@ -263,9 +263,15 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: Annotated[int, typer.Option(help="server processes")] = 1,
+    with_worker: Annotated[bool, typer.Option("--with-worker", help="also run the worker in this process")] = False,
 ) -> None:
     """Serve the web pages and the JSON API."""
+    import threading
+
     import uvicorn
+
+    if with_worker:
+        threading.Thread(target=run_worker, kwargs={"once": False}, daemon=True, name="cityflow-worker").start()
 
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
 
