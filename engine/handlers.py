@@ -115,4 +115,11 @@ def set_due_date(call: HandlerCall) -> dict[str, Any] | None:
     return {variable: (call.now + timedelta(days=days, hours=hours)).isoformat()}
 
 
-BUILT_IN: dict[str, Handler] = {"notify": notify, "set_due_date": set_due_date}
+def check_unopened(call: HandlerCall) -> dict[str, Any] | None:
+    """``unopened``: whether none of the instance's waiting tasks has been opened yet (회수 allowed)."""
+    from engine.worklist import unopened
+
+    return {str(call.params.get("variable") or "unopened"): unopened(call.session, call.instance_id)}
+
+
+BUILT_IN: dict[str, Handler] = {"notify": notify, "set_due_date": set_due_date, "check_unopened": check_unopened}

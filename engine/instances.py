@@ -59,6 +59,7 @@ from engine.timers import due_at as timer_due_at
 from engine.timers import due_from
 
 ENGINE_ACTOR = "system:engine"
+COMPLETION_KEYS = ("completed_by", "acting_for")
 
 RUNNING, COMPLETED, CANCELLED, ERROR = "running", "completed", "cancelled", "error"
 ACTIVE_STATUSES = frozenset({RUNNING})
@@ -220,6 +221,7 @@ def _insert_open_tasks(session: Session, ctx: EngineContext, instance: Instance,
                 "form_key": extensions.get("formKey")
                 or (extensions.get("properties") or {}).get("formJsonSchemaFilename"),
                 "claimed_by": None,
+                "opened_at": None,
                 "created_at": now,
                 "due_at": due,
             }
@@ -327,6 +329,9 @@ def _entries(
         spec = t.task.task_spec
         task_id = str(t.task.id)
         deputy = on_behalf_of is not None and task_id == acted_on and t.to_state == "COMPLETED"
+        changes = t.changes
+        if task_id == acted_on and changes:  # the record's actor and detail already say who and for whom
+            changes = {k: v for k, v in changes.items() if k not in COMPLETION_KEYS}
         entries.append(
             audit.Entry(
                 action=f"task.{t.to_state.lower()}",
@@ -337,7 +342,7 @@ def _entries(
                 lane=getattr(spec, "lane", None),
                 from_state=t.from_state,
                 to_state=t.to_state,
-                changes=t.changes or None,
+                changes=changes or None,
                 detail={"on_behalf_of": on_behalf_of} if deputy else None,
                 at=t.at,
             )
@@ -370,7 +375,8 @@ def advance(
                 failed._set_state(TaskState.READY)
         if completing is not None:
             recorder.snapshot(completing)
-            completing.data.update(data or {})
+            # Who completed it, and for whom when a deputy acted (대결): designers branch on these.
+            completing.data.update({**(data or {}), "completed_by": actor, "acting_for": on_behalf_of})
         try:
             if completing is not None:
                 completing.run()

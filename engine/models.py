@@ -93,6 +93,7 @@ class OpenTask(Base):
     candidate_groups: Mapped[list[str]] = mapped_column(JSON)
     form_key: Mapped[str | None] = mapped_column(String(500))
     claimed_by: Mapped[str | None] = mapped_column(String(200), index=True)
+    opened_at: Mapped[datetime | None]  # first looked at by someone it is offered to (개봉)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_at: Mapped[datetime | None]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, delete, exists, or_, select
@@ -136,11 +136,23 @@ def open_task(session: Session, task_id: str) -> OpenTask:
     raise TaskNotFound(f"no task '{task_id}'")
 
 
-def get_task(session: Session, principal: Principal, task_id: str) -> OpenTask:
+def get_task(session: Session, principal: Principal, task_id: str, now: datetime | None = None) -> OpenTask:
+    """A task someone may see; the first look by someone it is offered to opens it (개봉, recorded)."""
     task = open_task(session, task_id)
     if not may_see(principal, task):
         raise NotAllowed("this task is not offered to you")
+    if task.opened_at is None and acting_for(principal, task) is not None:
+        task.opened_at = now or datetime.now(UTC)
+        _record(session, task, "task.opened", principal.username, {})
+        session.flush()
     return task
+
+
+def unopened(session: Session, instance_id: str) -> bool:
+    """True while nobody has opened any of the instance's open tasks (so its drafter may withdraw it)."""
+    return session.execute(
+        select(OpenTask.id).where(OpenTask.instance_id == instance_id, OpenTask.opened_at.is_not(None)).limit(1)
+    ).first() is None
 
 
 # -- acting on tasks -------------------------------------------------------------------------

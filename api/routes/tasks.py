@@ -70,8 +70,9 @@ def task_detail(session: Session, principal: Principal, task: OpenTask) -> TaskD
 
 
 @router.get("/{task_id}", response_model=TaskDetail, response_model_by_alias=True)
-def get_task(task_id: str, principal: Anyone, session: SessionDep) -> TaskDetail:
-    return task_detail(session, principal, worklist.get_task(session, principal, task_id))
+def get_task(task_id: str, principal: Anyone, session: SessionDep, services: ServicesDep) -> TaskDetail:
+    """A task with its form and data; the first look by someone it is offered to opens it (개봉)."""
+    return task_detail(session, principal, worklist.get_task(session, principal, task_id, services.ctx.clock()))
 
 
 @router.post("/{task_id}/claim", response_model=TaskOut)

@@ -270,7 +270,7 @@ def _form_html(form: Form | None, task: OpenTask, viewer: WebUser, data: dict[st
 def task_page(
     request: Request, task_id: str, viewer: Viewer, session: SessionDep, services: ServicesDep
 ) -> HTMLResponse:
-    task = worklist.get_task(session, viewer.principal, task_id)
+    task = worklist.get_task(session, viewer.principal, task_id, services.ctx.clock())
     form, context = _task_context(session, services, viewer, task)
     prefill = _prefill(form, session, viewer, task, context["data"]) if form is not None else None
     return render(request, "task.html", viewer, form_html=_form_html(form, task, viewer, prefill), **context)
