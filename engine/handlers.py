@@ -83,18 +83,22 @@ def known_handler_names() -> frozenset[str]:
 
 
 def notify(call: HandlerCall) -> dict[str, Any] | None:
-    """Tell a user or a group: ``user`` or ``group``, ``title``, optional ``body``."""
-    from engine.notifications import notify_people
+    """Tell people: ``user``, ``group``, ``head_of`` (the head of a department, by name) and/or
+    ``bureau_head_of`` (the head of the bureau above it); ``title``, optional ``body``."""
+    from engine.notifications import head_of, notify_people
 
     title = str(call.params.get("title") or "").strip()
     if not title:
         raise InvalidInput("notify needs a title")
     user, group = call.params.get("user"), call.params.get("group")
-    if not user and not group:
-        raise InvalidInput("notify needs a user or a group")
+    heads = [h for h in (head_of(call.session, str(call.params["head_of"])) if call.params.get("head_of") else None,
+                         head_of(call.session, str(call.params["bureau_head_of"]), above=True)
+                         if call.params.get("bureau_head_of") else None) if h]
+    if not user and not group and not heads:
+        raise InvalidInput("notify needs a user, a group or a department head")
     sent = notify_people(
         call.session,
-        users=[str(user)] if user else [],
+        users=([str(user)] if user else []) + heads,
         groups=[str(group)] if group else [],
         title=title,
         body=str(call.params.get("body") or ""),

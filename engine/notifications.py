@@ -39,6 +39,20 @@ def members_of(session: Session, group: str) -> list[str]:
     return sorted(u.username for u in users if belongs(u))
 
 
+def head_of(session: Session, department: str, above: bool = False) -> str | None:
+    """The highest-ranked person of the department named ``department`` (or of the bureau above it)."""
+    found = session.execute(select(Department).where(Department.name == department)).scalar_one_or_none()
+    if found is not None and above:
+        found = session.get(Department, found.parent_code) if found.parent_code else None
+    if found is None:
+        return None
+    head = session.execute(
+        select(User.username).where(User.department_code == found.code, User.active.is_(True))
+        .order_by(User.rank.desc(), User.username).limit(1)
+    ).scalar_one_or_none()
+    return head
+
+
 def notify_people(
     session: Session,
     *,
