@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 from engine.db import Database
 from engine.instances import EngineContext
@@ -44,13 +44,21 @@ def _sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Datab
 
 @pytest.fixture(scope="session")
 def _postgresql_database() -> Iterator[Database]:
-    database = Database(_postgres_url(), pool_size=20, max_overflow=10)
-    with database.engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
+    """A database of this test run's own on the given server, so runs side by side never meet."""
+    server = make_url(_postgres_url())
+    name = f"{server.database}_{os.getpid()}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    database = Database(server.set(database=name).render_as_string(hide_password=False), pool_size=20,
+                        max_overflow=10)
     upgrade(database.engine)
     yield database
     database.dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _empty(database: Database) -> None:
