@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request, Response
 
 from api import errors
 from api.deps import Services
-from api.routes import audit, auth, events, instances, processes, tasks
+from api.routes import audit, auth, events, instances, processes, registry, tasks
 from engine.attachments import BlobStore
 from engine.config import Settings, get_settings
 from engine.db import Database
@@ -37,7 +37,7 @@ def create_app(
     )
     app.state.services = Services(settings, database, ctx, BlobStore(settings.attachments_dir))
     errors.install(app)
-    for module in (auth, processes, instances, tasks, audit, events):
+    for module in (auth, processes, instances, tasks, audit, events, registry):
         app.include_router(module.router)
 
     from api.web import pages

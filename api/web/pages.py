@@ -25,7 +25,7 @@ from api.diagram import render_svg
 from api.routes.instances import instance_marks
 from api.routes.tasks import task_form
 from api.web.i18n import LANGUAGE_COOKIE, choose, translations
-from engine import attachments, audit, definitions, identity, instances, notifications, worklist
+from engine import attachments, audit, definitions, identity, instances, notifications, registry, worklist
 from engine.errors import CityflowError, InvalidInput, NotAllowed, NotAuthenticated
 from engine.identity import Principal
 from engine.models import Instance, OpenTask, ProcessVersion
@@ -410,6 +410,42 @@ def read_all(viewer: Viewer, posted: Posted, session: SessionDep, services: Serv
     check_csrf(posted, viewer)
     notifications.mark_all_read(session, viewer.principal.username, services.ctx.clock())
     return _see_other("/notifications")
+
+
+# -- registers and the dashboard -------------------------------------------------------------
+
+
+@router.get("/directives", response_class=HTMLResponse)
+def directives_page(
+    request: Request, viewer: Viewer, session: SessionDep, services: ServicesDep,
+    department: str | None = None, status: str | None = None, overdue: str | None = None,
+) -> HTMLResponse:
+    register = registry.directives(session, services.ctx.clock(), department=department or None,
+                                   status=status or None, overdue=True if overdue == "1" else None)
+    return render(request, "directives.html", viewer, section="directives", register=register,
+                  filters={"department": department, "status": status, "overdue": overdue},
+                  statuses=registry.DIRECTIVE_STATUSES)
+
+
+@router.get("/pledges", response_class=HTMLResponse)
+def pledges_page(
+    request: Request, viewer: Viewer, session: SessionDep,
+    department: str | None = None, status: str | None = None,
+) -> HTMLResponse:
+    board = registry.pledges(session, department=department or None, status=status or None)
+    return render(request, "pledges.html", viewer, section="pledges", board=board,
+                  filters={"department": department, "status": status}, statuses=registry.PLEDGE_STATUSES)
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(request: Request, viewer: Viewer, session: SessionDep, services: ServicesDep) -> HTMLResponse:
+    """At a glance (의사결정지원): directives, 이행률, pledges, approvals waiting, field reports open."""
+    now = services.ctx.clock()
+    register = registry.directives(session, now)
+    waiting = registry.waiting_tasks(session, "approval", now)
+    return render(request, "dashboard.html", viewer, section="dashboard", register=register,
+                  board=registry.pledges(session), approvals=waiting,
+                  field_reports=registry.open_by(session, "field_report", "category"))
 
 
 # -- processes and audit ---------------------------------------------------------------------

@@ -113,3 +113,15 @@ def test_a_logged_out_session_no_longer_works(api: Api, client: TestClient) -> N
     token = hidden(client.get("/").text)
     assert client.post("/logout", data={"csrf_token": token}, follow_redirects=False).status_code == 303
     assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_the_registers_and_the_dashboard_render_for_staff(api: Api, client: TestClient) -> None:
+    log_in(client, "planning.staff")
+    for path, heading in (("/directives", "지시사항"), ("/pledges", "시민약속사업"), ("/dashboard", "한눈에 보기"),
+                          ("/notifications", "알림"), ("/processes", "업무 절차")):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert lxml.html.fromstring(page.text).xpath("string(//h1)") == heading
+    registry = api.call("GET", "/api/directives", "planning.staff").json()
+    assert registry["overall"] == {"total": 0, "closed": 0, "rate": 0.0}
+    assert api.call("GET", "/api/pledges", "planning.staff").json()["total"] == 0
