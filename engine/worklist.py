@@ -88,9 +88,9 @@ def _visibility(query: Select[Any], principal: Principal, scope: str) -> Select[
     return query.where(or_(personal, offered_to_group))
 
 
-def _encode_cursor(task: OpenTask) -> str:
-    raw = json.dumps([task.created_at.isoformat(), task.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode()
+def _encode_cursor(moment: datetime, row_id: str) -> str:
+    """An opaque page cursor: where the last row of a page stands in its ordering."""
+    return base64.urlsafe_b64encode(json.dumps([moment.isoformat(), row_id]).encode()).decode()
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
@@ -121,7 +121,7 @@ def find_tasks(
         at, task_id = _decode_cursor(cursor)
         query = query.where(or_(OpenTask.created_at > at, and_(OpenTask.created_at == at, OpenTask.id > task_id)))
     rows = list(session.execute(query.order_by(OpenTask.created_at, OpenTask.id).limit(limit + 1)).scalars())
-    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    next_cursor = _encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
 
@@ -353,10 +353,7 @@ def find_instances(
         query = query.where(or_(Instance.started_at < at, and_(Instance.started_at == at, Instance.id < instance_id)))
     query = query.order_by(Instance.started_at.desc(), Instance.id.desc()).limit(limit + 1)
     rows = list(session.execute(query).scalars())
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = base64.urlsafe_b64encode(json.dumps([last.started_at.isoformat(), last.id]).encode()).decode()
+    next_cursor = _encode_cursor(rows[limit - 1].started_at, rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
 
