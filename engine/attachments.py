@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -151,3 +153,22 @@ def attachments_of(session: Session, instance_id: str) -> list[Attachment]:
             select(Attachment).where(Attachment.instance_id == instance_id).order_by(Attachment.id)
         ).scalars()
     )
+
+
+_REFERENCE = re.compile(r"^attachment:(\d+)$")
+
+
+def bad_references(session: Session, instance_id: str, data: Any, path: str = "") -> list[tuple[str, str]]:
+    """Every ``attachment:<id>`` in ``data`` that is not a file of this instance, as (field, message)."""
+    found: list[tuple[str, str]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found += bad_references(session, instance_id, value, f"{path}.{key}" if path else str(key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found += bad_references(session, instance_id, value, f"{path}[{index}]")
+    elif isinstance(data, str) and (match := _REFERENCE.match(data)):
+        attachment = session.get(Attachment, int(match.group(1)))
+        if attachment is None or attachment.instance_id != instance_id:
+            found.append((path, f"{data} is not a file of this case"))
+    return found

@@ -369,7 +369,7 @@ def advance(
     state, open tasks and audit records."""
     entries = list(leading or [])
     acted_on = str(completing.id) if completing is not None else None
-    with recording(workflow) as recorder:
+    with recording(workflow, ctx.clock) as recorder:
         if rerun_failed:
             for failed in workflow.get_tasks(state=TaskState.ERROR):
                 failed._set_state(TaskState.READY)
@@ -570,7 +570,7 @@ def cancel_instance(
         raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
     bundle = ctx.bundles.get(session, instance.process_version_id)
     workflow = load_state(instance.state, bundle, ctx.script_engine)
-    with recording(workflow) as recorder:
+    with recording(workflow, ctx.clock) as recorder:
         workflow.cancel()
     entries = _entries(recorder, actor, None)
     entries.append(

@@ -109,10 +109,10 @@ class ProcessBundle:
 
 
 class ScriptEngine(PythonScriptEngine):  # type: ignore[misc]
-    """The sandboxed script engine, with the clock timers read."""
+    """The sandboxed script engine, with the clock timers read; scripts read it as ``now()``."""
 
     def __init__(self, time_limit: float, clock: Callable[[], datetime]) -> None:
-        super().__init__(environment=SandboxEnvironment(time_limit=time_limit))
+        super().__init__(environment=SandboxEnvironment(time_limit=time_limit, environment_globals={"now": clock}))
         self.clock = clock
 
 
@@ -173,6 +173,7 @@ class Recorder:
     """Collects the transitions of one workflow during one operation."""
 
     workflow: BpmnWorkflow
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     transitions: list[Transition] = field(default_factory=list)
     _known: dict[UUID, str] = field(default_factory=dict)
     _before: dict[UUID, dict[str, Any]] = field(default_factory=dict)
@@ -193,7 +194,7 @@ class Recorder:
             return
         previous = self._known.get(task_id)
         self._known[task_id] = state
-        at = datetime.now(UTC)
+        at = self.clock()
         task = self._find(task_id)
         if task is None:
             # A subprocess announces its first tasks before it is attached to the workflow.
@@ -255,9 +256,9 @@ _spiff_task_log.propagate = False
 
 
 @contextmanager
-def recording(workflow: BpmnWorkflow) -> Iterator[Recorder]:
-    """Collect the transitions ``workflow`` makes inside the block."""
-    recorder = Recorder(workflow)
+def recording(workflow: BpmnWorkflow, clock: Callable[[], datetime] | None = None) -> Iterator[Recorder]:
+    """Collect the transitions ``workflow`` makes inside the block, timed by ``clock``."""
+    recorder = Recorder(workflow, clock) if clock is not None else Recorder(workflow)
     token = _current.set(recorder)
     try:
         yield recorder

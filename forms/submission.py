@@ -64,15 +64,16 @@ class Submission:
     def is_draft(self) -> bool:
         return self.action == "draft"
 
-    def attach(self, path: str, references: Sequence[str]) -> None:
-        """Put the references of stored uploads at ``path``: replacing a single file, adding to a list."""
+    def attach(self, path: str, references: Sequence[str], *, as_list: bool = False) -> None:
+        """Put the references of stored uploads at ``path``: replacing a single file, adding to a list
+        (``as_list``: the field holds several files, so even one upload is a list)."""
         parts = split_path(path)
         holder = _parent_of(self.data, parts)
         last = parts[-1] if parts else None
         if holder is None or not isinstance(last, str) or not references:
             return
-        if isinstance(holder.get(last), list):
-            holder[last] = [*holder[last], *references]
+        if as_list or isinstance(holder.get(last), list):
+            holder[last] = [*(holder.get(last) or []), *references]
         else:
             holder[last] = references[0] if len(references) == 1 else list(references)
 

@@ -21,7 +21,7 @@ from api.schemas import (
     TaskPage,
     task_out,
 )
-from engine import definitions, worklist
+from engine import attachments, definitions, worklist
 from engine.identity import Principal
 from engine.models import Instance, OpenTask, ProcessVersion
 from forms.definition import Form
@@ -98,11 +98,12 @@ def save_draft(task_id: str, body: DraftRequest, principal: Staff, session: Sess
 def check_form(session: Session, task: OpenTask, data: dict[str, Any], locale: str) -> None:
     """422 naming each field when ``data`` does not satisfy the task's form."""
     document, _ = task_form(session, task)
-    if document is None:
-        return
-    errors = validate(Form.from_document(document), data, locale=locale)
+    errors = [] if document is None else [
+        {"field": e.field, "message": e.message} for e in validate(Form.from_document(document), data, locale=locale)
+    ]
+    errors += [{"field": f, "message": m} for f, m in attachments.bad_references(session, task.instance_id, data)]
     if errors:
-        raise FormInvalid([{"field": e.field, "message": e.message} for e in errors])
+        raise FormInvalid(errors)
 
 
 @router.post("/{task_id}/complete", response_model=InstanceOut)

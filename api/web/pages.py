@@ -317,14 +317,17 @@ def act_on_task(
                 references.append(f"attachment:{stored.id}")
             except InvalidInput as exc:
                 errors.append(FieldError(path, exc.detail))
-        submission.attach(path, references)
+        field = shown.field_at(path)
+        submission.attach(path, references, as_list=bool(field is not None and field.multiple))
     if submission.add_row or errors:
         return render(request, "task.html", viewer, status=422 if errors else 200,
                       form_html=_form_html(form, task, viewer, submission.data, errors), **context)
     if submission.is_draft:
         worklist.save_draft(session, viewer.principal, task_id, submission.data)
         return _see_other(f"/tasks/{task_id}", gettext("Draft saved."))
-    errors = validate(shown, submission.data, locale=viewer.locale)
+    errors = validate(shown, submission.data, locale=viewer.locale) + [
+        FieldError(f, m) for f, m in attachments.bad_references(session, task.instance_id, submission.data)
+    ]
     if errors:
         return render(request, "task.html", viewer, status=422,
                       form_html=_form_html(form, task, viewer, submission.data, errors), **context)

@@ -76,7 +76,9 @@ def test_a_malformed_login_is_422_in_the_error_shape(api: Api) -> None:
 def test_processes_are_listed_for_anyone_logged_in(api: Api) -> None:
     answer = api.call("GET", "/api/processes", "auditor")
     assert answer.status_code == 200
-    assert {"key": "suggestion", "version": 1} .items() <= answer.json()[0].items()
+    listed = {p["key"]: p for p in answer.json()}
+    assert listed["suggestion"]["version"] == 1
+    assert listed["suggestion"]["name"] == "시민제안 처리"
 
 
 def _suggestion_files(label: str = "제안 검토") -> list[tuple[str, tuple[str, bytes, str]]]:
@@ -350,3 +352,15 @@ def test_unknown_paths_and_methods_answer_in_json(client: TestClient) -> None:
     assert wrong.status_code == 405
     assert wrong.json()["error"] == "MethodNotAllowed"
     assert client.get("/api/openapi.json").json()["info"]["title"] == "cityflow"
+
+
+def test_a_completion_may_only_refer_to_files_of_its_own_instance(api: Api) -> None:
+    other = api.start("roads.staff", "suggestion", SUGGESTION)
+    photo = api.call("POST", f"/api/instances/{other['id']}/attachments", "roads.staff",
+                     files={"file": ("x.png", PNG, "image/png")}).json()
+    task = api.only_task(api.start("roads.staff", "suggestion", SUGGESTION))
+    for reference in ("attachment:999999", f"attachment:{photo['id']}"):
+        answer = api.call("POST", f"/api/tasks/{task['id']}/complete", "planning.staff",
+                          json={"data": {**REVIEW_OK, "evidence": reference}})
+        assert answer.status_code == 422
+        assert answer.json()["errors"] == [{"field": "evidence", "message": f"{reference} is not a file of this case"}]
