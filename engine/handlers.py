@@ -104,6 +104,7 @@ def notify(call: HandlerCall) -> dict[str, Any] | None:
         body=str(call.params.get("body") or ""),
         link=call.link,
         instance_id=call.instance_id,
+        now=call.now,
     )
     return {"notified": sent}
 

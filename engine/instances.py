@@ -437,6 +437,8 @@ def advance(
     elif instance.status == COMPLETED:
         instance.ended_at = now
         entries.append(audit.Entry(action="instance.completed", actor=ENGINE_ACTOR, to_state="COMPLETED"))
+    for entry in entries:  # every record of this step on the engine's clock
+        entry.at = entry.at or now
     instance.data = current_data(workflow)
     _sync_waits(session, instance, workflow)
     compact(workflow)

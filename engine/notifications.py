@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 from sqlalchemy import func, select, update
@@ -62,6 +62,7 @@ def notify_people(
     body: str = "",
     link: str | None = None,
     instance_id: str | None = None,
+    now: datetime | None = None,
 ) -> int:
     """Notify every named user and every member of the named groups, once each; returns how many."""
     recipients = set(users)
@@ -69,10 +70,12 @@ def notify_people(
         recipients.update(members_of(session, group))
     people = {u.username: u for u in session.execute(select(User).where(User.username.in_(recipients))).scalars()}
     for username in sorted(people):
-        session.add(Notification(username=username, title=title[:500], body=body, link=link, instance_id=instance_id))
+        at = now or datetime.now(UTC)
+        session.add(Notification(username=username, title=title[:500], body=body, link=link,
+                                 instance_id=instance_id, created_at=at))
         if people[username].email:
             session.add(OutgoingMail(recipient=people[username].email, subject=title[:500],
-                                     body=body + (f"\n\n{link}" if link else "")))
+                                     body=body + (f"\n\n{link}" if link else ""), created_at=at, due_at=at))
     return len(people)
 
 

@@ -205,9 +205,10 @@ def run_job(session: Session, ctx: EngineContext, job_id: int, instance_id: str)
         session.delete(job)
         return "skipped"
     bundle, workflow = instances.load(session, ctx, instance)
-    import uuid
-
-    task = workflow.get_task_from_id(uuid.UUID(job.task_id))
+    task = _started_task(workflow, job.task_id)
+    if task is None:  # the service task was cancelled (a terminate end, an interrupting event) meanwhile
+        session.delete(job)
+        return "skipped"
     handler = handlers.find(job.handler)
     params = {k: v["value"] for k, v in task.task_spec.evaluate_params(task).items()}
     call = handlers.HandlerCall(
@@ -236,6 +237,19 @@ def run_job(session: Session, ctx: EngineContext, job_id: int, instance_id: str)
     instances.advance(session, ctx, instance, bundle, workflow, WORKER_ACTOR, leading=[done], trigger=finish,
                       default_actor=WORKER_ACTOR)
     return "done"
+
+
+def _started_task(workflow: BpmnWorkflow, task_id: str) -> Any:
+    """The service task a job is for, if it still waits for its handler."""
+    import uuid
+
+    from SpiffWorkflow.util.task import TaskState
+
+    for candidate in [workflow, *workflow.subprocesses.values()]:
+        task = candidate.tasks.get(uuid.UUID(task_id))
+        if task is not None:
+            return task if task.has_state(TaskState.STARTED) else None
+    return None
 
 
 def _failed(session: Session, ctx: EngineContext, instance: Instance, job: Job, exc: Exception, now: datetime) -> str:
