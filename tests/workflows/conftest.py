@@ -71,7 +71,7 @@ class City:
 
 
 @pytest.fixture
-def city(database: Database, settings: Settings) -> Iterator[City]:
+def city(database: Database, settings: Settings) -> Iterator[City]:  # noqa: F811 - the fixture imported above
     clock = MovableClock(T0)
     ctx = EngineContext.create(clock=clock)
     seed(database)

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from lxml import etree
 
 from engine import identity
@@ -358,9 +357,6 @@ def test_after_a_refusal_the_drafter_may_withdraw_once_the_next_step_is_still_un
     assert city.verified()
 
 
-@pytest.mark.xfail(strict=True, raises=Exception,
-                   reason="engine gap: the job of a service task cancelled by a terminate end event is still run "
-                          "(engine/worker.py run_job); see workflows/approval/README.md")
 def test_a_withdrawal_asked_for_just_before_the_final_approval_leaves_the_approval_standing(city: City) -> None:
     iid = submit(city)
     city.complete("roads.lead", iid, "review", {"decision": "승인"})
