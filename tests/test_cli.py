@@ -49,7 +49,10 @@ def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Cli:
         url = request.getfixturevalue("postgres").url
     else:
         url = f"sqlite:///{tmp_path / 'cityflow.db'}"
-    command = Cli.configured(tmp_path, url)
+    # A workflows folder holding the sample process only, so what `deploy` prints is known.
+    workflows = tmp_path / "workflows"
+    shutil.copytree(SUGGESTION, workflows / "suggestion")
+    command = Cli.configured(tmp_path, url, workflows)
     assert command.ok("init").startswith("database ready: ")
     return command
 
