@@ -15,9 +15,10 @@ import typer
 from sqlalchemy.orm import Session
 
 from engine import audit, definitions, identity, instances, worker
+from engine.attachments import BlobStore
 from engine.config import get_settings
 from engine.db import Database
-from engine.demo import DEMO_PASSWORD, seed_organisation
+from engine.demo import DEMO_PASSWORD, seed_instances, seed_organisation
 from engine.demo import PEOPLE as DEMO_PEOPLE
 from engine.errors import CityflowError, DefinitionError, InvalidInput
 from engine.instances import EngineContext
@@ -86,8 +87,17 @@ def init(
         deploy([])
         with _unit_of_work() as session:
             created = seed_organisation(session)
-        typer.echo(f"demo city hall: {len(DEMO_PEOPLE)} people ({len(created)} new); every password is "
-                   f"'{DEMO_PASSWORD}'")
+        ctx = _context()
+        database = Database(settings.database_url)
+        runner = worker.Worker(database, ctx, settings)
+        try:
+            with database.unit_of_work() as session:
+                started = seed_instances(session, ctx, BlobStore(settings.attachments_dir), lambda: None)
+            runner.drain()
+        finally:
+            database.dispose()
+        typer.echo(f"demo city hall: {len(DEMO_PEOPLE)} people ({len(created)} new), {started} cases under way; "
+                   f"every password is '{DEMO_PASSWORD}'")
         for person in DEMO_PEOPLE:
             typer.echo(f"  {person.username:<20} {person.name} ({person.position}, {', '.join(person.roles)})")
 
