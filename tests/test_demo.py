@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from engine import definitions, registry
@@ -15,7 +14,7 @@ from engine.demo import seed_instances, seed_organisation
 from engine.instances import EngineContext
 from engine.models import Instance
 from engine.worker import Worker
-from tests.api.conftest import ROOT, _quick_password_hashing  # noqa: F401 - the fixture
+from tests.api.conftest import ROOT, _quick_password_hashing  # noqa: F401 - cheap argon2, autouse
 
 
 def test_the_demo_city_hall_has_cases_of_every_process_in_varied_states(
@@ -44,7 +43,3 @@ def test_the_demo_city_hall_has_cases_of_every_process_in_varied_states(
     assert register.overdue == 1
     assert board.total == 2
 
-
-@pytest.fixture(autouse=True)
-def _cheap_hashing(_quick_password_hashing: None) -> None:
-    """Seeding 25 people with real argon2 at its cheapest settings."""
