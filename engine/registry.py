@@ -155,7 +155,8 @@ def waiting_tasks(session: Session, process_key: str, now: datetime) -> list[dic
     ).all()
     result = []
     for task, data in rows:
-        if (data or {}).get("drafter") in (task.claimed_by or task.assignee, None) and (data or {}).get("drafter"):
+        drafter = (data or {}).get("drafter")
+        if drafter and drafter == (task.claimed_by or task.assignee):
             continue  # the drafter's own tasks (withdraw, revise) are not approvals waiting
         created = task.created_at if task.created_at.tzinfo else task.created_at.replace(tzinfo=UTC)
         result.append({"id": task.id, "instance_id": task.instance_id, "name": task.name,
