@@ -513,8 +513,8 @@ def _fire_start_timers(ctx: EngineContext) -> Callable[[BpmnWorkflow], None]:
                     task._set_internal_data(event_value={"cycles": 1, "next": now, "duration": 0})
                 else:
                     task._set_internal_data(event_fired=True, event_value=now)
-        workflow.refresh_timers()
-        workflow.refresh_timers()
+        workflow.refresh_timers()  # fires the start event (a cycle spawns its one path here)
+        workflow.refresh_timers()  # a cycle, now spent, lets its start event complete
 
     return trigger
 

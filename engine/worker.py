@@ -14,10 +14,11 @@ import logging
 import os
 import time
 import traceback
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -100,8 +102,6 @@ def _correlates(instance: Instance, correlation: dict[str, Any]) -> bool:
 
 def _catch(task_id: str, name: str, payload: dict[str, Any]) -> Any:
     def trigger(workflow: BpmnWorkflow) -> None:
-        import uuid
-
         task = workflow.get_task_from_id(uuid.UUID(task_id))
         definition = task.task_spec.event_definition
         for each in getattr(definition, "event_definitions", None) or [definition]:
@@ -241,10 +241,6 @@ def run_job(session: Session, ctx: EngineContext, job_id: int, instance_id: str)
 
 def _started_task(workflow: BpmnWorkflow, task_id: str) -> Any:
     """The service task a job is for, if it still waits for its handler."""
-    import uuid
-
-    from SpiffWorkflow.util.task import TaskState
-
     for candidate in [workflow, *workflow.subprocesses.values()]:
         task = candidate.tasks.get(uuid.UUID(task_id))
         if task is not None:
@@ -300,8 +296,6 @@ def retry_incident(session: Session, ctx: EngineContext, job_id: int, actor: str
 
 
 def _aware(moment: datetime) -> datetime:
-    from datetime import UTC
-
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
