@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from engine import identity
@@ -108,3 +108,6 @@ Staff = Annotated[Principal, Depends(access("staff", "designer", "admin"))]
 Designer = Annotated[Principal, Depends(access("designer", "admin"))]
 Reader = Annotated[Principal, Depends(access("auditor", "admin"))]
 Public = Depends(public)
+
+# A numeric id in a path: bounded, so an absurd number is a 422, never a database overflow.
+RowId = Annotated[int, Path(ge=1, le=2**62)]

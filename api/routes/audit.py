@@ -28,7 +28,7 @@ def search(
     cursor: str | None = None,
 ) -> AuditPage:
     """Audit records matching every filter given, oldest first; ``cursor`` continues a page."""
-    if cursor is not None and not cursor.isdigit():
+    if cursor is not None and not (cursor.isdigit() and len(cursor) < 19):
         raise InvalidInput("cursor is not one this server gave out")
     rows = audit.find_records(
         session, actor=actor, process_key=process_key, action=action, since=since, until=until,

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api.deps import Anyone, Reader, ServicesDep, SessionDep, Staff
+from api.deps import Anyone, Reader, RowId, ServicesDep, SessionDep, Staff
 from engine import notifications, worker
 from engine.errors import NotAllowed
 
@@ -73,7 +73,7 @@ def my_notifications(principal: Anyone, session: SessionDep) -> NotificationsOut
 
 @router.post("/notifications/{notification_id}/read", response_model=NotificationOut)
 def read_notification(
-    notification_id: int, principal: Anyone, session: SessionDep, services: ServicesDep
+    notification_id: RowId, principal: Anyone, session: SessionDep, services: ServicesDep
 ) -> NotificationOut:
     row = notifications.mark_read(session, principal.username, notification_id, services.ctx.clock())
     return NotificationOut.model_validate(row, from_attributes=True)
@@ -86,7 +86,7 @@ def list_incidents(principal: Reader, session: SessionDep, instance_id: str | No
 
 
 @router.post("/incidents/{job_id}/retry", response_model=IncidentOut)
-def retry_incident(job_id: int, principal: Staff, session: SessionDep, services: ServicesDep) -> IncidentOut:
+def retry_incident(job_id: RowId, principal: Staff, session: SessionDep, services: ServicesDep) -> IncidentOut:
     """Try the handler again (admins), after whatever made it fail was fixed."""
     if not principal.has_role("admin"):
         raise NotAllowed("only an admin retries incidents")

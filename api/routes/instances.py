@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from api.deps import Anyone, ServicesDep, SessionDep, Staff
+from api.deps import Anyone, RowId, ServicesDep, SessionDep, Staff
 from api.diagram import render_svg
 from api.schemas import (
     AttachmentOut,
@@ -156,7 +156,9 @@ def add_attachment(
 
 
 @router.get("/attachments/{attachment_id}", response_class=Response)
-def download_attachment(attachment_id: int, principal: Anyone, session: SessionDep, services: ServicesDep) -> Response:
+def download_attachment(
+    attachment_id: RowId, principal: Anyone, session: SessionDep, services: ServicesDep
+) -> Response:
     attachment = attachments.get_attachment(session, principal, attachment_id)
     headers = {
         "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(attachment.filename)}",

@@ -364,3 +364,14 @@ def test_a_completion_may_only_refer_to_files_of_its_own_instance(api: Api) -> N
                           json={"data": {**REVIEW_OK, "evidence": reference}})
         assert answer.status_code == 422
         assert answer.json()["errors"] == [{"field": "evidence", "message": f"{reference} is not a file of this case"}]
+
+
+def test_absurd_numbers_in_paths_and_cursors_are_refused_not_crashed_on(api: Api) -> None:
+    huge = "350780269004369726275584"
+    for method, path, user in (("GET", f"/api/attachments/{huge}", "roads.staff"),
+                               ("POST", f"/api/incidents/{huge}/retry", "admin"),
+                               ("POST", f"/api/notifications/{huge}/read", "roads.staff"),
+                               ("GET", f"/api/audit?cursor={huge}", "auditor")):
+        answer = api.call(method, path, user)
+        assert answer.status_code == 422, (path, answer.status_code)
+        assert answer.json()["error"] == "InvalidInput"
