@@ -55,7 +55,7 @@ def deploy(
 
 @router.get("/{key}/diagram.svg", response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
 def process_diagram(
-    key: str, principal: Anyone, session: SessionDep, version: Annotated[int | None, Query(ge=1)] = None
+    key: str, principal: Anyone, session: SessionDep, version: Annotated[int | None, Query(ge=1, le=2**31)] = None
 ) -> Response:
     row = definitions.version_row(session, key, version)
     svg = render_svg(definitions.diagram_files(row), title=row.name)

@@ -371,7 +371,8 @@ def test_absurd_numbers_in_paths_and_cursors_are_refused_not_crashed_on(api: Api
     for method, path, user in (("GET", f"/api/attachments/{huge}", "roads.staff"),
                                ("POST", f"/api/incidents/{huge}/retry", "admin"),
                                ("POST", f"/api/notifications/{huge}/read", "roads.staff"),
-                               ("GET", f"/api/audit?cursor={huge}", "auditor")):
+                               ("GET", f"/api/audit?cursor={huge}", "auditor"),
+                               ("GET", f"/api/processes/suggestion/diagram.svg?version={huge}", "roads.staff")):
         answer = api.call(method, path, user)
         assert answer.status_code == 422, (path, answer.status_code)
         assert answer.json()["error"] == "InvalidInput"
