@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, or_, select
+from sqlalchemy import Select, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import audit, instances
@@ -61,20 +61,21 @@ def _people(principal: Principal) -> tuple[set[str], set[str]]:
 
 def _visibility(query: Select[Any], principal: Principal, scope: str) -> Select[Any]:
     users, groups = _people(principal)
+    # "Nobody has it yet", written so no index can serve it: inboxes are read oldest first through
+    # the created-at index, stopping after one page, rather than gathering every unclaimed task.
+    unassigned = func.coalesce(OpenTask.claimed_by, OpenTask.assignee, "") == ""
     personal = or_(
         OpenTask.claimed_by.in_(users),
         and_(OpenTask.claimed_by.is_(None), OpenTask.assignee.in_(users)),
         and_(
-            OpenTask.claimed_by.is_(None),
-            OpenTask.assignee.is_(None),
+            unassigned,
             exists().where(
                 TaskCandidate.task_id == OpenTask.id, TaskCandidate.kind == "user", TaskCandidate.name.in_(users)
             ),
         ),
     )
     offered_to_group = and_(
-        OpenTask.claimed_by.is_(None),
-        OpenTask.assignee.is_(None),
+        unassigned,
         exists().where(
             TaskCandidate.task_id == OpenTask.id, TaskCandidate.kind == "group", TaskCandidate.name.in_(groups or {""})
         ),
