@@ -59,11 +59,19 @@ def _people(principal: Principal) -> tuple[set[str], set[str]]:
     return users, groups
 
 
-def _visibility(query: Select[Any], principal: Principal, scope: str) -> Select[Any]:
+def _unassigned(dialect: str) -> Any:
+    """"Nobody has it yet", worded for each planner so an inbox is read oldest first through the
+    created-at index and stops after one page: SQLite would otherwise gather every unclaimed task
+    through the claimed-by index, so it gets a form no index serves; PostgreSQL estimates the plain
+    form well and misjudges the other."""
+    if dialect == "sqlite":
+        return func.coalesce(OpenTask.claimed_by, OpenTask.assignee, "") == ""
+    return and_(OpenTask.claimed_by.is_(None), OpenTask.assignee.is_(None))
+
+
+def _visibility(query: Select[Any], principal: Principal, scope: str, dialect: str) -> Select[Any]:
     users, groups = _people(principal)
-    # "Nobody has it yet", written so no index can serve it: inboxes are read oldest first through
-    # the created-at index, stopping after one page, rather than gathering every unclaimed task.
-    unassigned = func.coalesce(OpenTask.claimed_by, OpenTask.assignee, "") == ""
+    unassigned = _unassigned(dialect)
     personal = or_(
         OpenTask.claimed_by.in_(users),
         and_(OpenTask.claimed_by.is_(None), OpenTask.assignee.in_(users)),
@@ -87,6 +95,10 @@ def _visibility(query: Select[Any], principal: Principal, scope: str) -> Select[
     if principal.has_role("auditor", "admin"):
         return query
     return query.where(or_(personal, offered_to_group))
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 def _encode_cursor(moment: datetime, row_id: str) -> str:
@@ -115,7 +127,7 @@ def find_tasks(
         raise InvalidInput(f"scope must be one of {', '.join(SCOPES)}")
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
-    query = _visibility(select(OpenTask), principal, scope)
+    query = _visibility(select(OpenTask), principal, scope, _dialect(session))
     if process_key:
         query = query.where(OpenTask.process_key == process_key)
     if cursor:
@@ -311,7 +323,8 @@ def may_see_instance(session: Session, principal: Principal, instance: Instance)
     ).first()
     if took_part is not None:
         return True
-    offered = _visibility(select(OpenTask.id).where(OpenTask.instance_id == instance.id), principal, "all")
+    offered = _visibility(select(OpenTask.id).where(OpenTask.instance_id == instance.id), principal, "all",
+                          _dialect(session))
     return session.execute(offered.limit(1)).first() is not None
 
 
@@ -320,12 +333,14 @@ def users_named(session: Session, usernames: Sequence[str]) -> dict[str, User]:
     return {u.username: u for u in rows}
 
 
-def _instance_visibility(query: Select[Any], principal: Principal) -> Select[Any]:
+def _instance_visibility(query: Select[Any], principal: Principal, dialect: str) -> Select[Any]:
     if principal.has_role("auditor", "admin"):
         return query
     users, _ = _people(principal)
     took_part = exists().where(AuditRecord.chain == Instance.id, AuditRecord.actor.in_(users))
-    offered = _visibility(select(OpenTask.id).where(OpenTask.instance_id == Instance.id), principal, "all").exists()
+    offered = _visibility(
+        select(OpenTask.id).where(OpenTask.instance_id == Instance.id), principal, "all", dialect
+    ).exists()
     return query.where(or_(Instance.initiator.in_(users), took_part, offered))
 
 
@@ -342,7 +357,7 @@ def find_instances(
     """A page of the instances ``principal`` may see, newest first."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
-    query = _instance_visibility(select(Instance), principal)
+    query = _instance_visibility(select(Instance), principal, _dialect(session))
     if process_key:
         query = query.where(Instance.process_key == process_key)
     if status:
