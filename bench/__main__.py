@@ -31,7 +31,8 @@ def main() -> int:
     for label, url in (("SQLite", None), ("PostgreSQL", postgres)):
         if label == "SQLite" or url:
             for what, value, baseline in measure_inbox(label, url, quick):
-                figures.append(Figure("P4", what, value / 1000, baseline / 1000, "ms", "≤ 25 ms (baseline: GET /api/me)"))
+                limit = "≤ 25 ms (baseline: GET /api/me)"
+                figures.append(Figure("P4", what, value / 1000, baseline / 1000, "ms", limit))
     print(f"{'target':<7}{'what':<66}{'measured':>14}{'baseline':>14}{'ratio':>9}  limit")
     for f in figures:
         scale = 1000 if f.unit == "ms" else 1
