@@ -376,3 +376,17 @@ def test_absurd_numbers_in_paths_and_cursors_are_refused_not_crashed_on(api: Api
         answer = api.call(method, path, user)
         assert answer.status_code == 422, (path, answer.status_code)
         assert answer.json()["error"] == "InvalidInput"
+
+
+def test_the_inbox_pages_through_mine_and_my_groups_tasks_in_order(api: Api) -> None:
+    tasks = [api.only_task(api.start("roads.staff", "suggestion", SUGGESTION))["id"] for _ in range(3)]
+    api.call("POST", f"/api/tasks/{tasks[1]}/claim", "planning.staff")
+    seen, cursor = [], None
+    while True:
+        page = api.call("GET", "/api/tasks?limit=1" + (f"&cursor={cursor}" if cursor else ""), "planning.staff").json()
+        seen += [t["id"] for t in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == tasks
+    assert [t["id"] for t in api.call("GET", "/api/tasks?scope=mine", "planning.staff").json()["items"]] == [tasks[1]]
