@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, func, or_, select
+from sqlalchemy import Select, and_, delete, exists, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from engine import audit, instances
@@ -72,14 +72,19 @@ def _unassigned(dialect: str) -> Any:
 def _visibility(query: Select[Any], principal: Principal, scope: str, dialect: str) -> Select[Any]:
     users, groups = _people(principal)
     unassigned = _unassigned(dialect)
-    personal = or_(
-        OpenTask.claimed_by.in_(users),
-        and_(OpenTask.claimed_by.is_(None), OpenTask.assignee.in_(users)),
-        and_(
-            unassigned,
-            exists().where(
-                TaskCandidate.task_id == OpenTask.id, TaskCandidate.kind == "user", TaskCandidate.name.in_(users)
-            ),
+    named = select(TaskCandidate.task_id).where(TaskCandidate.kind == "user", TaskCandidate.name.in_(users))
+    # Few tasks name a person: start from those (claimed, assigned or offered by name), then check.
+    named_or_held = union(
+        named,
+        select(OpenTask.id).where(OpenTask.claimed_by.in_(users)),
+        select(OpenTask.id).where(OpenTask.assignee.in_(users)),
+    )
+    personal = and_(
+        OpenTask.id.in_(named_or_held),
+        or_(
+            OpenTask.claimed_by.in_(users),
+            and_(OpenTask.claimed_by.is_(None), OpenTask.assignee.in_(users)),
+            and_(unassigned, OpenTask.id.in_(named)),
         ),
     )
     offered_to_group = and_(
