@@ -1,0 +1,172 @@
+"""What every page shares: templates in the viewer's language, the page access rule, CSRF checks,
+redirects with a notice, and how a failure looks on a page."""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from api.deps import SESSION_COOKIE, SessionDep, services
+from api.web.i18n import LANGUAGE_COOKIE, choose, translations
+from engine import definitions, identity, notifications
+from engine.errors import CityflowError, NotAllowed, NotAuthenticated
+from engine.identity import Principal
+
+HERE = Path(__file__).resolve().parent
+LOGIN_CSRF_COOKIE = "cityflow_login_csrf"
+
+
+
+@functools.cache
+def environment(locale: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(default=True),
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def _labels(locale: str) -> tuple[Callable[[str], str], Callable[[str], str]]:
+    gettext = translations(locale).gettext
+    statuses = {"running": "In progress", "completed": "Completed", "cancelled": "Cancelled", "error": "Error"}
+    actions = {
+        "instance.created": "started", "instance.completed": "finished", "instance.cancelled": "cancelled",
+        "instance.errored": "stopped by an error", "instance.retried": "retried",
+        "instance.data_edited": "corrected the data", "task.ready": "waiting for", "task.waiting": "waiting at",
+        "task.completed": "completed", "task.cancelled": "withdrawn", "task.error": "failed at",
+        "task.claimed": "claimed", "task.unclaimed": "released", "task.delegated": "handed on",
+        "task.refused": "was refused", "comment.added": "commented", "attachment.added": "attached a file",
+        "process.deployed": "deployed a process", "login.refused": "login refused", "user.added": "added a user",
+        "absence.added": "recorded an absence",
+    }
+    return (lambda s: gettext(statuses.get(s, s))), (lambda a: gettext(actions.get(a, a)))
+
+
+@dataclass(frozen=True)
+class WebUser:
+    principal: Principal
+    csrf_token: str
+    locale: str
+    unread: int = 0
+    now: datetime | None = None
+
+
+class LoginRequired(NotAuthenticated):
+    """A page needs a logged-in user; the browser is sent to the login page."""
+
+
+class LoginFailed(NotAuthenticated):
+    """Wrong credentials on the login page: shown again with the message, the refusal kept on record."""
+
+    def __init__(self, detail: str, *, username: str, next_page: str, login_csrf: str) -> None:
+        super().__init__(detail, recorded=True)
+        self.username, self.next_page, self.login_csrf = username, next_page, login_csrf
+
+
+def page(*roles: str) -> Callable[..., WebUser]:
+    """The access rule of a page: a browser session (and one of ``roles`` when given)."""
+
+    def rule(request: Request, session: SessionDep) -> WebUser:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            raise LoginRequired("log in first")
+        try:
+            user, row = identity.token_owner(session, cookie, "web")
+        except NotAuthenticated as exc:
+            raise LoginRequired("your session has ended; log in again") from exc
+        principal = identity.principal(session, user)
+        if roles and not principal.has_role(*roles):
+            raise NotAllowed(f"this page needs the role {' or '.join(roles)}")
+        request.state.principal = principal
+        return WebUser(principal, row.csrf_token or "", choose(request, user.locale),
+                       notifications.unread_count(session, principal.username),
+                       services(request).ctx.clock())
+
+    rule.cityflow_access = ("page", *roles)  # type: ignore[attr-defined]
+    return rule
+
+
+Viewer = Annotated[WebUser, Depends(page())]
+Auditor = Annotated[WebUser, Depends(page("auditor", "admin"))]
+
+
+async def posted_form(request: Request) -> FormData:
+    """The posted form, read before the (synchronous) page handler runs."""
+    return await request.form(max_files=20, max_fields=2000)
+
+
+Posted = Annotated[FormData, Depends(posted_form)]
+
+
+def check_csrf(form: FormData, viewer: WebUser) -> None:
+    sent = form.get("csrf_token")
+    if not isinstance(sent, str) or not secrets.compare_digest(sent, viewer.csrf_token):
+        raise NotAllowed("the form expired or did not come from this site; reload the page and try again")
+
+
+def render(request: Request, name: str, viewer: WebUser | None, status: int = 200, **context: Any) -> HTMLResponse:
+    locale = viewer.locale if viewer else choose(request)
+    status_label, action_label = _labels(locale)
+    html = environment(locale).get_template(name).render(
+        request=request,
+        user=viewer.principal if viewer else None,
+        csrf_token=viewer.csrf_token if viewer else "",
+        unread=viewer.unread if viewer else 0,
+        now=(viewer.now if viewer and viewer.now else datetime.now(UTC)).replace(tzinfo=None),
+        locale=locale,
+        status_label=status_label,
+        action_label=action_label,
+        notice=request.query_params.get("notice"),
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status)
+    if request.query_params.get("lang") in ("ko", "en"):
+        response.set_cookie(LANGUAGE_COOKIE, request.query_params["lang"], max_age=365 * 86400, samesite="lax")
+    return response
+
+
+def see_other(url: str, notice: str | None = None) -> RedirectResponse:
+    if notice:
+        url += ("&" if "?" in url else "?") + "notice=" + quote(notice)
+    return RedirectResponse(url, status_code=303)
+
+
+def process_names(session: Session) -> dict[str, str]:
+    return {row.key: row.name for row in definitions.latest_versions(session)}
+
+
+def page_error(request: Request, error: CityflowError) -> Response:
+    """How a failure looks on a page: log in again, or a short explanation in the user's language."""
+    if isinstance(error, LoginFailed):
+        return render(request, "login.html", None, status=401, login_csrf=error.login_csrf, next=error.next_page,
+                      username=error.username, error=error.detail)
+    if isinstance(error, LoginRequired) or (isinstance(error, NotAuthenticated) and request.method == "GET"):
+        return see_other(f"/login?next={quote(request.url.path)}")
+    from api.errors import status_of
+
+    gettext = translations(choose(request)).gettext
+    headings = {403: gettext("Not allowed"), 404: gettext("Not found"), 409: gettext("Already done"),
+                422: gettext("Please check your input"), 413: gettext("Too large")}
+    status = status_of(error)
+    return render(request, "error.html", None, status=status,
+                  heading=headings.get(status, gettext("Something went wrong")), message=error.detail)
+
+
+def mount_static(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.state.page_error = page_error

@@ -1,0 +1,159 @@
+"""My work: the inbox, a task's page, and acting on it (claim, release, draft, complete)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from api.deps import ServicesDep, SessionDep
+from api.routes.tasks import task_form
+from api.web.common import (
+    Posted,
+    Viewer,
+    WebUser,
+    check_csrf,
+    process_names,
+    render,
+    see_other,
+)
+from api.web.i18n import translations
+from engine import attachments, worklist
+from engine.errors import InvalidInput
+from engine.models import Instance, OpenTask
+from forms.definition import Form
+from forms.render import render_form
+from forms.submission import UploadedFile, parse_submission
+from forms.validation import FieldError, validate
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+def inbox(request: Request, viewer: Viewer, session: SessionDep) -> HTMLResponse:
+    mine, _ = worklist.find_tasks(session, viewer.principal, "mine", limit=100)
+    group, _ = worklist.find_tasks(session, viewer.principal, "group", limit=100)
+    started = [
+        i for i in worklist.find_instances(session, viewer.principal, limit=20)[0]
+        if i.initiator == viewer.principal.username
+    ][:10]
+    return render(request, "inbox.html", viewer, section="inbox", mine=mine, group=group, started=started,
+                  process_names=process_names(session))
+
+
+def _task_context(
+    session: Session, services: Any, viewer: WebUser, task: OpenTask
+) -> tuple[Form | None, dict[str, Any]]:
+    document, version = task_form(session, task)
+    instance = session.get(Instance, task.instance_id)
+    assert instance is not None
+    bundle = services.ctx.bundles.get(session, version.id)
+    form = Form.from_document(document, locale=viewer.locale) if document is not None else None
+    on_behalf_of = worklist.acting_for(viewer.principal, task)
+    context = {
+        "task": task,
+        "instance_id": task.instance_id,
+        "process_name": version.name,
+        "documentation": bundle.documentation(task.element_id),
+        "data": instance.data,
+        "comments": worklist.comments(session, task.instance_id),
+        "attachments": attachments.attachments_of(session, task.instance_id),
+        "can_act": on_behalf_of is not None,
+        "can_comment": viewer.principal.has_role("staff", "admin", "designer"),
+        "on_behalf_of": on_behalf_of if on_behalf_of not in (None, viewer.principal.username) else None,
+    }
+    return form, context
+
+
+def _prefill(
+    form: Form, session: Session, viewer: WebUser, task: OpenTask, data: dict[str, Any]
+) -> dict[str, Any] | None:
+    draft = worklist.draft_of(session, viewer.principal, task.id)
+    if draft is not None:
+        return draft
+    known = {name: data[name] for name in form.schema.get("properties", {}) if name in data}
+    return known or None
+
+
+def _form_html(form: Form | None, task: OpenTask, viewer: WebUser, data: dict[str, Any] | None,
+               errors: list[FieldError] | None = None) -> Markup:
+    if form is None:
+        form = Form.from_document({"type": "object", "properties": {}})
+    gettext = translations(viewer.locale).gettext
+    return render_form(form, data, errors, action=f"/tasks/{task.id}", csrf_token=viewer.csrf_token,
+                       locale=viewer.locale, submit_label=gettext("Complete"), extra_buttons=("draft",))
+
+
+@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+def task_page(
+    request: Request, task_id: str, viewer: Viewer, session: SessionDep, services: ServicesDep
+) -> HTMLResponse:
+    task = worklist.get_task(session, viewer.principal, task_id, services.ctx.clock())
+    form, context = _task_context(session, services, viewer, task)
+    prefill = _prefill(form, session, viewer, task, context["data"]) if form is not None else None
+    return render(request, "task.html", viewer, form_html=_form_html(form, task, viewer, prefill), **context)
+
+
+def _uploads(form: FormData) -> dict[str, list[UploadedFile]]:
+    files: dict[str, list[UploadedFile]] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile) and value.filename:
+            files.setdefault(name, []).append(
+                UploadedFile(value.filename, value.content_type or "", value.file.read(attachments.MAX_BYTES + 1))
+            )
+    return files
+
+
+@router.post("/tasks/{task_id}", response_class=HTMLResponse)
+def act_on_task(
+    request: Request, task_id: str, viewer: Viewer, posted: Posted, session: SessionDep, services: ServicesDep
+) -> Response:
+    """Claim, release, save a draft, or complete — whatever button was pressed."""
+    check_csrf(posted, viewer)
+    action = posted.get("action") or "complete"
+    gettext = translations(viewer.locale).gettext
+    if action == "claim":
+        worklist.claim(session, viewer.principal, task_id)
+        return see_other(f"/tasks/{task_id}", gettext("The task is yours now."))
+    if action == "unclaim":
+        worklist.unclaim(session, viewer.principal, task_id)
+        return see_other(f"/tasks/{task_id}", gettext("The task is back with everyone it was offered to."))
+    task = worklist.get_task(session, viewer.principal, task_id)
+    form, context = _task_context(session, services, viewer, task)
+    fields = {name: [v for v in posted.getlist(name) if isinstance(v, str)] for name in posted}
+    shown = form or Form.from_document({"type": "object", "properties": {}})
+    submission = parse_submission(shown, fields, _uploads(posted))
+    errors: list[FieldError] = []
+    for path, uploads in submission.files.items():
+        references = []
+        for upload in uploads:
+            try:
+                stored = attachments.add_attachment(
+                    session, services.blobs, viewer.principal, task.instance_id, upload.filename,
+                    upload.content_type, upload.data, task_id=task.id, max_bytes=services.settings.attachment_max_bytes,
+                )
+                references.append(f"attachment:{stored.id}")
+            except InvalidInput as exc:
+                errors.append(FieldError(path, exc.detail))
+        field = shown.field_at(path)
+        submission.attach(path, references, as_list=bool(field is not None and field.multiple))
+    if submission.add_row or errors:
+        return render(request, "task.html", viewer, status=422 if errors else 200,
+                      form_html=_form_html(form, task, viewer, submission.data, errors), **context)
+    if submission.is_draft:
+        worklist.save_draft(session, viewer.principal, task_id, submission.data)
+        return see_other(f"/tasks/{task_id}", gettext("Draft saved."))
+    errors = validate(shown, submission.data, locale=viewer.locale) + [
+        FieldError(f, m) for f, m in attachments.bad_references(session, task.instance_id, submission.data)
+    ]
+    if errors:
+        return render(request, "task.html", viewer, status=422,
+                      form_html=_form_html(form, task, viewer, submission.data, errors), **context)
+    instance = worklist.complete(session, services.ctx, viewer.principal, task_id, submission.data)
+    return see_other(f"/instances/{instance.id}", gettext("Done: the task is completed."))
+
+
