@@ -1,8 +1,9 @@
 """BPMN from other people's modelers: cityflow reads every file, or refuses it with named problems.
 
 The corpus is the shared conformance folder (the OMG MIWG reference models and their
-bpmn.io exports, see its README); ``CITYFLOW_CONFORMANCE_DIR`` points elsewhere. A
-missing corpus is a failure, never a skip: without it these tests would prove nothing.
+bpmn.io exports, see its README), not part of the repository; ``CITYFLOW_CONFORMANCE_DIR``
+points elsewhere. Where it is absent its tests are skipped with a note; under CI they
+fail, since without it they would prove nothing (see ``tests/conformance/corpus.py``).
 
 Each file is validated in-process (one subprocess per file would cost a second each);
 one run of ``cityflow validate`` over the whole corpus checks the command's own output.
@@ -11,7 +12,6 @@ Hostile and broken inputs written here go through the command as a user would ru
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -21,32 +21,10 @@ import pytest
 from engine import definitions
 from engine.errors import Problem
 from tests.cli_helpers import Cli
-
-CONFORMANCE_DIR = Path(
-    os.environ.get("CITYFLOW_CONFORMANCE_DIR")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
-)
-CORPUS = sorted(CONFORMANCE_DIR.rglob("*.bpmn")) if CONFORMANCE_DIR.is_dir() else []
-MISSING = (
-    f"the BPMN conformance corpus is missing: no .bpmn file under {CONFORMANCE_DIR} "
-    "(expected the shared folder ../shared/conformance next to the repository; "
-    "set CITYFLOW_CONFORMANCE_DIR to its location)"
-)
+from tests.conformance.corpus import corpus_missing, corpus_params, require_corpus
 
 CODE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
 PROBLEM_LINE = re.compile(r"^.+:\d+: [A-Z][A-Z0-9_]+: .+$")
-
-
-def corpus_or_fail() -> list[Path]:
-    if not CORPUS:
-        pytest.fail(MISSING)
-    return CORPUS
-
-
-def _corpus_params() -> list[object]:
-    if not CORPUS:  # an empty parameter list would be a skip; fail instead
-        return [pytest.param(None, id="corpus-missing")]
-    return [pytest.param(path, id=path.relative_to(CONFORMANCE_DIR).as_posix()) for path in CORPUS]
 
 
 @pytest.fixture
@@ -58,10 +36,10 @@ def cli(tmp_path: Path) -> Cli:
 # -- the corpus ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", _corpus_params())
+@pytest.mark.parametrize("path", corpus_params())
 def test_each_conformance_file_is_accepted_or_refused_with_named_problems(path: Path | None) -> None:
     if path is None:
-        pytest.fail(MISSING)
+        corpus_missing()
     checked = definitions.check(definitions.read_source(path))
     for problem in checked.problems:
         assert isinstance(problem, Problem)
@@ -76,7 +54,7 @@ def test_each_conformance_file_is_accepted_or_refused_with_named_problems(path: 
 @pytest.fixture(scope="module")
 def corpus_validated(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
     """``cityflow validate`` given every corpus file at once (one subprocess for all of them)."""
-    files = corpus_or_fail()
+    files = require_corpus()
     workdir = tmp_path_factory.mktemp("validate-corpus")
     return Cli.configured(workdir, f"sqlite:///{workdir / 'never-used.db'}")("validate", *files)
 
@@ -84,7 +62,7 @@ def corpus_validated(tmp_path_factory: pytest.TempPathFactory) -> subprocess.Com
 def test_validating_the_whole_corpus_reports_exactly_the_problems_found_in_process(
     corpus_validated: subprocess.CompletedProcess[str],
 ) -> None:
-    problems = [p for path in corpus_or_fail() for p in definitions.check(definitions.read_source(path)).problems]
+    problems = [p for path in require_corpus() for p in definitions.check(definitions.read_source(path)).problems]
     assert corpus_validated.returncode in (0, 1)
     assert corpus_validated.returncode == (1 if problems else 0)
     assert "Traceback" not in corpus_validated.stdout + corpus_validated.stderr

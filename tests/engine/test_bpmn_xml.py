@@ -15,6 +15,7 @@ from lxml import etree
 from engine import bpmn_xml
 from engine.bpmn_xml import element_line, parse_xml, read_definition, schema_problems
 from engine.errors import Problem
+from tests.conformance.corpus import corpus_id, corpus_missing, corpus_params
 
 KNOWN_CODES = {
     "FILE_UNREADABLE",
@@ -715,45 +716,11 @@ def test_element_line_is_the_source_line_or_zero() -> None:
 # --------------------------------------------------------------------------- conformance corpus
 
 
-def conformance_dir() -> Path | None:
-    default = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
-    if default.is_dir():
-        return default
-    configured = os.environ.get("CITYFLOW_CONFORMANCE_DIR")
-    if configured and Path(configured).is_dir():
-        return Path(configured)
-    return None
-
-
-def conformance_files() -> list[Path | None]:
-    """Every .bpmn/.dmn file in the corpus; ``[None]`` when there is none to test."""
-    folder = conformance_dir()
-    if folder is None:
-        return [None]
-    files = sorted(
-        path
-        for path in folder.rglob("*")
-        if path.is_file() and path.suffix.lower() in {".bpmn", ".dmn"}
-    )
-    return list(files) or [None]
-
-
-def conformance_id(path: Path | None) -> str:
-    folder = conformance_dir()
-    if path is None or folder is None:
-        return "corpus-missing"
-    return path.relative_to(folder).as_posix()
-
-
-@pytest.mark.parametrize("path", conformance_files(), ids=conformance_id)
+@pytest.mark.parametrize("path", corpus_params((".bpmn", ".dmn")))
 def test_every_conformance_file_is_read_without_an_exception(path: Path | None) -> None:
     if path is None:
-        pytest.fail(
-            "no .bpmn files found in the conformance corpus: expected "
-            f"{Path(__file__).resolve().parents[2].parent / 'shared' / 'conformance'} "
-            "or a folder named by CITYFLOW_CONFORMANCE_DIR"
-        )
-    name = conformance_id(path)
+        corpus_missing()
+    name = corpus_id(path)
 
     tree, problems = read_definition(path, name)
 
