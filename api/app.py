@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 
 from api import errors
 from api.deps import Services
+from api.form_check import check_form
 from api.routes import audit, auth, events, instances, processes, registry, tasks
 from engine.attachments import BlobStore
 from engine.config import Settings, get_settings
@@ -28,6 +30,8 @@ def create_app(
     settings = settings or get_settings()
     database = database or Database(settings.database_url)
     ctx = ctx or EngineContext.create(settings.script_time_limit)
+    if ctx.form_check is None:  # the engine validates submissions with the forms package's rules
+        ctx = dataclasses.replace(ctx, form_check=check_form)
     app = FastAPI(
         title="cityflow",
         summary="Work management for city hall, run as BPMN",

@@ -14,15 +14,18 @@ from typing import Annotated, Any, NoReturn
 import typer
 from sqlalchemy.orm import Session
 
-from engine import audit, definitions, identity, instances, worker
+from api.form_check import check_form
+from engine import access, audit, commands, definitions, identity, instances, worker, worklist
 from engine.attachments import BlobStore
 from engine.config import get_settings
 from engine.db import Database
 from engine.demo import DEMO_PASSWORD, seed_instances, seed_organisation
 from engine.demo import PEOPLE as DEMO_PEOPLE
 from engine.errors import CityflowError, DefinitionError, InvalidInput
+from engine.identity import Principal
 from engine.instances import EngineContext
 from engine.migrate import upgrade
+from engine.models import OpenTask
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="cityflow: BPMN work management for city hall.")
 audit_app = typer.Typer(no_args_is_help=True, help="Verify, export and checkpoint the audit trail.")
@@ -32,7 +35,9 @@ app.add_typer(user_app, name="user")
 token_app = typer.Typer(no_args_is_help=True, help="API bearer tokens.")
 app.add_typer(token_app, name="token")
 
-AsUser = Annotated[str | None, typer.Option("--as", help="act as this user (recorded as the actor)")]
+AsUser = Annotated[str | None, typer.Option("--as", help="act as this user, under their rules (recorded as the actor)")]
+Override = Annotated[bool, typer.Option(
+    "--override", help="an admin acts on a task not offered to them; recorded as an override")]
 
 
 def _fail(error: CityflowError) -> NoReturn:
@@ -56,6 +61,19 @@ def _actor(user: str | None) -> str:
     return user or f"cli:{getpass.getuser()}"
 
 
+def _person(session: Session, user: str | None) -> Principal:
+    """Who a command acts as: a named user, under the same rules as on the web and the API."""
+    if not user:
+        raise InvalidInput("name who you act as: --as USER (the same rules apply as on the web)")
+    return identity.principal(session, identity.get_user(session, user), _context().clock())
+
+
+def _operator() -> Principal:
+    """Whoever runs the command on the server itself, reading as an auditor does."""
+    return Principal(username=_actor(None), display_name=_actor(None), roles=frozenset({"auditor"}),
+                     groups=frozenset())
+
+
 @contextmanager
 def _unit_of_work() -> Iterator[Session]:
     """The command's one transaction: committed when the command succeeds."""
@@ -70,7 +88,7 @@ def _unit_of_work() -> Iterator[Session]:
 
 
 def _context() -> EngineContext:
-    return EngineContext.create(get_settings().script_time_limit)
+    return EngineContext.create(get_settings().script_time_limit, form_check=check_form)
 
 
 @app.command()
@@ -143,6 +161,8 @@ def deploy(
             typer.echo(str(problem), err=True)
         raise typer.Exit(1)
     with _unit_of_work() as session:
+        if as_user:
+            access.require_designer(_person(session, as_user))
         deployed = [definitions.deploy(session, result, _actor(as_user)) for result in checked]
     for d in deployed:
         typer.echo(f"{d.key} {d.version} {d.hash}")
@@ -158,7 +178,7 @@ def start(
     """Start an instance of PROCESS; prints its id."""
     payload = _json_option(data, "--data")
     with _unit_of_work() as session:
-        instance = instances.start_instance(session, _context(), process, payload, business_key, _actor(as_user))
+        instance = commands.start(session, _context(), _person(session, as_user), process, payload, business_key)
         instance_id, status = instance.id, instance.status
     typer.echo(instance_id)
     if status == instances.ERROR:
@@ -173,9 +193,17 @@ def tasks(
     instance: Annotated[str | None, typer.Option("--instance")] = None,
     as_user: AsUser = None,
 ) -> None:
-    """Ready user tasks, one JSON object a line."""
+    """Ready user tasks, one JSON object a line: those USER may act on (as in their inbox), or all."""
     with _unit_of_work() as session:
-        rows = instances.open_tasks(session, instance_id=instance, user=as_user)
+        person = _person(session, as_user) if as_user else _operator()
+        rows: list[OpenTask] = []
+        cursor: str | None = None
+        while True:
+            page, cursor = worklist.find_tasks(session, person, "all", limit=worklist.MAX_PAGE, cursor=cursor,
+                                               instance_id=instance)
+            rows += page
+            if cursor is None:
+                break
         lines = [
             {
                 "id": row.id,
@@ -197,12 +225,56 @@ def complete(
     task_id: str,
     data: Annotated[str | None, typer.Option(help="the task's result, a JSON object")] = None,
     as_user: AsUser = None,
+    override: Override = False,
 ) -> None:
-    """Complete a ready task."""
+    """Complete a ready task offered to USER, with its form's data."""
     payload = _json_option(data, "--data")
     with _unit_of_work() as session:
-        instance = instances.complete_task(session, _context(), task_id, payload, _actor(as_user))
+        instance = commands.complete(session, _context(), _person(session, as_user), task_id, payload,
+                                     override=override)
         status, instance_id = instance.status, instance.id
+    typer.echo(f"{instance_id} {status}")
+
+
+@app.command()
+def claim(task_id: str, as_user: AsUser = None, override: Override = False) -> None:
+    """Take a task offered to USER, so others see it is theirs."""
+    with _unit_of_work() as session:
+        task = commands.claim(session, _person(session, as_user), task_id, override=override)
+        line = f"{task.id} claimed by {task.claimed_by}"
+    typer.echo(line)
+
+
+@app.command()
+def unclaim(task_id: str, as_user: AsUser = None) -> None:
+    """Give a claimed task back to everyone it was offered to."""
+    with _unit_of_work() as session:
+        task = commands.unclaim(session, _person(session, as_user), task_id)
+        line = f"{task.id} released"
+    typer.echo(line)
+
+
+@app.command()
+def delegate(task_id: str, to: Annotated[str, typer.Option("--to", help="the colleague who takes it over")],
+             as_user: AsUser = None) -> None:
+    """Hand a task to a colleague."""
+    with _unit_of_work() as session:
+        task = commands.delegate(session, _person(session, as_user), task_id, to)
+        line = f"{task.id} delegated to {task.assignee}"
+    typer.echo(line)
+
+
+@app.command("edit-data")
+def edit_data(
+    instance_id: str,
+    data: Annotated[str, typer.Option(help="the corrected values, a JSON object")],
+    as_user: AsUser = None,
+) -> None:
+    """Correct a running or failed instance's data (admins); recorded with old and new values."""
+    changes = _json_option(data, "--data")
+    with _unit_of_work() as session:
+        instance = commands.edit_data(session, _context(), _person(session, as_user), instance_id, changes)
+        status = instance.status
     typer.echo(f"{instance_id} {status}")
 
 
@@ -214,7 +286,7 @@ def cancel(
 ) -> None:
     """Cancel a running instance."""
     with _unit_of_work() as session:
-        instance = instances.cancel_instance(session, _context(), instance_id, _actor(as_user), reason)
+        instance = commands.cancel(session, _context(), _person(session, as_user), instance_id, reason)
         status = instance.status
     typer.echo(f"{instance_id} {status}")
 
@@ -223,7 +295,7 @@ def cancel(
 def retry(instance_id: str, as_user: AsUser = None) -> None:
     """Run an instance that stopped with an error again, after the cause was fixed."""
     with _unit_of_work() as session:
-        instance = instances.retry_instance(session, _context(), instance_id, _actor(as_user))
+        instance = commands.retry(session, _context(), _person(session, as_user), instance_id)
         status = instance.status
     typer.echo(f"{instance_id} {status}")
     if status == instances.ERROR:
@@ -241,7 +313,7 @@ def message(
     keys = _json_option(correlation, "--correlation")
     data = _json_option(payload, "--payload")
     with _unit_of_work() as session:
-        delivery = worker.deliver_message(session, _context(), name, keys, data, actor=_actor(as_user))
+        delivery = commands.send_message(session, _context(), _person(session, as_user), name, keys, data)
     for instance_id in delivery.delivered:
         typer.echo(f"delivered {instance_id}")
     for instance_id in delivery.started:

@@ -16,6 +16,7 @@ from engine.errors import (
     CityflowError,
     Conflict,
     DefinitionError,
+    FormInvalid,
     InvalidInput,
     NotAllowed,
     NotAuthenticated,
@@ -35,14 +36,6 @@ STATUS: list[tuple[type[CityflowError], int]] = [
     (DefinitionError, 422),
     (InvalidInput, 422),
 ]
-
-
-class FormInvalid(InvalidInput):
-    """Submitted data does not satisfy the task's form; ``errors`` name the fields."""
-
-    def __init__(self, errors: list[dict[str, str]]) -> None:
-        super().__init__("; ".join(f"{e['field'] or 'form'}: {e['message']}" for e in errors[:5]))
-        self.errors = errors
 
 
 def status_of(error: CityflowError) -> int:

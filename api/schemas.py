@@ -140,6 +140,10 @@ class CompleteRequest(BaseModel):
     comment: str | None = Field(default=None, max_length=10_000)
 
 
+class ShareRequest(BaseModel):
+    user: str = Field(min_length=1, max_length=100)
+
+
 class DelegateRequest(BaseModel):
     user: str = Field(min_length=1, max_length=100)
 

@@ -13,11 +13,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit, instances
-from engine.errors import InvalidInput, NotAllowed, NotFound, TooLarge
+from engine import access, audit, instances
+from engine.errors import InvalidInput, NotFound, TooLarge
 from engine.identity import Principal
 from engine.models import Attachment
-from engine.worklist import may_see_instance
 
 MAX_BYTES = 10 * 1024 * 1024
 ACCEPTED = {
@@ -107,8 +106,7 @@ def add_attachment(
     if declared not in GENERIC_TYPES and declared != actual:
         raise InvalidInput(f"the file says it is {declared} but its content is {actual}")
     instance = instances.lock_instance(session, instance_id)
-    if not may_see_instance(session, principal, instance) or not principal.has_role("staff", "admin", "designer"):
-        raise NotAllowed("you take no part in this instance")
+    access.require_may_take_part(session, principal, instance, "attach a file")
     digest = store.put(data)
     attachment = Attachment(
         instance_id=instance_id,
@@ -142,8 +140,7 @@ def get_attachment(session: Session, principal: Principal, attachment_id: int) -
     if attachment is None:
         raise NotFound(f"no attachment {attachment_id}")
     instance = instances.get_instance(session, attachment.instance_id)
-    if not may_see_instance(session, principal, instance):
-        raise NotAllowed("you take no part in this instance")
+    access.require_may_see(session, principal, instance)
     return attachment
 
 

@@ -33,7 +33,7 @@ from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from engine import audit
+from engine import audit, registry
 from engine.bpmn_xml import element_line, parse_xml, read_bytes, schema_problems
 from engine.errors import DefinitionError, Problem, ProcessNotFound
 from engine.handlers import known_handler_names
@@ -125,7 +125,8 @@ def check(source: DefinitionSource) -> Checked:
     for name, content in sorted(source.files.items()):
         shown = source.display(name)
         if name.lower().endswith(".json"):
-            result.problems.extend(_form_problems(shown, content))
+            if name != registry.DECLARATION:  # the register declaration is no form
+                result.problems.extend(_form_problems(shown, content))
             continue
         tree, problems = parse_xml(content, shown)
         if tree is not None:
@@ -134,6 +135,8 @@ def check(source: DefinitionSource) -> Checked:
         if tree is not None and not problems:
             (dmn if etree.QName(tree.getroot()).localname == "definitions"
              and etree.QName(tree.getroot()).namespace != BPMN_NS else bpmn)[name] = tree
+    if registry.DECLARATION in source.files:
+        result.problems.extend(registry.declaration_problems(source.files, source.display, {**bpmn, **dmn}))
     if not bpmn and not result.problems:
         result.problems.append(Problem(source.display(""), 0, "NO_BPMN", "no BPMN file found"))
     if result.problems:
@@ -169,7 +172,8 @@ def check(source: DefinitionSource) -> Checked:
         result.problems.append(_spiff_problem(exc, source, bpmn))
         return result
     result.name = _process_name(bpmn, entry) or source.key
-    result.bundle = ProcessBundle(source.key, 0, source.hash, spec, subprocess_specs)
+    result.bundle = ProcessBundle(source.key, 0, source.hash, spec, subprocess_specs,
+                                  access=_process_access(bpmn, entry))
     return result
 
 
@@ -329,6 +333,41 @@ def _process_name(bpmn: dict[str, etree._ElementTree], entry: str) -> str | None
             if node.get("id") == entry:
                 return node.get("name")
     return None
+
+
+def _process_properties(bpmn: dict[str, etree._ElementTree], entry: str) -> dict[str, str]:
+    """The extension properties (Camunda Modeler's "Extension properties") of the entry process
+    or of the processes of the entry collaboration."""
+    found: dict[str, str] = {}
+    for tree in bpmn.values():
+        for node in tree.getroot().iter(f"{{{BPMN_NS}}}process", f"{{{BPMN_NS}}}collaboration"):
+            if node.get("id") != entry and not _in_collaboration(tree, entry, node.get("id")):
+                continue
+            for prop in node.iterfind(f"{{{BPMN_NS}}}extensionElements/*/*"):
+                if etree.QName(prop).localname == "property" and prop.get("name"):
+                    found[str(prop.get("name")).strip()] = str(prop.get("value") or "")
+    return found
+
+
+def _in_collaboration(tree: etree._ElementTree, collaboration: str, process_id: str | None) -> bool:
+    for node in tree.getroot().iter(f"{{{BPMN_NS}}}collaboration"):
+        if node.get("id") == collaboration:
+            return any(p.get("processRef") == process_id for p in node.iter(f"{{{BPMN_NS}}}participant"))
+    return False
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _process_access(bpmn: dict[str, etree._ElementTree], entry: str) -> dict[str, Any]:
+    """What the process declares about who else reads and reaches its cases:
+    ``overseers`` — groups (departments, bureaus) whose members read every case;
+    ``senders:<message>`` — who may send that message (``role:R``, ``group:G``, ``user:U``)."""
+    properties = _process_properties(bpmn, entry)
+    senders = {name.split(":", 1)[1].strip(): _names(value)
+               for name, value in properties.items() if name.startswith("senders:")}
+    return {"overseers": _names(properties.get("overseers", "")), "senders": senders}
 
 
 # -- deployment ------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import commands, identity, worklist
+from engine.attachments import add_attachment
 from engine.identity import add_department, add_user
 from engine.models import Department, User
 
@@ -129,24 +131,16 @@ class _Desk:
         self.session, self.ctx, self.blobs = session, ctx, blobs
 
     def who(self, username: str) -> Any:
-        from engine.identity import get_user, principal
-
-        return principal(self.session, get_user(self.session, username))
+        return identity.principal(self.session, identity.get_user(self.session, username))
 
     def start(self, username: str, process: str, data: dict[str, Any]) -> str:
-        from engine.instances import start_instance
-
-        return start_instance(self.session, self.ctx, process, data, initiator=username).id
+        return commands.start(self.session, self.ctx, self.who(username), process, data).id
 
     def act(self, username: str, instance_id: str, element_id: str, data: dict[str, Any]) -> None:
-        from engine import worklist
-
         (task,) = [t for t in worklist.tasks_of(self.session, instance_id) if t.element_id == element_id]
-        worklist.complete(self.session, self.ctx, self.who(username), task.id, data)
+        commands.complete(self.session, self.ctx, self.who(username), task.id, data)
 
     def photo(self, username: str, instance_id: str) -> str:
-        from engine.attachments import add_attachment
-
         stored = add_attachment(self.session, self.blobs, self.who(username), instance_id, "현장사진.png",
                                 "image/png", _photo())
         return f"attachment:{stored.id}"

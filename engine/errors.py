@@ -109,6 +109,14 @@ class InvalidInput(CityflowError):
     pass
 
 
+class FormInvalid(InvalidInput):
+    """Submitted data does not satisfy the task's form; ``errors`` name the fields."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['field'] or 'form'}: {e['message']}" for e in errors[:5]))
+        self.errors = errors
+
+
 class NotAllowed(CityflowError):
     pass
 

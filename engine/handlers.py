@@ -21,9 +21,12 @@ from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput
+from engine.models import OpenTask
+from engine.notifications import head_of, notify_people
 
 ENTRY_POINT_GROUP = "cityflow.handlers"
 
@@ -85,8 +88,6 @@ def known_handler_names() -> frozenset[str]:
 def notify(call: HandlerCall) -> dict[str, Any] | None:
     """Tell people: ``user``, ``group``, ``head_of`` (the head of a department, by name) and/or
     ``bureau_head_of`` (the head of the bureau above it); ``title``, optional ``body``."""
-    from engine.notifications import head_of, notify_people
-
     title = str(call.params.get("title") or "").strip()
     if not title:
         raise InvalidInput("notify needs a title")
@@ -122,9 +123,10 @@ def set_due_date(call: HandlerCall) -> dict[str, Any] | None:
 
 def check_unopened(call: HandlerCall) -> dict[str, Any] | None:
     """``unopened``: whether none of the instance's waiting tasks has been opened yet (회수 allowed)."""
-    from engine.worklist import unopened
-
-    return {str(call.params.get("variable") or "unopened"): unopened(call.session, call.instance_id)}
+    opened = call.session.execute(
+        select(OpenTask.id).where(OpenTask.instance_id == call.instance_id, OpenTask.opened_at.is_not(None)).limit(1)
+    ).first()
+    return {str(call.params.get("variable") or "unopened"): opened is None}
 
 
 BUILT_IN: dict[str, Handler] = {"notify": notify, "set_due_date": set_due_date, "check_unopened": check_unopened}

@@ -46,6 +46,7 @@ class Principal:
     rank: int = 0
     locale: str = "ko"
     covering: tuple[Principal, ...] = field(default=())
+    heads: frozenset[str] = frozenset()  # codes of the department they head and the units under it
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
@@ -241,6 +242,7 @@ def _principal(session: Session, user: User, covering: tuple[Principal, ...] = (
         department_name = department_name or department.name
         code = department.parent_code
     return Principal(
+        heads=_headed_units(session, user),
         username=user.username,
         display_name=user.display_name,
         roles=frozenset(user.roles),
@@ -251,6 +253,27 @@ def _principal(session: Session, user: User, covering: tuple[Principal, ...] = (
         locale=user.locale,
         covering=covering,
     )
+
+
+def _headed_units(session: Session, user: User) -> frozenset[str]:
+    """The department someone heads (they rank highest there) with every unit under it; else nothing."""
+    code = user.department_code
+    if code is None or not user.active:
+        return frozenset()
+    head = session.execute(
+        select(User.username).where(User.department_code == code, User.active.is_(True))
+        .order_by(User.rank.desc(), User.username).limit(1)
+    ).scalar_one_or_none()
+    if head != user.username:
+        return frozenset()
+    units = {code}
+    frontier = {code}
+    while frontier:
+        frontier = set(session.execute(
+            select(Department.code).where(Department.parent_code.in_(frontier))
+        ).scalars()) - units
+        units |= frontier
+    return frozenset(units)
 
 
 def add_absence(

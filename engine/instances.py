@@ -9,7 +9,7 @@ records in the caller's transaction. Only the caller commits.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -23,7 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Table, delete, insert, inspect, select
 from sqlalchemy.orm import Session
 
-from engine import audit
+from engine import access, audit
 from engine.clock import Clock
 from engine.definitions import BundleCache, latest_version
 from engine.errors import (
@@ -35,7 +35,7 @@ from engine.errors import (
     TaskNotFound,
     TaskNotReady,
 )
-from engine.models import AuditRecord, Instance, Job, MessageWait, OpenTask, TaskCandidate, Timer
+from engine.models import AuditRecord, Instance, Job, MessageWait, OpenTask, TaskCandidate, TaskDraft, Timer
 from engine.runtime import (
     ProcessBundle,
     Recorder,
@@ -55,14 +55,17 @@ from engine.runtime import (
     state_name,
 )
 from engine.sandbox import camunda_to_python
+from engine.timers import ClockedTimeDate, due_from, iso_literal
 from engine.timers import due_at as timer_due_at
-from engine.timers import due_from
 
 ENGINE_ACTOR = "system:engine"
 COMPLETION_KEYS = ("completed_by", "acting_for")
 
 RUNNING, COMPLETED, CANCELLED, ERROR = "running", "completed", "cancelled", "error"
 ACTIVE_STATUSES = frozenset({RUNNING})
+
+
+FormCheck = Callable[[dict[str, Any], dict[str, Any], str], list[tuple[str, str]]]
 
 
 @dataclass
@@ -72,11 +75,17 @@ class EngineContext:
     script_engine: PythonScriptEngine
     bundles: BundleCache = field(default_factory=BundleCache)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # How a task's form judges submitted data, in the submitter's language: (form, data, locale) →
+    # [(field, message)]. The adapters give the forms package's; without one, plain JSON Schema.
+    form_check: FormCheck | None = None
 
     @classmethod
-    def create(cls, script_time_limit: float = 1.0, clock: Callable[[], datetime] | None = None) -> EngineContext:
+    def create(
+        cls, script_time_limit: float = 1.0, clock: Callable[[], datetime] | None = None,
+        form_check: FormCheck | None = None,
+    ) -> EngineContext:
         clock = clock or Clock()
-        return cls(script_engine=make_script_engine(script_time_limit, clock), clock=clock)
+        return cls(script_engine=make_script_engine(script_time_limit, clock), clock=clock, form_check=form_check)
 
 
 def _require_object(data: Any) -> dict[str, Any]:
@@ -100,17 +109,10 @@ def get_instance(session: Session, instance_id: str) -> Instance:
     return instance
 
 
-def open_tasks(
-    session: Session, instance_id: str | None = None, user: str | None = None, limit: int = 1000
-) -> list[OpenTask]:
-    """Ready user tasks, oldest first; with ``user``, those assigned to or offered to that user."""
-    query = select(OpenTask).order_by(OpenTask.created_at, OpenTask.id).limit(limit)
-    if instance_id is not None:
-        query = query.where(OpenTask.instance_id == instance_id)
-    rows = list(session.execute(query).scalars())
-    if user is not None:
-        rows = [r for r in rows if r.assignee == user or user in r.candidate_users]
-    return rows
+def open_tasks(session: Session, instance_id: str) -> list[OpenTask]:
+    """The instance's ready user tasks, oldest first (who may act on them is ``engine.access``)."""
+    query = select(OpenTask).where(OpenTask.instance_id == instance_id).order_by(OpenTask.created_at, OpenTask.id)
+    return list(session.execute(query).scalars())
 
 
 # -- the shared path of every operation ------------------------------------------------------
@@ -170,70 +172,6 @@ def _evaluate_people(ctx: EngineContext, task: Task, expression: str | None) -> 
         return [str(v) for v in value]
     return [v.strip() for v in str(value).split(",") if v.strip()]
 
-
-def _sync_open_tasks(
-    session: Session, ctx: EngineContext, instance: Instance, workflow: BpmnWorkflow
-) -> None:
-    """Make the open-task index match the workflow's ready user tasks (all of them)."""
-    ready = {str(t.id): t for t in ready_user_tasks(workflow)} if instance.status == RUNNING else {}
-    connection = session.connection()
-    existing = set(
-        connection.execute(select(_OPEN_TASKS.c.id).where(_OPEN_TASKS.c.instance_id == instance.id)).scalars()
-    )
-    gone = existing - ready.keys()
-    if gone:
-        connection.execute(delete(_OPEN_TASKS).where(_OPEN_TASKS.c.id.in_(gone)))
-    _insert_open_tasks(session, ctx, instance, [task for tid, task in ready.items() if tid not in existing])
-
-
-def _insert_open_tasks(session: Session, ctx: EngineContext, instance: Instance, tasks: list[Task]) -> None:
-    """Index ready user tasks, with who may act on each (assignee, candidates, else lane, else initiator)."""
-    if not tasks:
-        return
-    rows: list[dict[str, Any]] = []
-    candidates: list[dict[str, str]] = []
-    for task in tasks:
-        spec = task.task_spec
-        extensions = getattr(spec, "extensions", {}) or {}
-        assignees = _evaluate_people(ctx, task, extensions.get("assignee"))
-        users = _evaluate_people(ctx, task, extensions.get("candidateUsers"))
-        groups = _evaluate_people(ctx, task, extensions.get("candidateGroups"))
-        lane = getattr(spec, "lane", None)
-        if not (assignees or users or groups):
-            if lane:
-                groups = [lane]
-            elif instance.initiator:
-                assignees = [instance.initiator]
-        task_id = str(task.id)
-        now = ctx.clock()
-        due = due_from(str(extensions["dueDate"]), task, now) if extensions.get("dueDate") else None
-        rows.append(
-            {
-                "id": task_id,
-                "instance_id": instance.id,
-                "process_key": instance.process_key,
-                "element_id": spec.bpmn_id,
-                "name": spec.bpmn_name or spec.bpmn_id,
-                "lane": lane,
-                "assignee": assignees[0] if assignees else None,
-                "candidate_users": users,
-                "candidate_groups": groups,
-                "form_key": extensions.get("formKey")
-                or (extensions.get("properties") or {}).get("formJsonSchemaFilename"),
-                "claimed_by": None,
-                "opened_at": None,
-                "created_at": now,
-                "due_at": due,
-            }
-        )
-        people = {("user", name) for name in [*assignees[:1], *users]} | {("group", name) for name in groups}
-        candidates.extend({"task_id": task_id, "kind": kind, "name": name} for kind, name in sorted(people))
-    if inspect(instance).pending:
-        session.flush()
-    connection = session.connection()
-    connection.execute(insert(_OPEN_TASKS), rows)
-    if candidates:
-        connection.execute(insert(_CANDIDATES), candidates)
 
 
 _TIMERS = cast(Table, Timer.__table__)
@@ -296,150 +234,286 @@ def _request_jobs(session: Session, ctx: EngineContext, instance: Instance, work
             task._set_internal_data(job_created=True)
 
 
+# -- the open-task index ---------------------------------------------------------------------
+
 _OPEN_TASKS = cast(Table, OpenTask.__table__)
 _CANDIDATES = cast(Table, TaskCandidate.__table__)
+_DRAFTS = cast(Table, TaskDraft.__table__)
 
 
-def _sync_changed_open_tasks(
-    session: Session, ctx: EngineContext, instance: Instance, transitions: list[Transition]
-) -> None:
-    """Keep the open-task index in step by touching only the user tasks this operation moved."""
-    first_state: dict[str, str | None] = {}
-    tasks: dict[str, Task] = {}
-    for t in transitions:
-        if t.task.task_spec.manual:
-            first_state.setdefault(str(t.task.id), t.from_state)
-            tasks[str(t.task.id)] = t.task
-    gone = [tid for tid, task in tasks.items() if first_state[tid] == "READY" and state_name(task) != "READY"]
+@dataclass
+class _Offer:
+    """Who a ready user task is offered to, and when it is due, as its BPMN says."""
+
+    assignee: str | None
+    users: list[str]
+    groups: list[str]
+    due_at: datetime | None
+
+    @property
+    def candidates(self) -> list[tuple[str, str]]:
+        people = {("user", name) for name in [*([self.assignee] if self.assignee else []), *self.users]}
+        return sorted(people | {("group", name) for name in self.groups})
+
+
+def _offer(ctx: EngineContext, instance: Instance, task: Task, now: datetime) -> _Offer:
+    """Assignee, else candidates, else the lane (a group), else the initiator."""
+    spec = task.task_spec
+    extensions = getattr(spec, "extensions", {}) or {}
+    assignees = _evaluate_people(ctx, task, extensions.get("assignee"))
+    users = _evaluate_people(ctx, task, extensions.get("candidateUsers"))
+    groups = _evaluate_people(ctx, task, extensions.get("candidateGroups"))
+    lane = getattr(spec, "lane", None)
+    if not (assignees or users or groups):
+        if lane:
+            groups = [lane]
+        elif instance.initiator:
+            assignees = [instance.initiator]
+    due = due_from(str(extensions["dueDate"]), task, now) if extensions.get("dueDate") else None
+    return _Offer(assignees[0] if assignees else None, users, groups, due)
+
+
+def _insert_open_tasks(session: Session, ctx: EngineContext, instance: Instance, tasks: list[Task]) -> None:
+    """Index ready user tasks with who may act on each; everyone offered one takes part in the instance."""
+    if not tasks:
+        return
+    rows: list[dict[str, Any]] = []
+    candidates: list[dict[str, str]] = []
+    offered: set[tuple[str, str]] = set()
+    now = ctx.clock()
+    for task in tasks:
+        spec = task.task_spec
+        extensions = getattr(spec, "extensions", {}) or {}
+        offer = _offer(ctx, instance, task, now)
+        task_id = str(task.id)
+        rows.append({
+            "id": task_id, "instance_id": instance.id, "process_key": instance.process_key,
+            "element_id": spec.bpmn_id, "name": spec.bpmn_name or spec.bpmn_id, "lane": getattr(spec, "lane", None),
+            "assignee": offer.assignee, "candidate_users": offer.users, "candidate_groups": offer.groups,
+            "form_key": extensions.get("formKey")
+            or (extensions.get("properties") or {}).get("formJsonSchemaFilename"),
+            "claimed_by": None, "opened_at": None, "created_at": now, "due_at": offer.due_at,
+        })
+        candidates.extend({"task_id": task_id, "kind": kind, "name": name} for kind, name in offer.candidates)
+        offered.update(offer.candidates)
+    if inspect(instance).pending:
+        session.flush()
+    connection = session.connection()
+    connection.execute(insert(_OPEN_TASKS), rows)
+    if candidates:
+        connection.execute(insert(_CANDIDATES), candidates)
+    access.add_participants(session, instance.id, offered, "candidate")
+
+
+def _remove_open_tasks(session: Session, task_ids: Iterable[str]) -> None:
+    """Tasks nobody waits on any more leave the index, and so do the drafts people kept for them."""
+    gone = list(task_ids)
     if gone:
-        session.connection().execute(delete(_OPEN_TASKS).where(_OPEN_TASKS.c.id.in_(gone)))
-    added = [t for tid, t in tasks.items() if first_state[tid] != "READY" and state_name(t) == "READY"]
-    _insert_open_tasks(session, ctx, instance, added)
+        connection = session.connection()
+        connection.execute(delete(_OPEN_TASKS).where(_OPEN_TASKS.c.id.in_(gone)))
+        connection.execute(delete(_DRAFTS).where(_DRAFTS.c.task_id.in_(gone)))
 
 
-def _entries(
-    recorder: Recorder,
-    actor: str,
-    acted_on: str | None,
-    on_behalf_of: str | None = None,
-    default_actor: str = ENGINE_ACTOR,
-) -> list[audit.Entry]:
+def _sync_open_tasks(
+    session: Session, ctx: EngineContext, instance: Instance, workflow: BpmnWorkflow,
+    transitions: list[Transition] | None,
+) -> None:
+    """Make the open-task index match the workflow's ready user tasks.
+
+    With ``transitions`` (the index was in step before this step), only the user tasks that moved
+    are touched; without, the whole index of the instance is compared with the workflow."""
+    running = instance.status == RUNNING
+    if transitions is not None and running:
+        first_state: dict[str, str | None] = {}
+        moved: dict[str, Task] = {}
+        for t in transitions:
+            if t.task.task_spec.manual:
+                first_state.setdefault(str(t.task.id), t.from_state)
+                moved[str(t.task.id)] = t.task
+        _remove_open_tasks(session, [tid for tid, task in moved.items()
+                                     if first_state[tid] == "READY" and state_name(task) != "READY"])
+        _insert_open_tasks(session, ctx, instance, [task for tid, task in moved.items()
+                                                    if first_state[tid] != "READY" and state_name(task) == "READY"])
+        return
+    ready = {str(t.id): t for t in ready_user_tasks(workflow)} if running else {}
+    if inspect(instance).pending:
+        session.flush()
+    existing = set(session.connection().execute(
+        select(_OPEN_TASKS.c.id).where(_OPEN_TASKS.c.instance_id == instance.id)).scalars())
+    _remove_open_tasks(session, existing - ready.keys())
+    _insert_open_tasks(session, ctx, instance, [task for tid, task in ready.items() if tid not in existing])
+
+
+def _refresh_open_tasks(session: Session, ctx: EngineContext, instance: Instance, workflow: BpmnWorkflow) -> None:
+    """The data under open tasks changed: who they are offered to and when they are due may too.
+    Claims, openings and drafts stay."""
+    now = ctx.clock()
+    for task in ready_user_tasks(workflow):
+        row = session.get(OpenTask, str(task.id))
+        if row is None:
+            continue
+        offer = _offer(ctx, instance, task, now)
+        row.assignee, row.candidate_users, row.candidate_groups, row.due_at = (
+            offer.assignee, offer.users, offer.groups, offer.due_at)
+        session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
+        session.add_all(TaskCandidate(task_id=row.id, kind=kind, name=name) for kind, name in offer.candidates)
+        access.add_participants(session, instance.id, offer.candidates, "candidate")
+
+
+def _recompute_timers(workflow: BpmnWorkflow) -> None:
+    """Timers whose moment is computed from the data (``${deadline}``) compute it again."""
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        for each in getattr(definition, "event_definitions", None) or [definition]:
+            if isinstance(each, ClockedTimeDate) and iso_literal(each.expression or "", "date") is None:
+                task.internal_data.pop("event_value", None)
+                task.internal_data.pop("event_fired", None)
+                each.has_fired(task)
+
+
+# -- the one transition pipeline ---------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    """One change of an instance. Every change — a start, a completed task, a fired timer, a
+    message, a job's result, a retry, a cancellation, a data correction — is a ``Step`` that
+    ``transition`` persists the same way."""
+
+    actor: str  # who is recorded for what they did
+    leading: list[audit.Entry] = field(default_factory=list)  # records that open this step's trail
+    completing: Task | None = None  # the user task the actor completes ...
+    data: dict[str, Any] | None = None  # ... with this data
+    on_behalf_of: str | None = None  # the absent colleague a deputy acts for (대결)
+    act: Callable[[BpmnWorkflow], None] | None = None  # what else happens (a timer fires, a message arrives)
+    edits: dict[str, Any] | None = None  # an administrator's correction of the data
+    run: bool = True  # let the engine run on afterwards
+    rerun_failed: bool = False  # tasks in error run again (a retry)
+    cancel: str | None = None  # the step cancels the instance, for this reason
+    default_actor: str = ENGINE_ACTOR  # who is recorded for what the engine does meanwhile
+
+
+def _entries(recorder: Recorder, step: Step, acted_on: str | None) -> list[audit.Entry]:
     entries = []
     for t in recorder.transitions:
         spec = t.task.task_spec
         task_id = str(t.task.id)
-        deputy = on_behalf_of is not None and task_id == acted_on and t.to_state == "COMPLETED"
+        deputy = step.on_behalf_of is not None and task_id == acted_on and t.to_state == "COMPLETED"
         changes = t.changes
         if task_id == acted_on and changes:  # the record's actor and detail already say who and for whom
             changes = {k: v for k, v in changes.items() if k not in COMPLETION_KEYS}
-        entries.append(
-            audit.Entry(
-                action=f"task.{t.to_state.lower()}",
-                actor=actor if task_id == acted_on else default_actor,
-                task_id=task_id,
-                element_id=spec.bpmn_id,
-                element_name=spec.bpmn_name,
-                lane=getattr(spec, "lane", None),
-                from_state=t.from_state,
-                to_state=t.to_state,
-                changes=changes or None,
-                detail={"on_behalf_of": on_behalf_of} if deputy else None,
-                at=t.at,
-            )
-        )
+        entries.append(audit.Entry(
+            action=f"task.{t.to_state.lower()}",
+            actor=step.actor if task_id == acted_on else step.default_actor,
+            task_id=task_id, element_id=spec.bpmn_id, element_name=spec.bpmn_name, lane=getattr(spec, "lane", None),
+            from_state=t.from_state, to_state=t.to_state, changes=changes or None,
+            detail={"on_behalf_of": step.on_behalf_of} if deputy else None, at=t.at,
+        ))
     return entries
 
 
-def advance(
-    session: Session,
-    ctx: EngineContext,
-    instance: Instance,
-    bundle: ProcessBundle,
-    workflow: BpmnWorkflow,
-    actor: str,
-    completing: Task | None = None,
-    data: dict[str, Any] | None = None,
-    leading: list[audit.Entry] | None = None,
-    rerun_failed: bool = False,
-    on_behalf_of: str | None = None,
-    trigger: Callable[[BpmnWorkflow], None] | None = None,
-    default_actor: str = ENGINE_ACTOR,
+def _act(workflow: BpmnWorkflow, recorder: Recorder, step: Step) -> None:
+    if step.rerun_failed:
+        for failed in workflow.get_tasks(state=TaskState.ERROR):
+            failed._set_state(TaskState.READY)
+    if step.edits is not None:
+        for task in all_tasks(workflow):
+            if state_name(task) in ("READY", "WAITING", "ERROR"):
+                task.data.update(step.edits)
+        _recompute_timers(workflow)
+    if step.completing is not None:
+        recorder.snapshot(step.completing)
+        # Who completed it, and for whom when a deputy acted (대결): designers branch on these.
+        step.completing.data.update({**(step.data or {}), "completed_by": step.actor, "acting_for": step.on_behalf_of})
+        step.completing.run()
+    if step.act is not None:
+        step.act(workflow)
+    if step.cancel is not None:
+        workflow.cancel()
+    if step.run:
+        run_engine(workflow, recorder)
+
+
+def _error_entries(instance: Instance, entries: list[audit.Entry], failure: Exception, now: datetime) -> None:
+    """Mark the instance in error, naming the task and the cause, on the record."""
+    name, message = _failure(failure)
+    failed_task = getattr(failure, "task", None)
+    instance.status = ERROR
+    instance.error = {
+        "error": name, "message": message, "at": audit.timestamp(now),
+        "task_id": str(failed_task.id) if failed_task is not None else None,
+        "element_id": failed_task.task_spec.bpmn_id if failed_task is not None else None,
+    }
+    recorded = [e for e in entries
+                if failed_task is not None and e.task_id == str(failed_task.id) and e.to_state == "ERROR"]
+    if recorded:
+        recorded[-1].detail = {"error": name, "message": message}
+    elif failed_task is not None:
+        spec = failed_task.task_spec
+        entries.append(audit.Entry(
+            action="task.error", actor=ENGINE_ACTOR, task_id=str(failed_task.id), element_id=spec.bpmn_id,
+            element_name=spec.bpmn_name, lane=getattr(spec, "lane", None), from_state=state_name(failed_task),
+            to_state="ERROR", detail={"error": name, "message": message},
+        ))
+    entries.append(audit.Entry(action="instance.errored", actor=ENGINE_ACTOR,
+                               detail={"error": name, "message": message}))
+
+
+def transition(
+    session: Session, ctx: EngineContext, instance: Instance, step: Step,
+    loaded: tuple[ProcessBundle, BpmnWorkflow] | None = None,
 ) -> Instance:
-    """Complete ``completing`` with ``data`` (if given), run the engine, then persist
-    state, open tasks and audit records."""
-    entries = list(leading or [])
-    acted_on = str(completing.id) if completing is not None else None
+    """Persist one step of an instance: act, let the engine run, then write the state, the open
+    tasks and who takes part, the timer and message waits, the jobs, and the audit records — in
+    the caller's transaction. The caller holds the instance's lock."""
+    bundle, workflow = loaded or load(session, ctx, instance)
+    entries = list(step.leading)
+    acted_on = str(step.completing.id) if step.completing is not None else None
+    was_running = instance.status == RUNNING and not inspect(instance).pending
+    failure: Exception | None = None
     with recording(workflow, ctx.clock) as recorder:
-        if rerun_failed:
-            for failed in workflow.get_tasks(state=TaskState.ERROR):
-                failed._set_state(TaskState.READY)
-        if completing is not None:
-            recorder.snapshot(completing)
-            # Who completed it, and for whom when a deputy acted (대결): designers branch on these.
-            completing.data.update({**(data or {}), "completed_by": actor, "acting_for": on_behalf_of})
         try:
-            if completing is not None:
-                completing.run()
-            if trigger is not None:
-                trigger(workflow)
-            run_engine(workflow, recorder)
-            failure = None
+            _act(workflow, recorder, step)
         except Exception as exc:  # a designer's script or condition failed: keep everything, mark the error
             failure = exc
         if failure is None:
             try:
-                resumed = instance.status != RUNNING
-                instance.status = COMPLETED if workflow.is_completed() else RUNNING
-                if completing is not None and not resumed and instance.status == RUNNING:
-                    _sync_changed_open_tasks(session, ctx, instance, recorder.transitions)
+                if step.cancel is not None:
+                    instance.status = CANCELLED
+                elif instance.status == ERROR and not step.rerun_failed:
+                    pass  # corrected while in error: it stays there until someone retries it
                 else:
-                    _sync_open_tasks(session, ctx, instance, workflow)
+                    instance.status = COMPLETED if workflow.is_completed() else RUNNING
+                in_step = was_running and step.completing is not None
+                _sync_open_tasks(session, ctx, instance, workflow, recorder.transitions if in_step else None)
+                if step.edits is not None and instance.status == RUNNING:
+                    _refresh_open_tasks(session, ctx, instance, workflow)
                 _request_jobs(session, ctx, instance, workflow)
-            except ScriptFailed as exc:  # an assignment expression failed
+            except ScriptFailed as exc:  # an assignment or due-date expression failed
                 failure = exc
-    entries.extend(_entries(recorder, actor, acted_on, on_behalf_of, default_actor))
+    entries.extend(_entries(recorder, step, acted_on))
     now = ctx.clock()
     if failure is not None:
-        name, message = _failure(failure)
-        failed_task = getattr(failure, "task", None)
-        instance.status = ERROR
-        instance.error = {
-            "error": name,
-            "message": message,
-            "task_id": str(failed_task.id) if failed_task is not None else None,
-            "element_id": failed_task.task_spec.bpmn_id if failed_task is not None else None,
-            "at": audit.timestamp(now),
-        }
-        recorded = [
-            e for e in entries if failed_task is not None and e.task_id == str(failed_task.id) and e.to_state == "ERROR"
-        ]
-        if recorded:
-            recorded[-1].detail = {"error": name, "message": message}
-        elif failed_task is not None:
-            spec = failed_task.task_spec
-            entries.append(
-                audit.Entry(
-                    action="task.error",
-                    actor=ENGINE_ACTOR,
-                    task_id=str(failed_task.id),
-                    element_id=spec.bpmn_id,
-                    element_name=spec.bpmn_name,
-                    lane=getattr(spec, "lane", None),
-                    from_state=state_name(failed_task),
-                    to_state="ERROR",
-                    detail={"error": name, "message": message},
-                )
-            )
-        entries.append(
-            audit.Entry(action="instance.errored", actor=ENGINE_ACTOR, detail={"error": name, "message": message})
-        )
-        _sync_open_tasks_after_error(session, instance)
+        _error_entries(instance, entries, failure, now)
+        _sync_open_tasks(session, ctx, instance, workflow, None)  # nobody acts on an instance in error
+    elif instance.status == CANCELLED:
+        instance.ended_at = now
+        entries.append(audit.Entry(action="instance.cancelled", actor=step.actor, to_state="CANCELLED",
+                                   detail={"reason": step.cancel}))
     elif instance.status == COMPLETED:
         instance.ended_at = now
         entries.append(audit.Entry(action="instance.completed", actor=ENGINE_ACTOR, to_state="COMPLETED"))
     for entry in entries:  # every record of this step on the engine's clock
         entry.at = entry.at or now
+    before = dict(instance.data or {})
     instance.data = current_data(workflow)
+    if step.edits is not None:
+        instance.data = {**before, **jsonable(step.edits)}
+        entries.insert(len(step.leading), audit.Entry(
+            action="instance.data_edited", actor=step.actor, changes=data_changes(before, instance.data), at=now))
+    if acted_on is not None:
+        access.add_participants(session, instance.id, [("user", step.actor)],
+                                "deputy" if step.on_behalf_of else "actor")
     _sync_waits(session, instance, workflow)
     compact(workflow)
     instance.state = dump_state(workflow)
@@ -448,12 +522,7 @@ def advance(
     return instance
 
 
-def _sync_open_tasks_after_error(session: Session, instance: Instance) -> None:
-    # While an instance is in error nobody can act on it; its tasks come back on retry.
-    session.execute(delete(OpenTask).where(OpenTask.instance_id == instance.id))
-
-
-# -- operations ------------------------------------------------------------------------------
+# -- operations (the engine's own; people reach them through engine.commands) ------------------
 
 
 def start_instance(
@@ -467,8 +536,8 @@ def start_instance(
 ) -> Instance:
     """Start the latest version of ``process_key`` with ``data`` and run it to its first wait.
 
-    ``scheduled``: the worker starts it because its timer start event is due, so that timer
-    counts as fired."""
+    ``scheduled``: the worker starts it
+    because its timer start event is due, so that timer counts as fired."""
     data = _require_object(data)
     version_id, version_number = latest_version(session, process_key)
     bundle = ctx.bundles.get(session, version_id)
@@ -476,29 +545,24 @@ def start_instance(
     workflow.task_tree.data.update(data)
     now = ctx.clock()
     instance = Instance(
-        id=str(uuid.uuid4()),
-        process_version_id=version_id,
-        process_key=process_key,
-        status=RUNNING,
-        business_key=business_key,
-        initiator=initiator,
-        data=data,
-        state="",
-        audit_seq=0,
-        audit_head="",
+        id=str(uuid.uuid4()), process_version_id=version_id, process_key=process_key, status=RUNNING,
+        business_key=business_key, initiator=initiator, data=data, state="", audit_seq=0, audit_head="",
         started_at=now,
     )
     session.add(instance)
+    session.flush()
+    people = [("group", name) for name in bundle.overseers]
+    access.add_participants(session, instance.id, people, "overseer")
+    if initiator and not initiator.startswith("system:"):
+        access.add_participants(session, instance.id, [("user", initiator)], "initiator")
     created = audit.Entry(
-        action="instance.created",
-        actor=initiator or ENGINE_ACTOR,
-        to_state="RUNNING",
-        changes=data_changes({}, data) or None,
-        detail={"business_key": business_key, "version": version_number},
+        action="instance.created", actor=initiator or ENGINE_ACTOR, to_state="RUNNING",
+        changes=data_changes({}, data) or None, detail={"business_key": business_key, "version": version_number},
         at=now,
     )
-    return advance(session, ctx, instance, bundle, workflow, initiator or ENGINE_ACTOR, leading=[created],
-                   trigger=_fire_start_timers(ctx) if scheduled else None)
+    step = Step(initiator or ENGINE_ACTOR, leading=[created],
+                act=_fire_start_timers(ctx) if scheduled else None)
+    return transition(session, ctx, instance, step, (bundle, workflow))
 
 
 def _fire_start_timers(ctx: EngineContext) -> Callable[[BpmnWorkflow], None]:
@@ -519,8 +583,9 @@ def _fire_start_timers(ctx: EngineContext) -> Callable[[BpmnWorkflow], None]:
     return trigger
 
 
-def _lock_by_task(session: Session, task_id: str) -> Instance:
-    """Lock the instance that holds open task ``task_id``; 409 when the task is done, 404 when unknown."""
+def lock_by_task(session: Session, task_id: str) -> tuple[Instance, OpenTask]:
+    """Lock the instance that holds open task ``task_id`` and read the task under that lock;
+    409 when the task is done, 404 when it never was."""
     instance = session.execute(
         select(Instance)
         .join(OpenTask, OpenTask.instance_id == Instance.id)
@@ -528,14 +593,26 @@ def _lock_by_task(session: Session, task_id: str) -> Instance:
         .with_for_update(of=Instance)
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
-    if instance is not None:
-        return instance
+    task = session.get(OpenTask, task_id, populate_existing=True) if instance is not None else None
+    if instance is not None and task is not None:
+        return instance, task
     seen = session.execute(
         select(AuditRecord.instance_id).where(AuditRecord.task_id == task_id).limit(1)
     ).scalar_one_or_none()
     if seen is not None:
         raise TaskNotReady(f"task '{task_id}' is not waiting for anyone any more")
     raise TaskNotFound(f"no task '{task_id}'")
+
+
+def ready_task(workflow: BpmnWorkflow, task_id: str) -> Task:
+    """The workflow's user task ``task_id``, if it is ready for a person; else 409."""
+    try:
+        task = workflow.get_task_from_id(uuid.UUID(task_id))
+    except Exception as exc:
+        raise TaskNotReady(f"task '{task_id}' is not waiting for anyone any more") from exc
+    if task is None or state_name(task) != "READY" or not task.task_spec.manual:
+        raise TaskNotReady(f"task '{task_id}' is not waiting for anyone any more")
+    return task
 
 
 def complete_task(
@@ -545,23 +622,17 @@ def complete_task(
     data: dict[str, Any] | None,
     actor: str,
     on_behalf_of: str | None = None,
+    leading: list[audit.Entry] | None = None,
 ) -> Instance:
     """Complete a ready user task with ``data`` as ``actor`` (a deputy names ``on_behalf_of``)."""
     data = _require_object(data)
-    instance = _lock_by_task(session, task_id)
+    instance, _ = lock_by_task(session, task_id)
     if instance.status not in ACTIVE_STATUSES:
         raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
-    bundle = ctx.bundles.get(session, instance.process_version_id)
-    workflow = load_state(instance.state, bundle, ctx.script_engine)
-    try:
-        task = workflow.get_task_from_id(uuid.UUID(task_id))
-    except Exception as exc:
-        raise TaskNotReady(f"task '{task_id}' is not waiting for anyone any more") from exc
-    if task is None or state_name(task) != "READY" or not task.task_spec.manual:
-        raise TaskNotReady(f"task '{task_id}' is not waiting for anyone any more")
-    return advance(
-        session, ctx, instance, bundle, workflow, actor, completing=task, data=data, on_behalf_of=on_behalf_of
-    )
+    bundle, workflow = load(session, ctx, instance)
+    step = Step(actor, leading=list(leading or []), completing=ready_task(workflow, task_id), data=data,
+                on_behalf_of=on_behalf_of)
+    return transition(session, ctx, instance, step, (bundle, workflow))
 
 
 def cancel_instance(
@@ -570,44 +641,19 @@ def cancel_instance(
     instance = lock_instance(session, instance_id)
     if instance.status in (COMPLETED, CANCELLED):
         raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
-    bundle = ctx.bundles.get(session, instance.process_version_id)
-    workflow = load_state(instance.state, bundle, ctx.script_engine)
-    with recording(workflow, ctx.clock) as recorder:
-        workflow.cancel()
-    entries = _entries(recorder, actor, None)
-    entries.append(
-        audit.Entry(action="instance.cancelled", actor=actor, to_state="CANCELLED", detail={"reason": reason})
-    )
-    instance.status = CANCELLED
-    instance.ended_at = ctx.clock()
-    _sync_waits(session, instance, workflow)
-    instance.state = dump_state(workflow)
-    _sync_open_tasks(session, ctx, instance, workflow)
-    audit.append_to_instance(session, instance, entries, bundle.version_hash)
-    session.flush()
-    return instance
+    return transition(session, ctx, instance, Step(actor, cancel=reason, run=False))
 
 
 def edit_data(
     session: Session, ctx: EngineContext, instance_id: str, changes: dict[str, Any], actor: str
 ) -> Instance:
-    """An administrator's correction of an instance's data, applied where the flow goes on."""
+    """An administrator's correction of an instance's data, applied where the flow goes on: open
+    tasks and timers that read the data are evaluated again."""
     changes = _require_object(changes)
     instance = lock_instance(session, instance_id)
     if instance.status in (COMPLETED, CANCELLED):
         raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
-    bundle = ctx.bundles.get(session, instance.process_version_id)
-    workflow = load_state(instance.state, bundle, ctx.script_engine)
-    waiting = [t for t in all_tasks(workflow) if state_name(t) in ("READY", "WAITING", "ERROR")]
-    before = dict(instance.data)
-    for task in waiting:
-        task.data.update(changes)
-    instance.state = dump_state(workflow)
-    instance.data = {**instance.data, **jsonable(changes)}
-    entry = audit.Entry(action="instance.data_edited", actor=actor, changes=data_changes(before, instance.data))
-    audit.append_to_instance(session, instance, [entry], bundle.version_hash)
-    session.flush()
-    return instance
+    return transition(session, ctx, instance, Step(actor, edits=changes, run=False))
 
 
 def retry_instance(session: Session, ctx: EngineContext, instance_id: str, actor: str) -> Instance:
@@ -615,11 +661,9 @@ def retry_instance(session: Session, ctx: EngineContext, instance_id: str, actor
     instance = lock_instance(session, instance_id)
     if instance.status != ERROR:
         raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}, not in error")
-    bundle = ctx.bundles.get(session, instance.process_version_id)
-    workflow = load_state(instance.state, bundle, ctx.script_engine)
     previous = instance.error
     instance.error = None
     retried = audit.Entry(
         action="instance.retried", actor=actor, from_state="ERROR", to_state="RUNNING", detail=previous
     )
-    return advance(session, ctx, instance, bundle, workflow, actor, leading=[retried], rerun_failed=True)
+    return transition(session, ctx, instance, Step(actor, leading=[retried], rerun_failed=True))

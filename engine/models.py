@@ -9,11 +9,13 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Dialect,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -25,8 +27,36 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment, stored in UTC and read back aware in UTC on every database.
+
+    SQLite keeps no offset and hands back naive values; PostgreSQL hands them back in
+    the session's zone. Both come out as UTC here. A naive datetime is refused on the
+    way in: whose wall clock it was cannot be known. The DDL stays
+    ``DateTime(timezone=True)``, so the schema (and its migrations) are unchanged.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"a UTC date-time column takes a datetime, not {type(value).__name__}")
+        if value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} for a UTC column: give it a time zone, "
+                             "e.g. datetime.now(UTC) or the engine's clock")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Base(DeclarativeBase):
-    type_annotation_map = {JsonDict: JSON, datetime: DateTime(timezone=True)}
+    type_annotation_map = {JsonDict: JSON, datetime: UtcDateTime()}
 
 
 class ProcessVersion(Base):
@@ -98,6 +128,20 @@ class OpenTask(Base):
     opened_at: Mapped[datetime | None]  # first looked at by someone it is offered to (개봉)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_at: Mapped[datetime | None]
+
+
+class Participant(Base):
+    """Someone who takes part in an instance, and so may read it: its initiator, present and past
+    assignees and candidates (users or groups), deputies who acted, those it was shared with, and
+    the groups its process names as overseers. A refused attempt never makes anyone a participant."""
+
+    __tablename__ = "participants"
+    __table_args__ = (Index("ix_participants_lookup", "kind", "name", "instance_id"),)
+
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # user or group
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    relation: Mapped[str] = mapped_column(String(20))  # how they first came to take part
 
 
 class TaskCandidate(Base):

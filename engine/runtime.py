@@ -3,23 +3,25 @@
 Instance state is stored without its process spec: the spec is stored once per
 deployed version and cached here, keyed by the version hash.
 
-Transitions are observed through SpiffWorkflow's own state-change events (the
-``spiff.task`` logger announces every ``Task._set_state``); a ``Recorder`` bound
-to the current context collects the ones a person would call a transition —
+Transitions are observed in the engine itself: every state change of a SpiffWorkflow
+task goes through ``Task._set_state``, which is hooked once at import (as is
+``Task._add_child``, for tasks created directly in a state), and a ``Recorder``
+bound to the current context collects the ones a person would call a transition —
 READY, WAITING, COMPLETED, ERROR, CANCELLED — never the predicted MAYBE, LIKELY
-or FUTURE states, and only for tasks that are BPMN elements.
+or FUTURE states, and only for tasks that are BPMN elements. Logging plays no
+part: SpiffWorkflow's loggers are the operators' to configure.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import wraps
 from typing import Any
 from uuid import UUID
 
@@ -35,6 +37,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from engine.citytime import CityTime
 from engine.parsing import DeferredServiceTask
 from engine.sandbox import SandboxEnvironment
 from engine.timers import CLOCKED
@@ -81,12 +84,23 @@ class ProcessBundle:
     version_hash: str
     spec: Any
     subprocess_specs: dict[str, Any]
+    # Who else may read and reach its cases, as the process declares: ``overseers`` (groups that
+    # read every case) and ``senders`` (message name → the role:, group: and user: that may send it).
+    access: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "spec": REGISTRY.convert(self.spec),
             "subprocess_specs": {k: REGISTRY.convert(v) for k, v in self.subprocess_specs.items()},
+            "access": self.access,
         }
+
+    @property
+    def overseers(self) -> list[str]:
+        return list(self.access.get("overseers", []))
+
+    def senders(self, message: str) -> list[str]:
+        return list(self.access.get("senders", {}).get(message, []))
 
     def documentation(self, element_id: str) -> str | None:
         """The documentation a designer wrote on a BPMN element, if any."""
@@ -105,14 +119,18 @@ class ProcessBundle:
             version_hash=version_hash,
             spec=REGISTRY.restore(dct["spec"]),
             subprocess_specs={k: REGISTRY.restore(v) for k, v in dct["subprocess_specs"].items()},
+            access=dct.get("access") or {},
         )
 
 
 class ScriptEngine(PythonScriptEngine):  # type: ignore[misc]
-    """The sandboxed script engine, with the clock timers read; scripts read it as ``now()``."""
+    """The sandboxed script engine, with the clock timers read; scripts read it as ``now()``,
+    and count local dates and working days with the city's helpers (``engine.citytime``)."""
 
-    def __init__(self, time_limit: float, clock: Callable[[], datetime]) -> None:
-        super().__init__(environment=SandboxEnvironment(time_limit=time_limit, environment_globals={"now": clock}))
+    def __init__(self, time_limit: float, clock: Callable[[], datetime], city_time: CityTime | None = None) -> None:
+        self.city_time = city_time or CityTime.from_settings()
+        helpers = {"now": clock, **self.city_time.script_helpers(clock)}
+        super().__init__(environment=SandboxEnvironment(time_limit=time_limit, environment_globals=helpers))
         self.clock = clock
 
 
@@ -177,7 +195,8 @@ class Recorder:
     transitions: list[Transition] = field(default_factory=list)
     _known: dict[UUID, str] = field(default_factory=dict)
     _before: dict[UUID, dict[str, Any]] = field(default_factory=dict)
-    _pending: list[tuple[int, UUID, str | None, str, datetime]] = field(default_factory=list)
+    # (position, task id, from, to, at, only if the task is still in ``to`` when the operation ends)
+    _pending: list[tuple[int, UUID, str | None, str, datetime, bool]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for task in all_tasks(self.workflow):
@@ -198,16 +217,34 @@ class Recorder:
         task = self._find(task_id)
         if task is None:
             # A subprocess announces its first tasks before it is attached to the workflow.
-            self._pending.append((len(self.transitions), task_id, previous, state, at))
+            self._pending.append((len(self.transitions), task_id, previous, state, at, False))
             return
         self._add(task, previous, state, at)
 
+    def task_created(self, task_id: UUID, state: str) -> None:
+        """A task SpiffWorkflow created directly in ``state``: no state change announces that one.
+
+        READY is a transition like any other (an ad hoc subprocess starts its conditional
+        activities READY). WAITING is where each new instance of a multi-instance or loop
+        activity is parked until SpiffWorkflow updates it a moment later (to READY, or STARTED
+        for a subprocess); it is on record only if it lasts, as for a receive task's instances
+        waiting for their message.
+        """
+        if state == "READY":
+            self.state_changed(task_id, state)
+        elif state in RECORDED_STATES:
+            self._pending.append((len(self.transitions), task_id, None, state, self.clock(), True))
+
     def finish(self) -> None:
         """Resolve transitions of tasks that were not yet reachable when they happened."""
-        for position, task_id, previous, state, at in reversed(self._pending):
+        for position, task_id, previous, state, at, if_lasting in reversed(self._pending):
             task = self._find(task_id)
-            if task is not None:
-                self._add(task, previous, state, at, position)
+            if task is None:
+                continue
+            # Any change after its creation is on record (``_known``); the state it was created in was fleeting.
+            if if_lasting and (task_id in self._known or TaskState.get_name(task.state) != state):
+                continue
+            self._add(task, previous, state, at, position)
         self._pending.clear()
 
     def _find(self, task_id: UUID) -> Task | None:
@@ -238,21 +275,45 @@ class Recorder:
 _current: ContextVar[Recorder | None] = ContextVar("cityflow_recorder", default=None)
 
 
-class _StateChangeHandler(logging.Handler):
-    def handle(self, record: logging.LogRecord) -> bool:  # no lock needed: the recorder is per context
-        recorder = _current.get()
-        if recorder is not None and record.msg.startswith("State changed"):
-            recorder.state_changed(record.task_id, record.state)  # type: ignore[attr-defined]
-        return True
-
-    def emit(self, record: logging.LogRecord) -> None:  # pragma: no cover - handle() does the work
-        pass
+_RECORDED_VALUES: dict[int, str] = {getattr(TaskState, name): name for name in RECORDED_STATES}
 
 
-_spiff_task_log = logging.getLogger("spiff.task")
-_spiff_task_log.addHandler(_StateChangeHandler())
-_spiff_task_log.setLevel(logging.INFO)
-_spiff_task_log.propagate = False
+def _observe_task_states() -> None:
+    """Hook SpiffWorkflow's ``Task`` so that its state changes reach the recorder of the current context.
+
+    The audit trail is built from these changes, so they are taken where they happen rather
+    than read back from SpiffWorkflow's log messages: a server's logging configuration
+    (``dictConfig``/``fileConfig`` disable existing loggers by default) or a level raised on
+    ``spiff.task`` would otherwise drop transitions without a word. Every state change goes
+    through ``Task._set_state`` (the ``state`` setter calls it); ``Task.__init__`` sets the first
+    state without it, so new tasks are seen at ``Task._add_child``, where the engine creates them
+    while it runs (a new process's root starts FUTURE; restoring a stored instance changes nothing).
+    Installed once, at import; installing again (a reloaded module) hooks SpiffWorkflow's own
+    methods afresh, never a hook of a hook. With no recorder active a hook costs one ContextVar lookup.
+    """
+    if "_cityflow_unhooked" not in vars(Task):
+        Task._cityflow_unhooked = (Task._set_state, Task._add_child)
+    set_state, add_child = Task._cityflow_unhooked
+
+    @wraps(set_state)
+    def _set_state(task: Task, value: int) -> None:
+        before = task._state
+        set_state(task, value)
+        if value != before and (recorder := _current.get()) is not None and value in _RECORDED_VALUES:
+            recorder.state_changed(task.id, _RECORDED_VALUES[value])
+
+    @wraps(add_child)
+    def _add_child(task: Task, task_spec: Any, state: int = TaskState.MAYBE) -> Task:
+        child = add_child(task, task_spec, state)
+        if (recorder := _current.get()) is not None and state in _RECORDED_VALUES:
+            recorder.task_created(child.id, _RECORDED_VALUES[state])
+        return child
+
+    Task._set_state = _set_state
+    Task._add_child = _add_child
+
+
+_observe_task_states()
 
 
 @contextmanager

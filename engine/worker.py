@@ -33,10 +33,11 @@ from sqlalchemy.orm import Session
 from engine import audit, handlers, instances, notifications
 from engine.config import Settings
 from engine.db import Database
+from engine.definitions import latest_versions
 from engine.errors import Conflict, InstanceNotActive, InvalidInput, NotFound
 from engine.instances import EngineContext
 from engine.models import Instance, Job, MessageWait, ProcessSchedule, Timer
-from engine.runtime import data_changes
+from engine.runtime import ProcessBundle, data_changes
 
 log = logging.getLogger("cityflow.worker")
 
@@ -63,11 +64,10 @@ def fire_timer(session: Session, ctx: EngineContext, timer_id: int, instance_id:
     now = ctx.clock()
     if timer is None or _aware(timer.due_at) > now:
         return False  # fired already, or not due after all
-    bundle, workflow = instances.load(session, ctx, instance)
     fired = audit.Entry(action="timer.fired", actor=TIMER_ACTOR, task_id=timer.task_id, element_id=timer.element_id,
                         detail={"due_at": audit.timestamp(timer.due_at)})
-    instances.advance(session, ctx, instance, bundle, workflow, TIMER_ACTOR, leading=[fired],
-                      trigger=lambda wf: wf.refresh_timers(), default_actor=TIMER_ACTOR)
+    instances.transition(session, ctx, instance, instances.Step(
+        TIMER_ACTOR, leading=[fired], act=lambda wf: wf.refresh_timers(), default_actor=TIMER_ACTOR))
     return True
 
 
@@ -115,11 +115,21 @@ def _catch(task_id: str, name: str, payload: dict[str, Any]) -> Any:
 
 def _deliver_to(session: Session, ctx: EngineContext, instance: Instance, wait: MessageWait,
                 payload: dict[str, Any], actor: str) -> None:
-    bundle, workflow = instances.load(session, ctx, instance)
     received = audit.Entry(action="message.received", actor=actor, task_id=wait.task_id, element_id=wait.element_id,
                            changes=data_changes({}, payload) or None, detail={"message": wait.message_name})
-    instances.advance(session, ctx, instance, bundle, workflow, actor, leading=[received],
-                      trigger=_catch(wait.task_id, wait.message_name, payload), default_actor=MESSAGE_ACTOR)
+    instances.transition(session, ctx, instance, instances.Step(
+        actor, leading=[received], act=_catch(wait.task_id, wait.message_name, payload), default_actor=MESSAGE_ACTOR))
+
+
+def message_targets(session: Session, ctx: EngineContext, name: str) -> dict[int, ProcessBundle]:
+    """The process versions a message named ``name`` could reach: those with instances waiting for
+    it, and the newest versions that start with it."""
+    waiting = set(session.execute(
+        select(Instance.process_version_id).join(MessageWait, MessageWait.instance_id == Instance.id)
+        .where(MessageWait.message_name == name).distinct()
+    ).scalars())
+    starting = {version_id for version_id, _ in _processes_started_by(session, ctx, name)}
+    return {version_id: ctx.bundles.get(session, version_id) for version_id in sorted(waiting | starting)}
 
 
 def deliver_message(
@@ -129,9 +139,11 @@ def deliver_message(
     correlation: dict[str, Any],
     payload: dict[str, Any] | None = None,
     actor: str = MESSAGE_ACTOR,
+    versions: set[int] | None = None,
 ) -> Delivery:
     """Deliver a message to every waiting instance it correlates with, or start the process that
-    begins with it; a message that matches nothing is refused by name and recorded."""
+    begins with it — among the process ``versions`` given (all when None); a message that matches
+    nothing is refused by name and recorded."""
     if not name:
         raise InvalidInput("a message needs a name")
     if not isinstance(correlation, dict) or not isinstance(payload or {}, dict):
@@ -145,11 +157,15 @@ def deliver_message(
         if wait.instance_id in delivery.delivered:
             continue
         instance = instances.lock_instance(session, wait.instance_id)
+        if versions is not None and instance.process_version_id not in versions:
+            continue
         if instance.status == instances.RUNNING and _correlates(instance, correlation):
             _deliver_to(session, ctx, instance, wait, payload, actor)
             delivery.delivered.append(instance.id)
     if not delivery.delivered:
-        for key in _processes_started_by(session, ctx, name):
+        for version_id, key in _processes_started_by(session, ctx, name):
+            if versions is not None and version_id not in versions:
+                continue
             started = instances.start_instance(session, ctx, key, {**correlation, **payload}, initiator=actor)
             start_wait = session.execute(
                 select(MessageWait).where(MessageWait.instance_id == started.id, MessageWait.message_name == name)
@@ -165,18 +181,17 @@ def deliver_message(
     return delivery
 
 
-def _processes_started_by(session: Session, ctx: EngineContext, name: str) -> list[str]:
-    from engine.definitions import latest_versions
-
-    keys = []
+def _processes_started_by(session: Session, ctx: EngineContext, name: str) -> list[tuple[int, str]]:
+    """(version id, process key) of the newest versions whose start event is the message ``name``."""
+    found = []
     for row in latest_versions(session):
         bundle = ctx.bundles.get(session, row.id)
         for spec in bundle.spec.task_specs.values():
             definition = getattr(spec, "event_definition", None)
             if isinstance(spec, StartEvent) and isinstance(definition, MessageEventDefinition) \
                     and definition.name == name:
-                keys.append(row.key)
-    return keys
+                found.append((row.id, row.key))
+    return found
 
 
 # -- jobs ------------------------------------------------------------------------------------
@@ -234,8 +249,8 @@ def run_job(session: Session, ctx: EngineContext, job_id: int, instance_id: str)
     done = audit.Entry(action="job.completed", actor=WORKER_ACTOR, task_id=job.task_id, element_id=job.element_id,
                        detail={"handler": job.handler, "attempts": job.attempts})
     session.delete(job)
-    instances.advance(session, ctx, instance, bundle, workflow, WORKER_ACTOR, leading=[done], trigger=finish,
-                      default_actor=WORKER_ACTOR)
+    instances.transition(session, ctx, instance, instances.Step(
+        WORKER_ACTOR, leading=[done], act=finish, default_actor=WORKER_ACTOR), (bundle, workflow))
     return "done"
 
 

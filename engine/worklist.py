@@ -1,10 +1,10 @@
-"""People's work: which tasks someone sees, who may act on a task, claims, delegation, drafts, comments.
+"""People's work, read: the tasks someone may act on (their inbox), the instances they may read,
+an instance's open tasks, comments and drafts. Who may see what is ``engine.access``; acting on
+tasks and instances is ``engine.commands``.
 
-A task is offered to its claimant if claimed, else to its assignee if it has one,
-else to its candidate users and groups. During an absence the deputy may act for
-the absent colleague (대결); the record names both. Auditors see every task and
-change nothing; admins see everything and may reassign, but act on a task only
-when it is offered to them.
+A task is offered to its claimant if claimed, else to its assignee if it has one, else to its
+candidate users and groups; during an absence the deputy sees the absent colleague's tasks too
+(대결). Auditors and admins see every task.
 """
 
 from __future__ import annotations
@@ -12,51 +12,22 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, func, or_, select, union
+from sqlalchemy import Select, and_, exists, func, or_, select, union
 from sqlalchemy.orm import Session
 
-from engine import audit, instances
-from engine.errors import InvalidInput, NotAllowed, TaskNotFound, TaskNotReady
-from engine.identity import Principal, get_user
-from engine.instances import EngineContext
+from engine import access, instances
+from engine.errors import InvalidInput, TaskNotFound, TaskNotReady
+from engine.identity import Principal
 from engine.models import AuditRecord, Comment, Instance, OpenTask, TaskCandidate, TaskDraft, User
 
 SCOPES = ("mine", "group", "all")
 MAX_PAGE = 200
 
 
-def _offered_to(person: Principal, task: OpenTask) -> bool:
-    if task.claimed_by:
-        return person.username == task.claimed_by
-    if task.assignee:
-        return person.username == task.assignee
-    return person.username in task.candidate_users or bool(person.groups.intersection(task.candidate_groups))
-
-
-def acting_for(principal: Principal, task: OpenTask) -> str | None:
-    """Whom ``principal`` would act for on ``task``: themselves, an absent colleague, or nobody."""
-    if _offered_to(principal, task):
-        return principal.username
-    for absent in principal.covering:
-        if _offered_to(absent, task):
-            return absent.username
-    return None
-
-
-def may_see(principal: Principal, task: OpenTask) -> bool:
-    return principal.has_role("auditor", "admin") or acting_for(principal, task) is not None
-
-
 # -- finding tasks -----------------------------------------------------------------------------
-
-
-def _people(principal: Principal) -> tuple[set[str], set[str]]:
-    users = {principal.username} | {p.username for p in principal.covering}
-    groups = set(principal.groups).union(*(p.groups for p in principal.covering))
-    return users, groups
 
 
 def _unassigned(dialect: str) -> Any:
@@ -70,7 +41,7 @@ def _unassigned(dialect: str) -> Any:
 
 
 def _visibility(query: Select[Any], principal: Principal, scope: str, dialect: str) -> Select[Any]:
-    users, groups = _people(principal)
+    users, groups = access.people(principal)
     unassigned = _unassigned(dialect)
     named = select(TaskCandidate.task_id).where(TaskCandidate.kind == "user", TaskCandidate.name.in_(users))
     # Few tasks name a person: start from those (claimed, assigned or offered by name), then check.
@@ -126,8 +97,10 @@ def find_tasks(
     process_key: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    instance_id: str | None = None,
 ) -> tuple[list[OpenTask], str | None]:
-    """A page of the open tasks ``principal`` may act on (``all``: also their groups'), oldest first."""
+    """A page of the open tasks ``principal`` may act on (``all``: also their groups'), oldest first —
+    the one definition of someone's inbox, for the API, the pages and the CLI."""
     if scope not in SCOPES:
         raise InvalidInput(f"scope must be one of {', '.join(SCOPES)}")
     if not 1 <= limit <= MAX_PAGE:
@@ -137,19 +110,21 @@ def find_tasks(
         # Two pages, each read through the created-at index, merged: one query with both halves
         # under an OR makes PostgreSQL gather every task offered to the caller's groups first.
         found = {t.id: t for part in ("mine", "group")
-                 for t in _page(session, principal, part, process_key, after, limit + 1)}
+                 for t in _page(session, principal, part, process_key, after, limit + 1, instance_id)}
         rows = sorted(found.values(), key=lambda t: (t.created_at, t.id))[: limit + 1]
     else:
-        rows = _page(session, principal, scope, process_key, after, limit + 1)
+        rows = _page(session, principal, scope, process_key, after, limit + 1, instance_id)
     next_cursor = _encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
 
 def _page(
     session: Session, principal: Principal, scope: str, process_key: str | None,
-    after: tuple[datetime, str] | None, size: int,
+    after: tuple[datetime, str] | None, size: int, instance_id: str | None = None,
 ) -> list[OpenTask]:
     query = _visibility(select(OpenTask), principal, scope, _dialect(session))
+    if instance_id:
+        query = query.where(OpenTask.instance_id == instance_id)
     if process_key:
         query = query.where(OpenTask.process_key == process_key)
     if after is not None:
@@ -169,162 +144,10 @@ def open_task(session: Session, task_id: str) -> OpenTask:
     raise TaskNotFound(f"no task '{task_id}'")
 
 
-def get_task(session: Session, principal: Principal, task_id: str, now: datetime | None = None) -> OpenTask:
-    """A task someone may see; the first look by someone it is offered to opens it (개봉, recorded)."""
-    task = open_task(session, task_id)
-    if not may_see(principal, task):
-        raise NotAllowed("this task is not offered to you")
-    if task.opened_at is None and acting_for(principal, task) is not None:
-        task.opened_at = now or datetime.now(UTC)
-        _record(session, task, "task.opened", principal.username, {})
-        session.flush()
-    return task
-
-
-def unopened(session: Session, instance_id: str) -> bool:
-    """True while nobody has opened any of the instance's open tasks (so its drafter may withdraw it)."""
-    return session.execute(
-        select(OpenTask.id).where(OpenTask.instance_id == instance_id, OpenTask.opened_at.is_not(None)).limit(1)
-    ).first() is None
-
-
-# -- acting on tasks -------------------------------------------------------------------------
-
-
-def _refuse(session: Session, principal: Principal, task: OpenTask, attempted: str) -> NotAllowed:
-    """Record a refused attempt on the instance's trail and return the error to raise."""
-    instance = instances.lock_instance(session, task.instance_id)
-    audit.append_to_instance(
-        session,
-        instance,
-        [
-            audit.Entry(
-                action="task.refused",
-                actor=principal.username,
-                task_id=task.id,
-                element_id=task.element_id,
-                element_name=task.name,
-                lane=task.lane,
-                detail={"attempted": attempted},
-            )
-        ],
-        None,
-    )
-    session.flush()
-    return NotAllowed(f"you may not {attempted} this task: it is not offered to you", recorded=True)
-
-
-def _record(session: Session, task: OpenTask, action: str, actor: str, detail: dict[str, Any]) -> None:
-    instance = instances.lock_instance(session, task.instance_id)
-    audit.append_to_instance(
-        session,
-        instance,
-        [audit.Entry(action=action, actor=actor, task_id=task.id, element_id=task.element_id,
-                     element_name=task.name, lane=task.lane, detail=detail)],
-        None,
-    )
-
-
-def claim(session: Session, principal: Principal, task_id: str) -> OpenTask:
-    """Take a task offered to you (or to a colleague you stand in for), so others see it is yours."""
-    task = open_task(session, task_id)
-    on_behalf_of = acting_for(principal, task)
-    if on_behalf_of is None:
-        raise _refuse(session, principal, task, "claim")
-    task.claimed_by = principal.username
-    _record(session, task, "task.claimed", principal.username, {"on_behalf_of": on_behalf_of})
-    session.flush()
-    return task
-
-
-def unclaim(session: Session, principal: Principal, task_id: str) -> OpenTask:
-    """Give a claimed task back to everyone it was offered to."""
-    task = open_task(session, task_id)
-    if task.claimed_by != principal.username and not principal.has_role("admin"):
-        raise _refuse(session, principal, task, "unclaim")
-    previous, task.claimed_by = task.claimed_by, None
-    _record(session, task, "task.unclaimed", principal.username, {"was_claimed_by": previous})
-    session.flush()
-    return task
-
-
-def delegate(session: Session, principal: Principal, task_id: str, to_user: str) -> OpenTask:
-    """Hand a task to another user, who then is the only one it is offered to."""
-    task = open_task(session, task_id)
-    if acting_for(principal, task) is None and not principal.has_role("admin"):
-        raise _refuse(session, principal, task, "delegate")
-    target = get_user(session, to_user)
-    previous = task.claimed_by or task.assignee
-    task.assignee = target.username
-    task.claimed_by = target.username
-    if session.get(TaskCandidate, (task.id, "user", target.username)) is None:
-        session.add(TaskCandidate(task_id=task.id, kind="user", name=target.username))
-    _record(session, task, "task.delegated", principal.username, {"from": previous, "to": target.username})
-    session.flush()
-    return task
-
-
-def complete(
-    session: Session, ctx: EngineContext, principal: Principal, task_id: str, data: dict[str, Any] | None
-) -> Instance:
-    """Complete a task offered to ``principal`` (or, as deputy, to the absent colleague)."""
-    task = open_task(session, task_id)
-    on_behalf_of = acting_for(principal, task)
-    if on_behalf_of is None:
-        raise _refuse(session, principal, task, "complete")
-    session.execute(delete(TaskDraft).where(TaskDraft.task_id == task_id))
-    return instances.complete_task(
-        session, ctx, task_id, data, principal.username,
-        on_behalf_of=on_behalf_of if on_behalf_of != principal.username else None,
-    )
-
-
-# -- drafts and comments -------------------------------------------------------------------
-
-
-def save_draft(session: Session, principal: Principal, task_id: str, data: dict[str, Any]) -> TaskDraft:
-    """Keep what someone entered so far; only they see it, until the task is completed."""
-    task = open_task(session, task_id)
-    if acting_for(principal, task) is None:
-        raise NotAllowed("this task is not offered to you")
-    if not isinstance(data, dict):
-        raise InvalidInput("a draft must be a JSON object")
-    draft = session.get(TaskDraft, (task_id, principal.username))
-    if draft is None:
-        draft = TaskDraft(task_id=task_id, username=principal.username, data=data)
-        session.add(draft)
-    else:
-        draft.data = data
-        draft.saved_at = datetime.now(draft.saved_at.tzinfo)
-    session.flush()
-    return draft
-
-
 def draft_of(session: Session, principal: Principal, task_id: str) -> dict[str, Any] | None:
+    """What ``principal`` kept of a task's form so far, if anything."""
     draft = session.get(TaskDraft, (task_id, principal.username))
     return dict(draft.data) if draft is not None else None
-
-
-def add_comment(
-    session: Session, principal: Principal, instance_id: str, body: str, task_id: str | None = None
-) -> Comment:
-    """A comment on an instance (or one of its tasks), by someone who takes part in it."""
-    body = body.strip()
-    if not body:
-        raise InvalidInput("a comment needs some text")
-    if len(body) > 10_000:
-        raise InvalidInput("a comment is limited to 10,000 characters")
-    instance = instances.lock_instance(session, instance_id)
-    if not may_see_instance(session, principal, instance) or principal.roles == frozenset({"auditor"}):
-        raise NotAllowed("you take no part in this instance")
-    comment = Comment(instance_id=instance_id, task_id=task_id, author=principal.username, body=body)
-    session.add(comment)
-    audit.append_to_instance(
-        session, instance, [audit.Entry(action="comment.added", actor=principal.username, task_id=task_id,
-                                        detail={"body": body})], None
-    )
-    session.flush()
-    return comment
 
 
 def comments(session: Session, instance_id: str) -> Sequence[Comment]:
@@ -333,35 +156,9 @@ def comments(session: Session, instance_id: str) -> Sequence[Comment]:
     ).scalars().all()
 
 
-def may_see_instance(session: Session, principal: Principal, instance: Instance) -> bool:
-    """Auditors and admins see every instance; others the ones they started, acted on or are offered."""
-    if principal.has_role("auditor", "admin") or instance.initiator == principal.username:
-        return True
-    users, _ = _people(principal)
-    took_part = session.execute(
-        select(AuditRecord.id).where(AuditRecord.chain == instance.id, AuditRecord.actor.in_(users)).limit(1)
-    ).first()
-    if took_part is not None:
-        return True
-    offered = _visibility(select(OpenTask.id).where(OpenTask.instance_id == instance.id), principal, "all",
-                          _dialect(session))
-    return session.execute(offered.limit(1)).first() is not None
-
-
 def users_named(session: Session, usernames: Sequence[str]) -> dict[str, User]:
     rows = session.execute(select(User).where(User.username.in_(usernames))).scalars()
     return {u.username: u for u in rows}
-
-
-def _instance_visibility(query: Select[Any], principal: Principal, dialect: str) -> Select[Any]:
-    if principal.has_role("auditor", "admin"):
-        return query
-    users, _ = _people(principal)
-    took_part = exists().where(AuditRecord.chain == Instance.id, AuditRecord.actor.in_(users))
-    offered = _visibility(
-        select(OpenTask.id).where(OpenTask.instance_id == Instance.id), principal, "all", dialect
-    ).exists()
-    return query.where(or_(Instance.initiator.in_(users), took_part, offered))
 
 
 def find_instances(
@@ -377,7 +174,7 @@ def find_instances(
     """A page of the instances ``principal`` may see, newest first."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
-    query = _instance_visibility(select(Instance), principal, _dialect(session))
+    query = access.visible_instances(select(Instance), principal)
     if process_key:
         query = query.where(Instance.process_key == process_key)
     if status:
@@ -395,8 +192,7 @@ def find_instances(
 
 def instance_for(session: Session, principal: Principal, instance_id: str) -> Instance:
     instance = instances.get_instance(session, instance_id)
-    if not may_see_instance(session, principal, instance):
-        raise NotAllowed("you take no part in this instance")
+    access.require_may_see(session, principal, instance)
     return instance
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine import audit, definitions
+from engine import audit, definitions, identity
+from engine.db import Database
 from tests.cli_helpers import WORKFLOWS, Cli
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -54,7 +55,26 @@ def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Cli:
     shutil.copytree(SUGGESTION, workflows / "suggestion")
     command = Cli.configured(tmp_path, url, workflows)
     assert command.ok("init").startswith("database ready: ")
+    _add_people(url)
     return command
+
+
+# The people the commands act as, each under the rules the web and the API apply to them too.
+PEOPLE = [("citizen.kim", (), ("staff",)), ("planner.lee", ("기획조정실",), ("staff",)),
+          ("roads.park", ("도로과",), ("staff",)), ("clerk.han", (), ("staff",)), ("kim", (), ("staff",)),
+          ("citizen.choi", (), ("staff",)),
+          ("ops.admin", (), ("admin",)), ("auditor.yoon", (), ("auditor",))]
+
+
+def _add_people(url: str) -> None:
+    database = Database(url)
+    try:
+        with database.unit_of_work() as session:
+            for username, groups, roles in PEOPLE:
+                identity.add_user(session, username, "a long enough password", actor="test",
+                                  roles=list(roles), groups=list(groups))
+    finally:
+        database.dispose()
 
 
 @pytest.fixture
@@ -216,8 +236,8 @@ def test_a_citizen_suggestion_is_reviewed_answered_and_audited_through_the_cli(c
 
     verified = cli("audit", "verify")
     assert verified.returncode == 0, verified.stdout
-    # this instance's records and the one deployment in the system chain
-    assert verified.stdout.splitlines()[-1] == f"verified {len(records) + 1} records"
+    # this instance's records, and in the system chain the people added and the one deployment
+    assert verified.stdout.splitlines()[-1] == f"verified {len(records) + len(PEOPLE) + 1} records"
 
 
 # -- the audit trail resists tampering ---------------------------------------------------------
@@ -228,8 +248,9 @@ def test_audit_verify_names_an_edited_record_and_an_instance_deleted_after_a_che
     kept = start(cli, "suggestion", {"title": "공원 벤치 보수", "supporters": 8}, "citizen.kim")
     doomed = start(cli, "suggestion", {"title": "민원 기록", "supporters": 3}, "citizen.choi")
     in_instances = count(cli, "SELECT count(*) FROM audit_records WHERE chain IN (:a, :b)", a=kept, b=doomed)
-    assert count(cli, "SELECT count(*) FROM audit_records WHERE chain = 'system'") == 1  # the deployment
-    assert cli.ok("audit", "verify").splitlines()[-1] == f"verified {in_instances + 1} records"
+    # the people added and the deployment
+    assert count(cli, "SELECT count(*) FROM audit_records WHERE chain = 'system'") == len(PEOPLE) + 1
+    assert cli.ok("audit", "verify").splitlines()[-1] == f"verified {in_instances + len(PEOPLE) + 1} records"
 
     # Someone rewrites who started an instance.
     assert sql(cli, "UPDATE audit_records SET actor = 'mallory' WHERE chain = :c AND seq = 1", c=kept) == 1
@@ -275,7 +296,9 @@ def test_a_failing_script_leaves_the_instance_in_error_with_the_cause_on_record(
     assert (failed["element_id"], failed["from_state"], failed["to_state"]) == ("divide", "READY", "ERROR")
     assert "ZeroDivisionError" in failed["detail"]["message"]
 
-    # Nothing was fixed, so running it again must fail again, visibly.
-    retried = cli("retry", instance_id, "--as", "clerk.han")
+    # Only an admin retries; nothing was fixed, so running it again must fail again, visibly.
+    refused = cli("retry", instance_id, "--as", "clerk.han")
+    assert (refused.returncode, refused.stderr.split(":")[0]) == (1, "NotAllowed")
+    retried = cli("retry", instance_id, "--as", "ops.admin")
     assert retried.returncode == 1
     assert retried.stdout == f"{instance_id} error\n"

@@ -9,8 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.deps import Anyone, Reader, RowId, ServicesDep, SessionDep, Staff
-from engine import notifications, worker
-from engine.errors import NotAllowed
+from engine import commands, notifications, worker
 
 router = APIRouter(prefix="/api", tags=["events"])
 
@@ -55,10 +54,10 @@ class IncidentOut(BaseModel):
 
 @router.post("/messages", status_code=202, response_model=MessageOut)
 def send_message(body: MessageIn, principal: Staff, session: SessionDep, services: ServicesDep) -> MessageOut:
-    """Deliver a message to the instances it correlates with (or start the process it starts);
+    """Deliver a message to the instances it correlates with (or start the process it starts), where
+    their process accepts it from the caller (403 otherwise); an empty correlation is refused (422);
     404 ``MessageUnmatched`` when nothing takes it — which is recorded."""
-    delivery = worker.deliver_message(session, services.ctx, body.name, body.correlation, body.payload,
-                                      actor=principal.username)
+    delivery = commands.send_message(session, services.ctx, principal, body.name, body.correlation, body.payload)
     return MessageOut(name=body.name, delivered=delivery.delivered, started=delivery.started)
 
 
@@ -88,7 +87,5 @@ def list_incidents(principal: Reader, session: SessionDep, instance_id: str | No
 @router.post("/incidents/{job_id}/retry", response_model=IncidentOut)
 def retry_incident(job_id: RowId, principal: Staff, session: SessionDep, services: ServicesDep) -> IncidentOut:
     """Try the handler again (admins), after whatever made it fail was fixed."""
-    if not principal.has_role("admin"):
-        raise NotAllowed("only an admin retries incidents")
-    job = worker.retry_incident(session, services.ctx, job_id, principal.username)
+    job = commands.retry_incident(session, services.ctx, principal, job_id)
     return IncidentOut.model_validate(job, from_attributes=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
@@ -19,12 +19,12 @@ from api.schemas import (
     InstanceOut,
     InstancePage,
     InstanceSummary,
+    ShareRequest,
     StartRequest,
     instance_out,
     task_out,
 )
-from engine import attachments, audit, definitions, instances, worker, worklist
-from engine.errors import NotAllowed
+from engine import attachments, audit, commands, definitions, worker, worklist
 from engine.models import Instance, ProcessVersion
 
 router = APIRouter(prefix="/api", tags=["instances"])
@@ -53,9 +53,7 @@ def instance_view(session: Session, instance: Instance, now: datetime | None = N
 @router.post("/instances", status_code=201, response_model=InstanceOut)
 def start_instance(body: StartRequest, principal: Staff, session: SessionDep, services: ServicesDep) -> InstanceOut:
     """Start the newest version of a process; it runs until people or time must act."""
-    instance = instances.start_instance(
-        session, services.ctx, body.process_key, body.data, body.business_key, principal.username
-    )
+    instance = commands.start(session, services.ctx, principal, body.process_key, body.data, body.business_key)
     return instance_view(session, instance)
 
 
@@ -103,11 +101,27 @@ def cancel_instance(
     instance_id: str, body: CancelRequest, principal: Staff, session: SessionDep, services: ServicesDep
 ) -> InstanceOut:
     """Cancel an instance: its initiator or an admin."""
-    instance = worklist.instance_for(session, principal, instance_id)
-    if instance.initiator != principal.username and not principal.has_role("admin"):
-        raise NotAllowed("only whoever started it, or an admin, may cancel an instance")
-    cancelled = instances.cancel_instance(session, services.ctx, instance_id, principal.username, body.reason)
-    return instance_view(session, cancelled)
+    return instance_view(session, commands.cancel(session, services.ctx, principal, instance_id, body.reason))
+
+
+@router.post("/instances/{instance_id}/retry", response_model=InstanceOut)
+def retry_instance(instance_id: str, principal: Staff, session: SessionDep, services: ServicesDep) -> InstanceOut:
+    """Run an instance that stopped with an error again (admins), once its cause is fixed."""
+    return instance_view(session, commands.retry(session, services.ctx, principal, instance_id))
+
+
+@router.patch("/instances/{instance_id}/data", response_model=InstanceOut)
+def edit_instance_data(
+    instance_id: str, body: dict[str, Any], principal: Staff, session: SessionDep, services: ServicesDep
+) -> InstanceOut:
+    """Correct a running or failed instance's data (admins; recorded with old and new values)."""
+    return instance_view(session, commands.edit_data(session, services.ctx, principal, instance_id, body))
+
+
+@router.post("/instances/{instance_id}/share", response_model=InstanceOut)
+def share_instance(instance_id: str, body: ShareRequest, principal: Staff, session: SessionDep) -> InstanceOut:
+    """Let a colleague read a case you take part in (recorded)."""
+    return instance_view(session, commands.share(session, principal, instance_id, body.user))
 
 
 @router.get("/instances/{instance_id}/audit", response_model=list[dict[str, object]])
@@ -125,7 +139,7 @@ def list_comments(instance_id: str, principal: Anyone, session: SessionDep) -> l
 
 @router.post("/instances/{instance_id}/comments", status_code=201, response_model=CommentOut)
 def add_comment(instance_id: str, body: CommentRequest, principal: Staff, session: SessionDep) -> CommentOut:
-    comment = worklist.add_comment(session, principal, instance_id, body.body, body.task_id)
+    comment = commands.comment(session, principal, instance_id, body.body, body.task_id)
     return CommentOut.model_validate(comment, from_attributes=True)
 
 

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from api.deps import Anyone, ServicesDep, SessionDep, Staff
-from api.errors import FormInvalid
 from api.routes.instances import instance_view
 from api.schemas import (
     CompleteRequest,
@@ -21,11 +20,10 @@ from api.schemas import (
     TaskPage,
     task_out,
 )
-from engine import attachments, definitions, worklist
+from engine import commands, definitions, worklist
 from engine.identity import Principal
 from engine.models import Instance, OpenTask, ProcessVersion
 from forms.definition import Form
-from forms.validation import validate
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -72,49 +70,36 @@ def task_detail(session: Session, principal: Principal, task: OpenTask) -> TaskD
 @router.get("/{task_id}", response_model=TaskDetail, response_model_by_alias=True)
 def get_task(task_id: str, principal: Anyone, session: SessionDep, services: ServicesDep) -> TaskDetail:
     """A task with its form and data; the first look by someone it is offered to opens it (개봉)."""
-    return task_detail(session, principal, worklist.get_task(session, principal, task_id, services.ctx.clock()))
+    return task_detail(session, principal, commands.open_task(session, services.ctx, principal, task_id))
 
 
 @router.post("/{task_id}/claim", response_model=TaskOut)
 def claim(task_id: str, principal: Staff, session: SessionDep) -> TaskOut:
-    return task_out(worklist.claim(session, principal, task_id))
+    return task_out(commands.claim(session, principal, task_id))
 
 
 @router.post("/{task_id}/unclaim", response_model=TaskOut)
 def unclaim(task_id: str, principal: Staff, session: SessionDep) -> TaskOut:
-    return task_out(worklist.unclaim(session, principal, task_id))
+    return task_out(commands.unclaim(session, principal, task_id))
 
 
 @router.post("/{task_id}/delegate", response_model=TaskOut)
 def delegate(task_id: str, body: DelegateRequest, principal: Staff, session: SessionDep) -> TaskOut:
-    return task_out(worklist.delegate(session, principal, task_id, body.user))
+    return task_out(commands.delegate(session, principal, task_id, body.user))
 
 
 @router.put("/{task_id}/draft", status_code=204)
-def save_draft(task_id: str, body: DraftRequest, principal: Staff, session: SessionDep) -> None:
-    worklist.save_draft(session, principal, task_id, body.data)
-
-
-def check_form(session: Session, task: OpenTask, data: dict[str, Any], locale: str) -> None:
-    """422 naming each field when ``data`` does not satisfy the task's form."""
-    document, _ = task_form(session, task)
-    errors = [] if document is None else [
-        {"field": e.field, "message": e.message} for e in validate(Form.from_document(document), data, locale=locale)
-    ]
-    errors += [{"field": f, "message": m} for f, m in attachments.bad_references(session, task.instance_id, data)]
-    if errors:
-        raise FormInvalid(errors)
+def save_draft(task_id: str, body: DraftRequest, principal: Staff, session: SessionDep, services: ServicesDep) -> None:
+    commands.save_draft(session, services.ctx, principal, task_id, body.data)
 
 
 @router.post("/{task_id}/complete", response_model=InstanceOut)
 def complete(
     task_id: str, body: CompleteRequest, principal: Staff, session: SessionDep, services: ServicesDep
 ) -> InstanceOut:
-    """Complete a task offered to the caller with the form's data; the engine runs on."""
-    task = worklist.open_task(session, task_id)
-    if worklist.acting_for(principal, task) is not None:
-        check_form(session, task, body.data, principal.locale)
-    instance = worklist.complete(session, services.ctx, principal, task_id, body.data)
+    """Complete a task offered to the caller with its form's data (only its form's fields: 422 names
+    any other); the engine runs on. A comment, if given, is added to the case."""
+    instance = commands.complete(session, services.ctx, principal, task_id, body.data)
     if body.comment:
-        worklist.add_comment(session, principal, instance.id, body.comment, task_id)
+        commands.comment(session, principal, instance.id, body.comment, task_id)
     return instance_view(session, instance, services.ctx.clock())

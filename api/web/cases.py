@@ -17,8 +17,8 @@ from api.web.common import (
     render,
     see_other,
 )
-from engine import attachments, audit, definitions, instances, worklist
-from engine.errors import InvalidInput, NotAllowed
+from engine import access, attachments, audit, commands, definitions, worklist
+from engine.errors import InvalidInput
 from engine.models import ProcessVersion
 
 router = APIRouter(include_in_schema=False)
@@ -45,8 +45,7 @@ def instance_page(request: Request, instance_id: str, viewer: Viewer, session: S
         comments=worklist.comments(session, instance.id),
         attachments=attachments.attachments_of(session, instance.id),
         can_comment=principal.has_role("staff", "admin", "designer"),
-        can_cancel=instance.status == "running"
-        and (instance.initiator == principal.username or principal.has_role("admin")),
+        can_cancel=access.may_cancel(principal, instance),
     )
 
 
@@ -54,7 +53,7 @@ def instance_page(request: Request, instance_id: str, viewer: Viewer, session: S
 def comment(instance_id: str, viewer: Viewer, posted: Posted, session: SessionDep) -> Response:
     check_csrf(posted, viewer)
     task_id = posted.get("task_id")
-    worklist.add_comment(session, viewer.principal, instance_id, str(posted.get("body") or ""),
+    commands.comment(session, viewer.principal, instance_id, str(posted.get("body") or ""),
                          task_id if isinstance(task_id, str) and task_id else None)
     back = f"/tasks/{task_id}" if isinstance(task_id, str) and task_id else f"/instances/{instance_id}"
     return see_other(back + "#comments")
@@ -80,11 +79,7 @@ def attach(instance_id: str, viewer: Viewer, posted: Posted, session: SessionDep
 @router.post("/instances/{instance_id}/cancel")
 def cancel(instance_id: str, viewer: Viewer, posted: Posted, session: SessionDep, services: ServicesDep) -> Response:
     check_csrf(posted, viewer)
-    instance = worklist.instance_for(session, viewer.principal, instance_id)
-    if instance.initiator != viewer.principal.username and not viewer.principal.has_role("admin"):
-        raise NotAllowed("only whoever started it, or an admin, may cancel it")
-    instances.cancel_instance(session, services.ctx, instance_id, viewer.principal.username,
-                              str(posted.get("reason") or ""))
+    commands.cancel(session, services.ctx, viewer.principal, instance_id, str(posted.get("reason") or ""))
     return see_other(f"/instances/{instance_id}")
 
 

@@ -22,13 +22,13 @@ from api.web.common import (
     see_other,
 )
 from api.web.i18n import translations
-from engine import attachments, worklist
-from engine.errors import InvalidInput
+from engine import access, attachments, commands, worklist
+from engine.errors import FormInvalid, InvalidInput
 from engine.models import Instance, OpenTask
 from forms.definition import Form
 from forms.render import render_form
 from forms.submission import UploadedFile, parse_submission
-from forms.validation import FieldError, validate
+from forms.validation import FieldError
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,7 +53,7 @@ def _task_context(
     assert instance is not None
     bundle = services.ctx.bundles.get(session, version.id)
     form = Form.from_document(document, locale=viewer.locale) if document is not None else None
-    on_behalf_of = worklist.acting_for(viewer.principal, task)
+    on_behalf_of = access.acting_for(viewer.principal, task)
     context = {
         "task": task,
         "instance_id": task.instance_id,
@@ -92,7 +92,7 @@ def _form_html(form: Form | None, task: OpenTask, viewer: WebUser, data: dict[st
 def task_page(
     request: Request, task_id: str, viewer: Viewer, session: SessionDep, services: ServicesDep
 ) -> HTMLResponse:
-    task = worklist.get_task(session, viewer.principal, task_id, services.ctx.clock())
+    task = commands.open_task(session, services.ctx, viewer.principal, task_id)
     form, context = _task_context(session, services, viewer, task)
     prefill = _prefill(form, session, viewer, task, context["data"]) if form is not None else None
     return render(request, "task.html", viewer, form_html=_form_html(form, task, viewer, prefill), **context)
@@ -117,12 +117,12 @@ def act_on_task(
     action = posted.get("action") or "complete"
     gettext = translations(viewer.locale).gettext
     if action == "claim":
-        worklist.claim(session, viewer.principal, task_id)
+        commands.claim(session, viewer.principal, task_id)
         return see_other(f"/tasks/{task_id}", gettext("The task is yours now."))
     if action == "unclaim":
-        worklist.unclaim(session, viewer.principal, task_id)
+        commands.unclaim(session, viewer.principal, task_id)
         return see_other(f"/tasks/{task_id}", gettext("The task is back with everyone it was offered to."))
-    task = worklist.get_task(session, viewer.principal, task_id)
+    task = commands.open_task(session, services.ctx, viewer.principal, task_id)
     form, context = _task_context(session, services, viewer, task)
     fields = {name: [v for v in posted.getlist(name) if isinstance(v, str)] for name in posted}
     shown = form or Form.from_document({"type": "object", "properties": {}})
@@ -145,15 +145,14 @@ def act_on_task(
         return render(request, "task.html", viewer, status=422 if errors else 200,
                       form_html=_form_html(form, task, viewer, submission.data, errors), **context)
     if submission.is_draft:
-        worklist.save_draft(session, viewer.principal, task_id, submission.data)
+        commands.save_draft(session, services.ctx, viewer.principal, task_id, submission.data)
         return see_other(f"/tasks/{task_id}", gettext("Draft saved."))
-    errors = validate(shown, submission.data, locale=viewer.locale) + [
-        FieldError(f, m) for f, m in attachments.bad_references(session, task.instance_id, submission.data)
-    ]
-    if errors:
+    try:
+        instance = commands.complete(session, services.ctx, viewer.principal, task_id, submission.data)
+    except FormInvalid as invalid:
+        errors = [FieldError(e["field"], e["message"]) for e in invalid.errors]
         return render(request, "task.html", viewer, status=422,
                       form_html=_form_html(form, task, viewer, submission.data, errors), **context)
-    instance = worklist.complete(session, services.ctx, viewer.principal, task_id, submission.data)
     return see_other(f"/instances/{instance.id}", gettext("Done: the task is completed."))
 
 

@@ -17,6 +17,9 @@ from engine.worker import Worker
 from tests.api.conftest import Api, seed
 from tests.engine.helpers import bpmn, chain, process, user_task, write_folder
 
+SENDERS = ('<bpmn:extensionElements><camunda:properties>'
+           '<camunda:property name="senders:citizen_confirmed" value="group:도로과"/>'
+           '</camunda:properties></bpmn:extensionElements>')
 WAITING = (
     '<bpmn:startEvent id="start"/>' + user_task("report") + '<bpmn:intermediateCatchEvent id="confirmed">'
     '<bpmn:messageEventDefinition id="md" messageRef="citizen_confirmed"/></bpmn:intermediateCatchEvent>'
@@ -29,7 +32,7 @@ WAITING = (
 def events_app(database: Database, settings: Any, tmp_path: Path) -> Any:
     handlers.register("shaky_archive", lambda call: 1 / 0)
     folder = write_folder(tmp_path, "field", {"f.bpmn": bpmn(
-        process("field", WAITING), extra='<bpmn:message id="citizen_confirmed" name="citizen_confirmed"/>')})
+        process("field", SENDERS + WAITING), extra='<bpmn:message id="citizen_confirmed" name="citizen_confirmed"/>')})
     clock = MovableClock()
     ctx = EngineContext.create(clock=clock)
     seed(database, [folder])
@@ -46,6 +49,14 @@ def test_messages_notifications_and_incidents(events_app: Any) -> None:
 
     assert api.call("POST", "/api/messages", "auditor", json={"name": "citizen_confirmed"}).status_code == 403
     assert api.call("POST", "/api/messages", "roads.staff", json={"correlation": {}}).status_code == 422
+    # An empty correlation would match every waiting case: refused, and nothing moves.
+    empty = api.call("POST", "/api/messages", "roads.staff", json={"name": "citizen_confirmed", "correlation": {}})
+    assert (empty.status_code, empty.json()["error"]) == (422, "InvalidInput")
+    # The process accepts this message from the roads department only.
+    stranger = api.call("POST", "/api/messages", "welfare.staff",
+                        json={"name": "citizen_confirmed", "correlation": {"report_id": 42}})
+    assert (stranger.status_code, stranger.json()["error"]) == (403, "NotAllowed")
+    assert api.call("GET", f"/api/instances/{instance['id']}", "roads.staff").json()["tasks"] == []
     unmatched = api.call("POST", "/api/messages", "roads.staff",
                          json={"name": "citizen_confirmed", "correlation": {"report_id": 7}})
     assert unmatched.status_code == 404

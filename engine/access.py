@@ -1,0 +1,174 @@
+"""Who may do what: every authorization rule of the engine, each stated once.
+
+Commands (``engine.commands``) take their lock, then ask these rules, then act; reading
+functions use the query forms of the same rules. A refusal is a ``NotAllowed`` that says
+which rule refused.
+
+Visibility is by participation. Someone may read an instance when they take part in it
+(``Participant`` rows: its initiator, present and past assignees and candidates, deputies
+who acted, those it was shared with, the groups its process names as overseers — the mayor's
+office and the planning office for directives and pledges), when they head the department or
+bureau of someone who takes part, or when they are an auditor or an admin. A refused attempt
+never makes anyone a participant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from engine.errors import NotAllowed
+from engine.identity import Principal
+from engine.models import Department, Instance, OpenTask, Participant, User
+
+STAFF = ("staff", "designer", "admin")  # the roles that change things; auditors only read
+READERS = ("auditor", "admin")  # the roles that read every instance
+
+
+# -- tasks -----------------------------------------------------------------------------------
+
+
+def offered_to(person: Principal, task: OpenTask) -> bool:
+    """A task is offered to its claimant if claimed, else to its assignee, else to its candidates."""
+    if task.claimed_by:
+        return person.username == task.claimed_by
+    if task.assignee:
+        return person.username == task.assignee
+    return person.username in task.candidate_users or bool(person.groups.intersection(task.candidate_groups))
+
+
+def acting_for(principal: Principal, task: OpenTask) -> str | None:
+    """Whom ``principal`` would act for on ``task``: themselves, an absent colleague (대결), or nobody."""
+    if not principal.has_role(*STAFF):
+        return None
+    if offered_to(principal, task):
+        return principal.username
+    for absent in principal.covering:
+        if offered_to(absent, task):
+            return absent.username
+    return None
+
+
+def may_see_task(principal: Principal, task: OpenTask) -> bool:
+    return principal.has_role(*READERS) or acting_for(principal, task) is not None
+
+
+def may_override(principal: Principal) -> bool:
+    """An administrator may act on a task not offered to them, explicitly and on the record."""
+    return principal.has_role("admin")
+
+
+def require_staff(principal: Principal, attempted: str) -> None:
+    if not principal.has_role(*STAFF):
+        raise NotAllowed(f"you may not {attempted}: auditors read and change nothing")
+
+
+def require_admin(principal: Principal, attempted: str) -> None:
+    if not principal.has_role("admin"):
+        raise NotAllowed(f"only an admin may {attempted}")
+
+
+def require_designer(principal: Principal) -> None:
+    if not principal.has_role("designer", "admin"):
+        raise NotAllowed("only a process designer or an admin may deploy processes")
+
+
+def may_cancel(principal: Principal, instance: Instance) -> bool:
+    """Whoever started an instance, or an admin, may cancel it while it has not ended."""
+    return instance.status in ("running", "error") and (
+        instance.initiator == principal.username or principal.has_role("admin"))
+
+
+def require_may_cancel(principal: Principal, instance: Instance) -> None:
+    if not may_cancel(principal, instance) and instance.status in ("running", "error"):
+        raise NotAllowed("only whoever started it, or an admin, may cancel an instance")
+
+
+def require_may_send(principal: Principal, message: str, senders: Iterable[str]) -> None:
+    """Messages come only from those their process allows (``role:``, ``group:`` or ``user:`` entries)."""
+    allowed = set(senders)
+    if principal.has_role("admin") or f"user:{principal.username}" in allowed:
+        return
+    if any(f"role:{r}" in allowed for r in principal.roles) or any(f"group:{g}" in allowed for g in principal.groups):
+        return
+    raise NotAllowed(f"you may not send the message '{message}': its process does not accept it from you")
+
+
+# -- instances -------------------------------------------------------------------------------
+
+
+def people(principal: Principal) -> tuple[set[str], set[str]]:
+    """The names someone acts under: themselves and whoever they stand in for, with their groups."""
+    users = {principal.username} | {p.username for p in principal.covering}
+    groups = set(principal.groups).union(*(p.groups for p in principal.covering))
+    return users, groups
+
+
+def _participation(principal: Principal, instance_id: Any) -> Any:
+    """The SQL condition "``principal`` takes part in the instance ``instance_id``, or heads someone who does"."""
+    users, groups = people(principal)
+    takes_part = [
+        exists().where(Participant.instance_id == instance_id, Participant.kind == "user",
+                       Participant.name.in_(users)),
+    ]
+    if groups:
+        takes_part.append(exists().where(Participant.instance_id == instance_id, Participant.kind == "group",
+                                         Participant.name.in_(groups)))
+    if principal.heads:
+        members = select(User.username).where(User.department_code.in_(principal.heads))
+        units = select(Department.name).where(Department.code.in_(principal.heads))
+        takes_part.append(exists().where(Participant.instance_id == instance_id, or_(
+            and_(Participant.kind == "user", Participant.name.in_(members)),
+            and_(Participant.kind == "group", Participant.name.in_(units)),
+        )))
+    return or_(*takes_part)
+
+
+def may_see_instance(session: Session, principal: Principal, instance: Instance) -> bool:
+    if principal.has_role(*READERS):
+        return True
+    found = session.execute(select(Instance.id).where(Instance.id == instance.id,
+                                                      _participation(principal, Instance.id))).first()
+    return found is not None
+
+
+def require_may_see(session: Session, principal: Principal, instance: Instance) -> None:
+    if not may_see_instance(session, principal, instance):
+        raise NotAllowed("you take no part in this instance")
+
+
+def require_may_take_part(session: Session, principal: Principal, instance: Instance, attempted: str) -> None:
+    """Commenting, attaching a file, sharing: staff who may read the instance."""
+    require_staff(principal, attempted)
+    require_may_see(session, principal, instance)
+
+
+def visible_instances(query: Select[Any], principal: Principal) -> Select[Any]:
+    """``query`` over instances narrowed to those ``principal`` may read."""
+    if principal.has_role(*READERS):
+        return query
+    return query.where(_participation(principal, Instance.id))
+
+
+# -- recording participation -----------------------------------------------------------------
+
+
+def add_participants(session: Session, instance_id: str, people: Iterable[tuple[str, str]], relation: str) -> None:
+    """Record ``(kind, name)`` pairs as taking part in the instance; those already there stay as they were."""
+    rows = [{"instance_id": instance_id, "kind": kind, "name": name, "relation": relation}
+            for kind, name in sorted(set(people)) if name]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(Participant).values(rows).on_conflict_do_nothing())
+
+
+def participants(session: Session, instance_id: str) -> list[Participant]:
+    return list(session.execute(
+        select(Participant).where(Participant.instance_id == instance_id).order_by(Participant.kind, Participant.name)
+    ).scalars())

@@ -1,0 +1,313 @@
+"""The use cases people bring to the engine, one command each.
+
+Every command does the same things in the same order, here and nowhere else: **lock** the
+instance, **authorize** the person (``engine.access``), **validate** what they sent, **act**,
+and **persist** with the **audit** records — through the one transition pipeline
+(``instances.transition``) whenever the instance itself changes. The API, the pages, the CLI
+and the worker only translate their input into a call here and the result into their output,
+so the same attempt gets the same answer wherever it comes from.
+
+A refused attempt on a task is recorded (``task.refused``) but never makes the person a
+participant. An administrator may act on a task not offered to them only by saying so
+(``override=True``); the override is its own record.
+
+The worker's commands — firing a timer, running a job — live in ``engine.worker``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+from SpiffWorkflow.task import Task
+from sqlalchemy.orm import Session
+
+from engine import access, attachments, audit, definitions, identity, instances, worker, worklist
+from engine.errors import FormInvalid, InstanceNotActive, InvalidInput, NotAllowed
+from engine.identity import Principal
+from engine.instances import EngineContext, Step
+from engine.models import Comment, Instance, OpenTask, ProcessVersion, TaskCandidate, TaskDraft
+
+COMMENT_LIMIT = 10_000
+UNKNOWN_FIELD = {"ko": "이 서식에 없는 항목입니다.", "en": "this form has no such field"}
+OUTPUTS_PROPERTY = "outputs"  # a task without a form names the data it gives back: "a, b, c"
+
+
+# -- starting ----------------------------------------------------------------------------------
+
+
+def start(
+    session: Session, ctx: EngineContext, principal: Principal, process_key: str,
+    data: dict[str, Any] | None = None, business_key: str | None = None,
+) -> Instance:
+    """Start the newest version of a process as ``principal``; it runs until people or time must act."""
+    access.require_staff(principal, "start a process")
+    return instances.start_instance(session, ctx, process_key, data, business_key, principal.username)
+
+
+# -- tasks -------------------------------------------------------------------------------------
+
+
+def _refused(session: Session, principal: Principal, instance: Instance, task: OpenTask, attempted: str) -> NotAllowed:
+    """Record a refused attempt on the instance's trail and return the error to raise."""
+    audit.append_to_instance(session, instance, [audit.Entry(
+        action="task.refused", actor=principal.username, task_id=task.id, element_id=task.element_id,
+        element_name=task.name, lane=task.lane, detail={"attempted": attempted},
+    )], None)
+    session.flush()
+    return NotAllowed(f"you may not {attempted} this task: it is not offered to you", recorded=True)
+
+
+def _record(session: Session, instance: Instance, task: OpenTask, action: str, actor: str,
+            detail: dict[str, Any]) -> None:
+    audit.append_to_instance(session, instance, [audit.Entry(
+        action=action, actor=actor, task_id=task.id, element_id=task.element_id, element_name=task.name,
+        lane=task.lane, detail=detail)], None)
+
+
+@dataclass(frozen=True)
+class _Acting:
+    """Whom someone acts for on a task, and whether an administrator overrides the offer to do it."""
+
+    on_behalf_of: str | None
+    overridden: bool
+
+
+def _authorize(
+    session: Session, principal: Principal, instance: Instance, task: OpenTask, attempted: str, override: bool,
+) -> _Acting:
+    acting = access.acting_for(principal, task)
+    if acting is not None:
+        return _Acting(acting if acting != principal.username else None, False)
+    if override and access.may_override(principal):
+        _record(session, instance, task, "task.overridden", principal.username,
+                {"attempted": attempted, "offered_to": task.claimed_by or task.assignee
+                 or {"users": task.candidate_users, "groups": task.candidate_groups}})
+        return _Acting(None, True)
+    raise _refused(session, principal, instance, task, attempted)
+
+
+def open_task(session: Session, ctx: EngineContext, principal: Principal, task_id: str) -> OpenTask:
+    """A task someone may see; the first look by someone it is offered to opens it (개봉, recorded)."""
+    task = _readable_task(session, principal, task_id)
+    if task.opened_at is None and access.acting_for(principal, task) is not None:
+        instance, task = instances.lock_by_task(session, task_id)
+        if task.opened_at is None:
+            task.opened_at = ctx.clock()
+            _record(session, instance, task, "task.opened", principal.username, {})
+            session.flush()
+    return task
+
+
+def _readable_task(session: Session, principal: Principal, task_id: str) -> OpenTask:
+    task = worklist.open_task(session, task_id)
+    if not access.may_see_task(principal, task):
+        raise NotAllowed("this task is not offered to you")
+    return task
+
+
+def claim(session: Session, principal: Principal, task_id: str, override: bool = False) -> OpenTask:
+    """Take a task offered to you (or to a colleague you stand in for), so others see it is yours."""
+    instance, task = instances.lock_by_task(session, task_id)
+    acting = _authorize(session, principal, instance, task, "claim", override)
+    task.claimed_by = principal.username
+    access.add_participants(session, instance.id, [("user", principal.username)], "assignee")
+    _record(session, instance, task, "task.claimed", principal.username,
+            {"on_behalf_of": acting.on_behalf_of or (None if acting.overridden else principal.username)})
+    session.flush()
+    return task
+
+
+def unclaim(session: Session, principal: Principal, task_id: str) -> OpenTask:
+    """Give a claimed task back to everyone it was offered to (its claimant, or an admin)."""
+    instance, task = instances.lock_by_task(session, task_id)
+    if task.claimed_by != principal.username and not principal.has_role("admin"):
+        raise _refused(session, principal, instance, task, "unclaim")
+    previous, task.claimed_by = task.claimed_by, None
+    _record(session, instance, task, "task.unclaimed", principal.username, {"was_claimed_by": previous})
+    session.flush()
+    return task
+
+
+def delegate(session: Session, principal: Principal, task_id: str, to_user: str) -> OpenTask:
+    """Hand a task to another user (you act on it, or you are an admin), who then alone may act on it."""
+    instance, task = instances.lock_by_task(session, task_id)
+    _authorize(session, principal, instance, task, "delegate", override=principal.has_role("admin"))
+    target = identity.get_user(session, to_user)
+    if not target.active:
+        raise InvalidInput(f"{target.display_name} no longer works here")
+    previous = task.claimed_by or task.assignee
+    task.assignee = target.username
+    task.claimed_by = target.username
+    if session.get(TaskCandidate, (task.id, "user", target.username)) is None:
+        session.add(TaskCandidate(task_id=task.id, kind="user", name=target.username))
+    access.add_participants(session, instance.id, [("user", target.username)], "assignee")
+    _record(session, instance, task, "task.delegated", principal.username, {"from": previous, "to": target.username})
+    session.flush()
+    return task
+
+
+def save_draft(session: Session, ctx: EngineContext, principal: Principal, task_id: str,
+               data: dict[str, Any]) -> TaskDraft:
+    """Keep what someone entered so far; only they see it, until the task is completed."""
+    _, task = instances.lock_by_task(session, task_id)
+    if access.acting_for(principal, task) is None:
+        raise NotAllowed("this task is not offered to you")
+    if not isinstance(data, dict):
+        raise InvalidInput("a draft must be a JSON object")
+    draft = session.get(TaskDraft, (task_id, principal.username))
+    if draft is None:
+        draft = TaskDraft(task_id=task_id, username=principal.username, data=data, saved_at=ctx.clock())
+        session.add(draft)
+    else:
+        draft.data, draft.saved_at = data, ctx.clock()
+    session.flush()
+    return draft
+
+
+def complete(
+    session: Session, ctx: EngineContext, principal: Principal, task_id: str, data: dict[str, Any] | None,
+    *, override: bool = False,
+) -> Instance:
+    """Complete a task offered to ``principal`` (or, as deputy, to the absent colleague) with the
+    data its form asks for — nothing else — and let the engine run on."""
+    instance, task = instances.lock_by_task(session, task_id)
+    acting = _authorize(session, principal, instance, task, "complete", override)
+    if instance.status not in instances.ACTIVE_STATUSES:
+        raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
+    data = dict(data or {})
+    bundle, workflow = instances.load(session, ctx, instance)
+    ready = instances.ready_task(workflow, task_id)
+    _check_submission(session, ctx, principal, instance, task, ready, data)
+    step = Step(principal.username, completing=ready, data=data, on_behalf_of=acting.on_behalf_of)
+    return instances.transition(session, ctx, instance, step, (bundle, workflow))
+
+
+def _check_submission(
+    session: Session, ctx: EngineContext, principal: Principal, instance: Instance, task: OpenTask,
+    ready: Task, data: dict[str, Any],
+) -> None:
+    """422 naming each field when ``data`` is not what the task's form (or declared outputs) takes."""
+    version = session.get(ProcessVersion, instance.process_version_id)
+    assert version is not None
+    document = definitions.form_document(version, task.element_id, task.form_key)
+    schema = (document.get("schema", document) if document is not None else None) or {}
+    accepted = set(schema.get("properties") or {}) if document is not None else set(declared_outputs(ready))
+    message = UNKNOWN_FIELD.get(principal.locale, UNKNOWN_FIELD["en"])
+    errors = [{"field": key, "message": message} for key in sorted(data) if key not in accepted]
+    if not errors and document is not None:
+        if ctx.form_check is not None:
+            found = ctx.form_check(document, data, principal.locale)
+        else:
+            found = [(".".join(str(p) for p in e.absolute_path), e.message)
+                     for e in jsonschema.Draft202012Validator(schema).iter_errors(data)]
+        errors += [{"field": f, "message": m} for f, m in found]
+    errors += [{"field": f, "message": m} for f, m in attachments.bad_references(session, instance.id, data)]
+    if errors:
+        raise FormInvalid(errors)
+
+
+def declared_outputs(task: Task) -> list[str]:
+    """The fields a task without a form gives back, as its BPMN names them (property ``outputs``)."""
+    extensions = getattr(task.task_spec, "extensions", {}) or {}
+    text = str((extensions.get("properties") or {}).get(OUTPUTS_PROPERTY) or "")
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+# -- instances ---------------------------------------------------------------------------------
+
+
+def cancel(session: Session, ctx: EngineContext, principal: Principal, instance_id: str, reason: str = "") -> Instance:
+    """Cancel an instance: whoever started it, or an admin."""
+    instance = instances.lock_instance(session, instance_id)
+    access.require_staff(principal, "cancel an instance")
+    access.require_may_see(session, principal, instance)
+    access.require_may_cancel(principal, instance)
+    return instances.cancel_instance(session, ctx, instance_id, principal.username, reason.strip())
+
+
+def edit_data(
+    session: Session, ctx: EngineContext, principal: Principal, instance_id: str, changes: dict[str, Any],
+) -> Instance:
+    """An administrator's correction of a running or failed instance's data; open tasks and timers
+    that read it are evaluated again."""
+    instances.lock_instance(session, instance_id)
+    access.require_admin(principal, "correct an instance's data")
+    return instances.edit_data(session, ctx, instance_id, changes, principal.username)
+
+
+def retry(session: Session, ctx: EngineContext, principal: Principal, instance_id: str) -> Instance:
+    """Run an instance that stopped with an error again (admins), after the cause was fixed."""
+    instances.lock_instance(session, instance_id)
+    access.require_admin(principal, "retry an instance")
+    return instances.retry_instance(session, ctx, instance_id, principal.username)
+
+
+def retry_incident(session: Session, ctx: EngineContext, principal: Principal, job_id: int) -> Any:
+    """Try a failed service task's handler again (admins)."""
+    access.require_admin(principal, "retry an incident")
+    return worker.retry_incident(session, ctx, job_id, principal.username)
+
+
+def comment(
+    session: Session, principal: Principal, instance_id: str, body: str, task_id: str | None = None,
+) -> Comment:
+    """A comment on an instance (or one of its tasks), by staff who take part in it."""
+    instance = instances.lock_instance(session, instance_id)
+    access.require_may_take_part(session, principal, instance, "comment")
+    body = body.strip()
+    if not body:
+        raise InvalidInput("a comment needs some text")
+    if len(body) > COMMENT_LIMIT:
+        raise InvalidInput(f"a comment is limited to {COMMENT_LIMIT:,} characters")
+    added = Comment(instance_id=instance_id, task_id=task_id, author=principal.username, body=body)
+    session.add(added)
+    audit.append_to_instance(session, instance, [audit.Entry(
+        action="comment.added", actor=principal.username, task_id=task_id, detail={"body": body})], None)
+    session.flush()
+    return added
+
+
+def share(session: Session, principal: Principal, instance_id: str, username: str) -> Instance:
+    """Let a colleague read an instance you take part in (recorded); they may then follow and comment."""
+    instance = instances.lock_instance(session, instance_id)
+    access.require_may_take_part(session, principal, instance, "share this instance")
+    colleague = identity.get_user(session, username)
+    access.add_participants(session, instance.id, [("user", colleague.username)], "shared")
+    audit.append_to_instance(session, instance, [audit.Entry(
+        action="instance.shared", actor=principal.username, detail={"with": colleague.username})], None)
+    session.flush()
+    return instance
+
+
+# -- messages ----------------------------------------------------------------------------------
+
+
+def send_message(
+    session: Session, ctx: EngineContext, principal: Principal, name: str, correlation: dict[str, Any],
+    payload: dict[str, Any] | None = None,
+) -> worker.Delivery:
+    """Deliver a message to the instances it correlates with, or start the process it starts —
+    only where the process accepts that message from ``principal``. An empty correlation (which
+    would match every waiting instance) is refused."""
+    if not name:
+        raise InvalidInput("a message needs a name")
+    if not isinstance(correlation, dict) or not correlation:
+        raise InvalidInput("a message needs a correlation: the keys that say which case it is for")
+    if not isinstance(payload or {}, dict):
+        raise InvalidInput("the payload must be a JSON object")
+    targets = worker.message_targets(session, ctx, name)
+    allowed = {version for version, bundle in targets.items() if _may_send(principal, name, bundle.senders(name))}
+    if targets and not allowed:
+        access.require_may_send(principal, name, ())
+    return worker.deliver_message(session, ctx, name, correlation, payload, actor=principal.username,
+                                  versions=allowed)
+
+
+def _may_send(principal: Principal, name: str, senders: list[str]) -> bool:
+    try:
+        access.require_may_send(principal, name, senders)
+    except NotAllowed:
+        return False
+    return True
