@@ -13,8 +13,8 @@ from api.form_check import check_form
 from api.routes import audit, auth, events, instances, processes, registry, tasks
 from engine.attachments import BlobStore
 from engine.config import Settings, get_settings
+from engine.context import EngineContext
 from engine.db import Database
-from engine.instances import EngineContext
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

@@ -15,17 +15,17 @@ import typer
 from sqlalchemy.orm import Session
 
 from api.form_check import check_form
-from engine import access, audit, commands, definitions, identity, instances, worker, worklist
+from engine import access, audit, commands, definitions, identity, worker, worklist
 from engine.attachments import BlobStore
 from engine.config import get_settings
+from engine.context import EngineContext
 from engine.db import Database
 from engine.demo import DEMO_PASSWORD, seed_instances, seed_organisation
 from engine.demo import PEOPLE as DEMO_PEOPLE
 from engine.errors import CityflowError, DefinitionError, InvalidInput
 from engine.identity import Principal
-from engine.instances import EngineContext
 from engine.migrate import upgrade
-from engine.models import OpenTask
+from engine.models import ERROR, OpenTask
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="cityflow: BPMN work management for city hall.")
 audit_app = typer.Typer(no_args_is_help=True, help="Verify, export and checkpoint the audit trail.")
@@ -181,7 +181,7 @@ def start(
         instance = commands.start(session, _context(), _person(session, as_user), process, payload, business_key)
         instance_id, status = instance.id, instance.status
     typer.echo(instance_id)
-    if status == instances.ERROR:
+    if status == ERROR:
         typer.echo(
             f"instance {instance_id} stopped with an error; see `cityflow audit export --instance {instance_id}`",
             err=True,
@@ -298,7 +298,7 @@ def retry(instance_id: str, as_user: AsUser = None) -> None:
         instance = commands.retry(session, _context(), _person(session, as_user), instance_id)
         status = instance.status
     typer.echo(f"{instance_id} {status}")
-    if status == instances.ERROR:
+    if status == ERROR:
         raise typer.Exit(1)
 
 

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from engine import identity
 from engine.attachments import BlobStore
 from engine.config import Settings
+from engine.context import EngineContext
 from engine.db import Database
 from engine.errors import NotAllowed, NotAuthenticated
 from engine.identity import Principal
-from engine.instances import EngineContext
 
 SESSION_COOKIE = "cityflow_session"
 CSRF_HEADER = "x-csrf-token"

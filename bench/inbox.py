@@ -17,8 +17,8 @@ from api.app import create_app
 from bench.common import scratch_database
 from engine import definitions
 from engine.config import Settings
+from engine.context import EngineContext
 from engine.demo import DEMO_PASSWORD, seed_organisation
-from engine.instances import EngineContext
 from engine.models import AuditRecord, Instance, OpenTask, ProcessVersion, TaskCandidate
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ import pstats
 from bench.common import deploy_loop, scratch_database
 from bench.transitions import LoopDriver
 from engine import instances
-from engine.instances import EngineContext
+from engine.context import EngineContext
 
 
 def profile_transitions(url: str | None, transitions: int = 400) -> str:

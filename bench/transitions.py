@@ -9,8 +9,8 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, select
 
 from bench.common import deploy_loop, median_seconds, scratch_database
 from engine import audit, instances
+from engine.context import EngineContext
 from engine.db import Database
-from engine.instances import EngineContext
 from engine.models import Instance, OpenTask
 
 _raw = MetaData()

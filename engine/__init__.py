@@ -1,15 +1,46 @@
 """cityflow's engine: BPMN execution on SpiffWorkflow, persistence, and the audit trail.
 
-What the ``api`` layer (the HTTP app and the CLI) may use:
+``__all__`` names the modules the ``api`` layer (the HTTP app, the pages, the CLI) may use;
+``tests/test_layers.py`` holds the api to it. People's use cases go through ``commands``, which
+locks, authorizes, validates, acts, persists and audits in that order; nothing else changes an
+instance. The rest of the engine (``instances``, ``runtime``, ``sandbox``, ``parsing``,
+``timers``, ``handlers``, ``clock``) is its own business.
 
-- ``engine.definitions`` — read, validate and deploy process folders; versions; forms of tasks
-- ``engine.instances`` — start, complete, cancel, retry; ``EngineContext`` (specs cache, script engine, clock)
-- ``engine.worklist`` — who sees and may act on which task; claims, delegation, drafts, comments
-- ``engine.worker`` — timers, messages, jobs and incidents, scheduled starts; the ``Worker`` loop
-- ``engine.identity`` / ``engine.demo`` — people, passwords, tokens, absences; the demo city hall
-- ``engine.attachments``, ``engine.notifications``, ``engine.registry`` — files, telling people, registers
-- ``engine.audit`` — records, verification, export, checkpoints
-- ``engine.db``, ``engine.config``, ``engine.migrate``, ``engine.errors``, ``engine.models`` (types only)
+- ``commands`` — every use case a person brings: start, open, claim, unclaim, delegate, save a
+  draft, complete, cancel, message, retry, correct data, comment, share
+- ``access`` — who may do what: the authorization rules, visibility by participation
+- ``worklist`` — reading people's work: inboxes, the instances someone may read, drafts, comments
+- ``worker`` — what happens without anyone clicking: timers, jobs, scheduled starts, mail, the loop
+- ``context`` — ``EngineContext``: the specs cache, the script engine, the clock, the form check
+- ``definitions`` — read, validate and deploy process folders; versions; forms of tasks
+- ``identity`` / ``demo`` — people, passwords, tokens, absences; the demo city hall
+- ``attachments``, ``notifications``, ``registry`` — files, telling people, registers
+- ``audit`` — records, verification, export, checkpoints
+- ``citytime`` — the city's time zone and working days
+- ``bpmn_xml`` — the hardened XML reader (the diagram renderer reads BPMN with it)
+- ``db``, ``config``, ``migrate``, ``errors``, ``models`` (types and constants only)
 
 Nothing here imports the web layer or the forms package.
 """
+
+__all__ = [
+    "access",
+    "attachments",
+    "audit",
+    "bpmn_xml",
+    "citytime",
+    "commands",
+    "config",
+    "context",
+    "db",
+    "definitions",
+    "demo",
+    "errors",
+    "identity",
+    "migrate",
+    "models",
+    "notifications",
+    "registry",
+    "worker",
+    "worklist",
+]

@@ -24,9 +24,10 @@ from SpiffWorkflow.task import Task
 from sqlalchemy.orm import Session
 
 from engine import access, attachments, audit, definitions, identity, instances, worker, worklist
+from engine.context import EngineContext
 from engine.errors import FormInvalid, InstanceNotActive, InvalidInput, NotAllowed
 from engine.identity import Principal
-from engine.instances import EngineContext, Step
+from engine.instances import Step
 from engine.models import Comment, Instance, OpenTask, ProcessVersion, TaskCandidate, TaskDraft
 
 COMMENT_LIMIT = 10_000

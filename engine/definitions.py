@@ -508,6 +508,14 @@ class BundleCache:
         return bundle
 
 
+def version_of(session: Session, version_id: int) -> ProcessVersion:
+    """A deployed version by its row id (an instance's ``process_version_id``)."""
+    row = session.get(ProcessVersion, version_id)
+    if row is None:
+        raise ProcessNotFound(f"no process version {version_id}")
+    return row
+
+
 def form_document(row: ProcessVersion, element_id: str, form_key: str | None) -> dict[str, Any] | None:
     """The JSON form a user task uses, as stored with its version, or None."""
     name = resolve_form(row.files, element_id, form_key)

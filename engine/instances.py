@@ -11,11 +11,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.task import Task
@@ -24,8 +23,8 @@ from sqlalchemy import Table, delete, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from engine import access, audit
-from engine.clock import Clock
-from engine.definitions import BundleCache, latest_version
+from engine.context import EngineContext
+from engine.definitions import latest_version
 from engine.errors import (
     CityflowError,
     InstanceNotActive,
@@ -35,7 +34,20 @@ from engine.errors import (
     TaskNotFound,
     TaskNotReady,
 )
-from engine.models import AuditRecord, Instance, Job, MessageWait, OpenTask, TaskCandidate, TaskDraft, Timer
+from engine.models import (
+    CANCELLED,
+    COMPLETED,
+    ERROR,
+    RUNNING,
+    AuditRecord,
+    Instance,
+    Job,
+    MessageWait,
+    OpenTask,
+    TaskCandidate,
+    TaskDraft,
+    Timer,
+)
 from engine.runtime import (
     ProcessBundle,
     Recorder,
@@ -47,7 +59,6 @@ from engine.runtime import (
     dump_state,
     jsonable,
     load_state,
-    make_script_engine,
     new_workflow,
     ready_user_tasks,
     recording,
@@ -61,31 +72,7 @@ from engine.timers import due_at as timer_due_at
 ENGINE_ACTOR = "system:engine"
 COMPLETION_KEYS = ("completed_by", "acting_for")
 
-RUNNING, COMPLETED, CANCELLED, ERROR = "running", "completed", "cancelled", "error"
 ACTIVE_STATUSES = frozenset({RUNNING})
-
-
-FormCheck = Callable[[dict[str, Any], dict[str, Any], str], list[tuple[str, str]]]
-
-
-@dataclass
-class EngineContext:
-    """What the services share within one server or worker process."""
-
-    script_engine: PythonScriptEngine
-    bundles: BundleCache = field(default_factory=BundleCache)
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    # How a task's form judges submitted data, in the submitter's language: (form, data, locale) →
-    # [(field, message)]. The adapters give the forms package's; without one, plain JSON Schema.
-    form_check: FormCheck | None = None
-
-    @classmethod
-    def create(
-        cls, script_time_limit: float = 1.0, clock: Callable[[], datetime] | None = None,
-        form_check: FormCheck | None = None,
-    ) -> EngineContext:
-        clock = clock or Clock()
-        return cls(script_engine=make_script_engine(script_time_limit, clock), clock=clock, form_check=form_check)
 
 
 def _require_object(data: Any) -> dict[str, Any]:

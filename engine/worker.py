@@ -32,11 +32,11 @@ from sqlalchemy.orm import Session
 
 from engine import audit, handlers, instances, notifications
 from engine.config import Settings
+from engine.context import EngineContext
 from engine.db import Database
 from engine.definitions import latest_versions
 from engine.errors import Conflict, InstanceNotActive, InvalidInput, NotFound
-from engine.instances import EngineContext
-from engine.models import Instance, Job, MessageWait, ProcessSchedule, Timer
+from engine.models import RUNNING, Instance, Job, MessageWait, ProcessSchedule, Timer
 from engine.runtime import ProcessBundle, data_changes
 
 log = logging.getLogger("cityflow.worker")
@@ -58,7 +58,7 @@ class MessageUnmatched(NotFound):
 def fire_timer(session: Session, ctx: EngineContext, timer_id: int, instance_id: str) -> bool:
     """Fire one due timer (and any other due timer of its instance); False if it is not ours to fire."""
     instance = instances.try_lock_instance(session, instance_id)
-    if instance is None or instance.status != instances.RUNNING:
+    if instance is None or instance.status != RUNNING:
         return False
     timer = session.execute(select(Timer).where(Timer.id == timer_id)).scalar_one_or_none()
     now = ctx.clock()
@@ -159,7 +159,7 @@ def deliver_message(
         instance = instances.lock_instance(session, wait.instance_id)
         if versions is not None and instance.process_version_id not in versions:
             continue
-        if instance.status == instances.RUNNING and _correlates(instance, correlation):
+        if instance.status == RUNNING and _correlates(instance, correlation):
             _deliver_to(session, ctx, instance, wait, payload, actor)
             delivery.delivered.append(instance.id)
     if not delivery.delivered:
@@ -216,7 +216,7 @@ def run_job(session: Session, ctx: EngineContext, job_id: int, instance_id: str)
     now = ctx.clock()
     if job is None or job.status != "pending" or _aware(job.due_at) > now:
         return "skipped"
-    if instance.status != instances.RUNNING:
+    if instance.status != RUNNING:
         session.delete(job)
         return "skipped"
     bundle, workflow = instances.load(session, ctx, instance)
@@ -297,7 +297,7 @@ def retry_incident(session: Session, ctx: EngineContext, job_id: int, actor: str
     if job.status != "incident":
         raise Conflict(f"job {job_id} is not an incident")
     instance = instances.lock_instance(session, job.instance_id)
-    if instance.status != instances.RUNNING:
+    if instance.status != RUNNING:
         raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
     job.status, job.attempts, job.due_at = "pending", 0, ctx.clock()
     audit.append_to_instance(session, instance, [audit.Entry(

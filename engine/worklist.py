@@ -190,6 +190,11 @@ def find_instances(
     return rows[:limit], next_cursor
 
 
+def instance_of(session: Session, task: OpenTask) -> Instance:
+    """The instance a task belongs to (whoever may see the task may read its instance)."""
+    return instances.get_instance(session, task.instance_id)
+
+
 def instance_for(session: Session, principal: Principal, instance_id: str) -> Instance:
     instance = instances.get_instance(session, instance_id)
     access.require_may_see(session, principal, instance)

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
+from engine.context import EngineContext
 from engine.db import Database
-from engine.instances import EngineContext
 from engine.migrate import upgrade
 from engine.models import Base
 

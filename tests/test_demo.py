@@ -9,9 +9,9 @@ from sqlalchemy import select
 from engine import definitions, registry
 from engine.attachments import BlobStore
 from engine.config import Settings
+from engine.context import EngineContext
 from engine.db import Database
 from engine.demo import seed_instances, seed_organisation
-from engine.instances import EngineContext
 from engine.models import Instance
 from engine.worker import Worker
 from tests.api.conftest import ROOT, _quick_password_hashing  # noqa: F401 - cheap argon2, autouse

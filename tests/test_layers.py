@@ -129,3 +129,83 @@ def test_the_import_reader_sees_every_form_of_import(tmp_path: Path) -> None:
         "forms/__init__.py imports engine.audit.records",
         "forms/render.py imports sqlalchemy.orm",
     ]
+
+
+# -- the engine's surface ----------------------------------------------------------------------
+
+ENGINE_SURFACE = [
+    "access", "attachments", "audit", "bpmn_xml", "citytime", "commands", "config", "context", "db",
+    "definitions", "demo", "errors", "identity", "migrate", "models", "notifications", "registry", "worker",
+    "worklist",
+]
+
+
+def test_the_engine_states_what_the_api_may_use() -> None:
+    import engine
+
+    assert sorted(engine.__all__) == ENGINE_SURFACE
+    assert all((ROOT / "engine" / f"{name}.py").is_file() for name in engine.__all__)
+
+
+def test_the_api_uses_only_what_the_engine_offers() -> None:
+    # In particular never engine.instances: every change of an instance goes through engine.commands.
+    offered = set(ENGINE_SURFACE)
+    reached = []
+    for path in sorted((ROOT / "api").rglob("*.py")):
+        for name in imported_modules(path.read_text(encoding="utf-8"), module_name(path, ROOT)):
+            parts = name.split(".")
+            if parts[0] == "engine" and len(parts) > 1 and parts[1] not in offered:
+                reached.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert reached == []
+
+
+def import_cycles(layer: str, root: Path = ROOT) -> list[list[str]]:
+    """Cycles among a layer's modules, counting imports inside functions too (they hide cycles)."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted((root / layer).rglob("*.py")):
+        module = module_name(path, root)
+        imports = imported_modules(path.read_text(encoding="utf-8"), module, path.name == "__init__.py")
+        graph[module] = {name for name in imports if name.split(".")[0] == layer and name != layer}
+    modules = set(graph)
+    edges = {m: {n if n in modules else n.rsplit(".", 1)[0] for n in targets} & modules - {m}
+             for m, targets in graph.items()}
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(edges[node]):
+            if state.get(nxt) == 1:
+                cycles.append([*stack[stack.index(nxt):], nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node)
+    return cycles
+
+
+@pytest.mark.parametrize("layer", ["engine", "api", "forms"])
+def test_no_module_imports_itself_round_about(layer: str) -> None:
+    assert import_cycles(layer) == []
+
+
+def test_the_cycle_reader_finds_a_cycle_hidden_in_a_function(tmp_path: Path) -> None:
+    sources = {
+        "engine/__init__.py": "",
+        "engine/definitions.py": "from engine.handlers import known\n",
+        "engine/handlers.py": "def later():\n    from engine.worklist import unopened\n",
+        "engine/worklist.py": "from engine import instances\n",
+        "engine/instances.py": "from engine.definitions import latest\n",
+    }
+    for name, text in sources.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    assert import_cycles("engine", tmp_path) == [
+        ["engine.definitions", "engine.handlers", "engine.worklist", "engine.instances", "engine.definitions"]
+    ]

@@ -25,7 +25,7 @@ from api.schemas import (
     task_out,
 )
 from engine import attachments, audit, commands, definitions, worker, worklist
-from engine.models import Instance, ProcessVersion
+from engine.models import Instance
 
 router = APIRouter(prefix="/api", tags=["instances"])
 
@@ -41,7 +41,7 @@ def instance_marks(session: Session, instance: Instance, now: datetime | None) -
 
 def instance_view(session: Session, instance: Instance, now: datetime | None = None) -> InstanceOut:
     """An instance as the API shows it: its data, open tasks (overdue marked) and incidents."""
-    version = session.get(ProcessVersion, instance.process_version_id)
+    version = definitions.version_of(session, instance.process_version_id)
     incidents = [
         {"id": j.id, "element_id": j.element_id, "handler": j.handler, "attempts": j.attempts, "error": j.last_error}
         for j in worker.incidents(session, instance.id)
@@ -89,8 +89,7 @@ def get_instance(instance_id: str, principal: Anyone, session: SessionDep) -> In
 def instance_diagram(instance_id: str, principal: Anyone, session: SessionDep, services: ServicesDep) -> Response:
     """The diagram with completed, active and failed elements marked."""
     instance = worklist.instance_for(session, principal, instance_id)
-    version = session.get(ProcessVersion, instance.process_version_id)
-    assert version is not None
+    version = definitions.version_of(session, instance.process_version_id)
     svg = render_svg(definitions.diagram_files(version), instance_marks(session, instance, services.ctx.clock()),
                      title=version.name)
     return Response(svg, media_type="image/svg+xml")

@@ -22,7 +22,7 @@ from api.schemas import (
 )
 from engine import commands, definitions, worklist
 from engine.identity import Principal
-from engine.models import Instance, OpenTask, ProcessVersion
+from engine.models import OpenTask, ProcessVersion
 from forms.definition import Form
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
@@ -45,16 +45,14 @@ def list_tasks(
 
 
 def task_form(session: Session, task: OpenTask) -> tuple[dict[str, Any] | None, ProcessVersion]:
-    instance = session.get(Instance, task.instance_id)
-    assert instance is not None
-    version = session.get(ProcessVersion, instance.process_version_id)
-    assert version is not None
+    instance = worklist.instance_of(session, task)
+    version = definitions.version_of(session, instance.process_version_id)
     return definitions.form_document(version, task.element_id, task.form_key), version
 
 
 def task_detail(session: Session, principal: Principal, task: OpenTask) -> TaskDetail:
     document, _ = task_form(session, task)
-    instance = session.get(Instance, task.instance_id)
+    instance = worklist.instance_of(session, task)
     form = None
     if document is not None:
         parsed = Form.from_document(document)
@@ -62,7 +60,7 @@ def task_detail(session: Session, principal: Principal, task: OpenTask) -> TaskD
     return TaskDetail(
         **task_out(task).model_dump(),
         form=form,
-        data=instance.data if instance else {},
+        data=instance.data,
         draft=worklist.draft_of(session, principal, task.id),
     )
 

@@ -19,7 +19,6 @@ from api.web.common import (
 )
 from engine import access, attachments, audit, commands, definitions, worklist
 from engine.errors import InvalidInput
-from engine.models import ProcessVersion
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,8 +26,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/instances/{instance_id}", response_class=HTMLResponse)
 def instance_page(request: Request, instance_id: str, viewer: Viewer, session: SessionDep) -> HTMLResponse:
     instance = worklist.instance_for(session, viewer.principal, instance_id)
-    version = session.get(ProcessVersion, instance.process_version_id)
-    assert version is not None
+    version = definitions.version_of(session, instance.process_version_id)
     marks = instance_marks(session, instance, viewer.now)
     # The SVG is built as an XML tree by api.diagram, which escapes every text it contains.
     diagram = Markup(render_svg(definitions.diagram_files(version), marks, title=version.name))  # noqa: S704

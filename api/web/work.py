@@ -24,7 +24,7 @@ from api.web.common import (
 from api.web.i18n import translations
 from engine import access, attachments, commands, worklist
 from engine.errors import FormInvalid, InvalidInput
-from engine.models import Instance, OpenTask
+from engine.models import OpenTask
 from forms.definition import Form
 from forms.render import render_form
 from forms.submission import UploadedFile, parse_submission
@@ -49,8 +49,7 @@ def _task_context(
     session: Session, services: Any, viewer: WebUser, task: OpenTask
 ) -> tuple[Form | None, dict[str, Any]]:
     document, version = task_form(session, task)
-    instance = session.get(Instance, task.instance_id)
-    assert instance is not None
+    instance = worklist.instance_of(session, task)
     bundle = services.ctx.bundles.get(session, version.id)
     form = Form.from_document(document, locale=viewer.locale) if document is not None else None
     on_behalf_of = access.acting_for(viewer.principal, task)

@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from engine import definitions, identity
 from engine.config import Settings
+from engine.context import EngineContext
 from engine.db import Database
 from engine.demo import DEMO_PASSWORD, seed_organisation
-from engine.instances import EngineContext
 
 ROOT = Path(__file__).resolve().parents[2]
 

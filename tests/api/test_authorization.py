@@ -13,8 +13,8 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from api.app import create_app
+from engine.context import EngineContext
 from engine.db import Database
-from engine.instances import EngineContext
 from tests.api.conftest import Api, seed, serving
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from engine.context import EngineContext
 from engine.db import Database
-from engine.instances import EngineContext
 from tests.api.conftest import Api, serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from engine import handlers
 from engine.clock import MovableClock
+from engine.context import EngineContext
 from engine.db import Database
-from engine.instances import EngineContext
 from engine.worker import Worker
 from tests.api.conftest import Api, seed
 from tests.engine.helpers import bpmn, chain, process, user_task, write_folder

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from engine.context import EngineContext
 from engine.db import Database
-from engine.instances import EngineContext
 from tests.engine.helpers import Driver
 
 

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 
 from engine import audit, definitions, instances
+from engine.context import EngineContext
 from engine.db import Database
-from engine.instances import EngineContext
 from engine.models import AuditRecord, Instance, OpenTask
 
 HEADER = (

@@ -8,9 +8,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from engine import instances
+from engine.context import EngineContext
 from engine.db import Database
 from engine.errors import Conflict
-from engine.instances import EngineContext
 from engine.models import AuditRecord
 from tests.engine.helpers import Driver, bpmn, chain, process, user_task, write_folder
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from engine import instances
+from engine.context import EngineContext
 from engine.errors import InstanceNotActive, InvalidInput, TaskNotFound, TaskNotReady
-from engine.instances import EngineContext
 from engine.models import OpenTask
 from tests.engine.helpers import Driver, bpmn, chain, flow, process, script_task, user_task, write_folder
 

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from engine import handlers, instances, notifications
 from engine.clock import MovableClock
 from engine.config import Settings
+from engine.context import EngineContext
 from engine.db import Database
 from engine.demo import seed_organisation
-from engine.instances import EngineContext
 from engine.models import Job, Notification, OpenTask, Timer
 from engine.worker import MessageUnmatched, Worker, deliver_message, incidents, retry_incident
 from tests.engine.helpers import Driver, bpmn, chain, process, user_task, write_folder

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from engine import identity
 from engine.clock import MovableClock
 from engine.config import Settings
+from engine.context import EngineContext
 from engine.db import Database
-from engine.instances import EngineContext
 from engine.models import AuditRecord, OutgoingMail, Timer
 from engine.notifications import notify_people
 from engine.worker import Worker

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from engine.clock import MovableClock
 from engine.config import Settings
+from engine.context import EngineContext
 from engine.db import Database
-from engine.instances import EngineContext
 from engine.worker import Worker
 from tests.api.conftest import Api, _quick_password_hashing, seed, settings  # noqa: F401 - fixtures
 
