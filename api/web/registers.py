@@ -1,6 +1,10 @@
-"""Registers and the dashboard: the directive register, the pledge board, at a glance."""
+"""Registers and the dashboard: the directive register, the pledge board, at a glance — each read
+from the register its process declares (``register.json``)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -11,40 +15,49 @@ from api.web.common import (
     render,
 )
 from engine import registry
+from engine.errors import ProcessNotFound
 
 router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
 
 
 @router.get("/directives", response_class=HTMLResponse)
 def directives_page(
     request: Request, viewer: Viewer, session: SessionDep, services: ServicesDep,
-    department: str | None = None, status: str | None = None, overdue: str | None = None,
+    department: str | None = None, status: str | None = None, overdue: str | None = None, offset: int = 0,
 ) -> HTMLResponse:
-    register = registry.directives(session, services.ctx.clock(), department=department or None,
-                                   status=status or None, overdue=True if overdue == "1" else None)
+    filters = {"department": department, "status": status, "overdue": True if overdue == "1" else None}
+    register = registry.register(session, "directive", services.ctx.clock(), filters=filters, offset=offset)
     return render(request, "directives.html", viewer, section="directives", register=register,
-                  filters={"department": department, "status": status, "overdue": overdue},
-                  statuses=registry.DIRECTIVE_STATUSES)
+                  filters={"department": department, "status": status, "overdue": overdue})
 
 
 @router.get("/pledges", response_class=HTMLResponse)
 def pledges_page(
     request: Request, viewer: Viewer, session: SessionDep,
-    department: str | None = None, status: str | None = None,
+    department: str | None = None, status: str | None = None, offset: int = 0,
 ) -> HTMLResponse:
-    board = registry.pledges(session, department=department or None, status=status or None)
+    board = registry.register(session, "pledge", filters={"department": department, "status": status}, offset=offset)
     return render(request, "pledges.html", viewer, section="pledges", board=board,
-                  filters={"department": department, "status": status}, statuses=registry.PLEDGE_STATUSES)
+                  filters={"department": department, "status": status})
+
+
+def _deployed(read: Callable[[], T]) -> T | None:
+    """What a part of the dashboard shows, or None while its process is not deployed."""
+    try:
+        return read()
+    except ProcessNotFound:
+        return None
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(request: Request, viewer: Viewer, session: SessionDep, services: ServicesDep) -> HTMLResponse:
     """At a glance (의사결정지원): directives, 이행률, pledges, approvals waiting, field reports open."""
     now = services.ctx.clock()
-    register = registry.directives(session, now)
-    waiting = registry.waiting_tasks(session, "approval", now)
-    return render(request, "dashboard.html", viewer, section="dashboard", register=register,
-                  board=registry.pledges(session), approvals=waiting,
-                  field_reports=registry.open_by(session, "field_report", "category"))
-
-
+    return render(
+        request, "dashboard.html", viewer, section="dashboard",
+        register=_deployed(lambda: registry.register(session, "directive", now, limit=0)),
+        board=_deployed(lambda: registry.register(session, "pledge", limit=0)),
+        approvals=registry.waiting_tasks(session, "approval", now),
+        field_reports=_deployed(lambda: registry.open_by(session, "field_report", "category")) or {},
+    )

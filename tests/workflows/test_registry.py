@@ -66,3 +66,30 @@ def test_the_pledge_board_averages_progress_and_counts_what_is_achieved(city: Ci
     assert board["achievement_rate"] == 0.0
     assert board["by_status"]["정상추진"] == 2
     assert city.api.call("GET", "/api/pledges?status=완료", "mayor").json()["items"] == []
+
+
+def test_every_register_is_served_as_its_process_declares_it_a_page_at_a_time(city: City) -> None:
+    started = {register(city, title=f"지시 {n}") for n in range(3)}
+
+    generic = city.api.call("GET", "/api/registers/directive", "mayor").json()
+    assert generic == city.api.call("GET", "/api/directives", "mayor").json()  # the old name is an alias
+    assert generic["register"]["statuses"] == ["추진중", "완료", "계속관리", "장기검토", "추진불가"]
+    assert generic["register"]["rate"] == {"ko": "이행률", "en": "Implementation rate"}
+    assert generic["by_status"]["추진중"] == generic["matching"] == 3
+
+    first = city.api.call("GET", "/api/registers/directive?limit=2", "mayor").json()
+    rest = city.api.call("GET", f"/api/registers/directive?limit=2&offset={first['next_offset']}", "mayor").json()
+    assert (len(first["items"]), first["next_offset"], len(rest["items"]), rest["next_offset"]) == (2, 2, 1, None)
+    assert {item["id"] for item in first["items"] + rest["items"]} == started
+    assert first["overall"] == rest["overall"] == {"total": 3, "closed": 0, "rate": 0.0}
+
+    assert city.api.call("GET", "/api/registers/directive?colour=red", "mayor").status_code == 422
+    assert city.api.call("GET", "/api/registers/directive?overdue=maybe", "mayor").status_code == 422
+    assert city.api.call("GET", "/api/registers/suggestion", "mayor").status_code == 404  # declares none
+    assert city.api.call("GET", "/api/registers/field_report", "mayor").json()["total"] == 0
+
+    page = TestClient(city.api.client.app)
+    log_in(page, "mayor")
+    html = lxml.html.fromstring(page.get("/directives?offset=2").text)
+    assert html.xpath("count(//ul[@class='cf-cards']/li)") == 1
+    assert html.xpath("//nav[@class='cf-pager']/a[@rel='prev']/@href")[0].endswith("offset=0")
