@@ -38,7 +38,7 @@ from engine.bpmn_xml import element_line, parse_xml, read_bytes, schema_problems
 from engine.errors import DefinitionError, Problem, ProcessNotFound
 from engine.handlers import known_handler_names
 from engine.models import ProcessSchedule, ProcessVersion
-from engine.parsing import BpmnParser, camunda_attribute, handler_name
+from engine.parsing import BpmnParser, camunda_attribute, camunda_properties, handler_name
 from engine.runtime import ProcessBundle
 from engine.sandbox import camunda_to_python, compile_problem
 
@@ -343,9 +343,7 @@ def _process_properties(bpmn: dict[str, etree._ElementTree], entry: str) -> dict
         for node in tree.getroot().iter(f"{{{BPMN_NS}}}process", f"{{{BPMN_NS}}}collaboration"):
             if node.get("id") != entry and not _in_collaboration(tree, entry, node.get("id")):
                 continue
-            for prop in node.iterfind(f"{{{BPMN_NS}}}extensionElements/*/*"):
-                if etree.QName(prop).localname == "property" and prop.get("name"):
-                    found[str(prop.get("name")).strip()] = str(prop.get("value") or "")
+            found.update(camunda_properties(node))
     return found
 
 

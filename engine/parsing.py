@@ -24,6 +24,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from engine.timers import clocked
 
+BPMN_MODEL_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
 ASSIGNMENT_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "formKey", "dueDate")
 
@@ -34,6 +35,17 @@ def camunda_attribute(node: etree._Element, name: str) -> str | None:
         if value is not None:
             return value
     return None
+
+
+def camunda_properties(node: etree._Element) -> dict[str, str]:
+    """``<camunda:properties><camunda:property name= value=/>`` of an element, by name."""
+    found: dict[str, str] = {}
+    for namespace in CAMUNDA_NAMESPACES:
+        for prop in node.iterfind(f"{{{BPMN_MODEL_NS}}}extensionElements/{{{namespace}}}properties/"
+                                  f"{{{namespace}}}property"):
+            if prop.get("name"):
+                found[str(prop.get("name")).strip()] = str(prop.get("value") or "")
+    return found
 
 
 _EXPRESSION_NAME = re.compile(r"^[#$]\{\s*([A-Za-z_][\w.]*)\s*\}$")
@@ -68,6 +80,9 @@ class _CamundaExtensions:
             value = camunda_attribute(node, name)
             if value is not None:
                 extensions[name] = value
+        properties = camunda_properties(node)
+        if properties:  # Camunda Modeler's "Extension properties" sit beside SpiffWorkflow's own
+            extensions["properties"] = {**properties, **(extensions.get("properties") or {})}
         return extensions
 
 
