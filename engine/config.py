@@ -2,15 +2,23 @@
 
 Secrets are never defaults: when ``CITYFLOW_SECRET_KEY`` or ``CITYFLOW_AUDIT_KEY``
 is not set, a random key is generated once into ``var/`` and reused.
+
+The city's time zone (``CITYFLOW_TIMEZONE``) and its own days off
+(``CITYFLOW_EXTRA_HOLIDAYS``, ISO dates separated by commas) are checked here, so a
+misspelt zone or date stops the program at start, naming the value.
 """
 
 from __future__ import annotations
 
 import secrets
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -30,6 +38,38 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
+    timezone: str = "Asia/Seoul"  # the city's: its working days and the dates people read
+    extra_holidays: Annotated[tuple[date, ...], NoDecode] = ()  # the city's own days off
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+            raise ValueError(
+                f"CITYFLOW_TIMEZONE={value!r} is not a known time zone; use an IANA name such as 'Asia/Seoul'"
+            ) from exc
+        return value
+
+    @field_validator("extra_holidays", mode="before")
+    @classmethod
+    def _dates(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        days = []
+        for text in (part.strip() for part in value.split(",")):
+            if not text:
+                continue
+            try:
+                days.append(date.fromisoformat(text))
+            except ValueError as exc:
+                raise ValueError(f"CITYFLOW_EXTRA_HOLIDAYS: {text!r} is not a date like 2026-10-15") from exc
+        return tuple(days)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @property
     def attachments_dir(self) -> Path:

@@ -4,7 +4,8 @@ SpiffWorkflow's timer events ask ``datetime.now()`` and evaluate their text as a
 expression; cityflow's ask the script engine's clock (so tests move time) and take
 an ISO 8601 literal as it is written — ``P7D``, ``R4/P3M``, ``2026-12-31T09:00+09:00``
 — while anything else is an expression over the instance data (``deadline``), whose
-value may be an ISO string or a datetime.
+value may be an ISO string or a datetime. A date-time without an offset is the city's
+wall-clock time, and a bare date is that day in the city (``engine.citytime``).
 """
 
 from __future__ import annotations
@@ -21,12 +22,20 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.task import Task
 
+from engine.citytime import CityTime
+
 ClockFunction = Callable[[], datetime]
 
 
 def now_of(task: Task) -> datetime:
     clock: ClockFunction | None = getattr(task.workflow.script_engine, "clock", None)
     return clock() if clock is not None else datetime.now(UTC)
+
+
+def city_of(task: Task) -> CityTime:
+    """The city whose zone reads the task's dates: the script engine's, else the settings'."""
+    city: CityTime | None = getattr(task.workflow.script_engine, "city_time", None)
+    return city if city is not None else CityTime.from_settings()
 
 
 def iso_literal(text: str, kind: str) -> str | None:
@@ -49,18 +58,15 @@ def _value(definition: TimerEventDefinition, task: Task, kind: str) -> Any:
     if literal is not None:
         return literal
     value = task.workflow.script_engine.evaluate(task, definition.expression)
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC).isoformat()
+    if isinstance(value, date):  # a datetime too; a bare date is the start of that day in the city
+        return city_of(task).local(value).isoformat()
     if isinstance(value, timedelta):
         return f"PT{int(value.total_seconds())}S"
     return value
 
 
-def _as_utc(text: str) -> datetime:
-    moment: datetime = TimerEventDefinition.get_datetime(text)
-    return moment
+def _as_utc(text: str, task: Task) -> datetime:
+    return city_of(task).utc(text)
 
 
 class ClockedTimeDate(TimeDateEventDefinition):  # type: ignore[misc]
@@ -71,7 +77,7 @@ class ClockedTimeDate(TimeDateEventDefinition):  # type: ignore[misc]
         if value is None:
             value = str(_value(self, my_task, "date"))
             my_task._set_internal_data(event_value=value)
-        if _as_utc(value) <= now_of(my_task):
+        if _as_utc(value, my_task) <= now_of(my_task):
             my_task._set_internal_data(event_fired=True)
         return bool(my_task._get_internal_data("event_fired", False))
 
@@ -86,7 +92,7 @@ class ClockedDuration(DurationTimerEventDefinition):  # type: ignore[misc]
             parsed = TimerEventDefinition.parse_iso_duration(str(_value(self, my_task, "duration")))
             value = (start + TimerEventDefinition.get_timedelta_from_start(parsed, start)).isoformat()
             my_task._set_internal_data(event_value=value)
-        if _as_utc(value) <= now_of(my_task):
+        if _as_utc(value, my_task) <= now_of(my_task):
             my_task._set_internal_data(event_fired=True)
         return bool(my_task._get_internal_data("event_fired", False))
 
@@ -150,12 +156,13 @@ def due_at(task: Task) -> datetime | None:
         return None
     if isinstance(value, dict):
         return datetime.fromisoformat(value["next"]) if value.get("cycles") else None
-    return _as_utc(str(value))
+    return _as_utc(str(value), task)
 
 
 def due_from(text: str, task: Task, now: datetime) -> datetime | None:
     """A user task's due date from ``camunda:dueDate``: a date-time, a duration from now
-    (``P3D``), or an expression over the data (``${deadline}``) giving either."""
+    (``P3D``), or an expression over the data (``${deadline}``) giving either. A bare date
+    is due at the end of that day in the city."""
     text = text.strip()
     if not text:
         return None
@@ -167,10 +174,11 @@ def due_from(text: str, task: Task, now: datetime) -> datetime | None:
         value = task.workflow.script_engine.evaluate(task, text)
     if value is None or value == "":
         return None
+    city = city_of(task)
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, 23, 59, tzinfo=UTC)
+        return city.utc(value)
+    if isinstance(value, date) or (isinstance(value, str) and city.is_date(value)):
+        return city.utc(city.end_of_day(value))
     if isinstance(value, timedelta):
         return now + value
     text_value = str(value)
@@ -178,4 +186,4 @@ def due_from(text: str, task: Task, now: datetime) -> datetime | None:
         parsed = TimerEventDefinition.parse_iso_duration(text_value)
         later: datetime = now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
         return later
-    return _as_utc(text_value)
+    return _as_utc(text_value, task)
