@@ -157,15 +157,19 @@ def visible_instances(query: Select[Any], principal: Principal) -> Select[Any]:
 # -- recording participation -----------------------------------------------------------------
 
 
-def add_participants(session: Session, instance_id: str, people: Iterable[tuple[str, str]], relation: str) -> None:
-    """Record ``(kind, name)`` pairs as taking part in the instance; those already there stay as they were."""
-    rows = [{"instance_id": instance_id, "kind": kind, "name": name, "relation": relation}
-            for kind, name in sorted(set(people)) if name]
+def add_participants(session: Session, instance_id: str, people: Iterable[tuple[str, str, str]]) -> None:
+    """Record ``(kind, name, relation)`` — a user or group, and how they came to take part — in one
+    statement; whoever takes part already stays as they were."""
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    for kind, name, relation in people:
+        if name and not name.startswith("system:"):
+            rows.setdefault((kind, name), {"instance_id": instance_id, "kind": kind, "name": name,
+                                           "relation": relation})
     if not rows:
         return
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(Participant).values(rows).on_conflict_do_nothing())
+    session.execute(insert(Participant).values(list(rows.values())).on_conflict_do_nothing())
 
 
 def participants(session: Session, instance_id: str) -> list[Participant]:

@@ -113,7 +113,7 @@ def claim(session: Session, principal: Principal, task_id: str, override: bool =
     instance, task = instances.lock_by_task(session, task_id)
     acting = _authorize(session, principal, instance, task, "claim", override)
     task.claimed_by = principal.username
-    access.add_participants(session, instance.id, [("user", principal.username)], "assignee")
+    access.add_participants(session, instance.id, [("user", principal.username, "assignee")])
     _record(session, instance, task, "task.claimed", principal.username,
             {"on_behalf_of": acting.on_behalf_of or (None if acting.overridden else principal.username)})
     session.flush()
@@ -143,7 +143,7 @@ def delegate(session: Session, principal: Principal, task_id: str, to_user: str)
     task.claimed_by = target.username
     if session.get(TaskCandidate, (task.id, "user", target.username)) is None:
         session.add(TaskCandidate(task_id=task.id, kind="user", name=target.username))
-    access.add_participants(session, instance.id, [("user", target.username)], "assignee")
+    access.add_participants(session, instance.id, [("user", target.username, "assignee")])
     _record(session, instance, task, "task.delegated", principal.username, {"from": previous, "to": target.username})
     session.flush()
     return task
@@ -275,7 +275,7 @@ def share(session: Session, principal: Principal, instance_id: str, username: st
     instance = instances.lock_instance(session, instance_id)
     access.require_may_take_part(session, principal, instance, "share this instance")
     colleague = identity.get_user(session, username)
-    access.add_participants(session, instance.id, [("user", colleague.username)], "shared")
+    access.add_participants(session, instance.id, [("user", colleague.username, "shared")])
     audit.append_to_instance(session, instance, [audit.Entry(
         action="instance.shared", actor=principal.username, detail={"with": colleague.username})], None)
     session.flush()

@@ -260,10 +260,12 @@ def _offer(ctx: EngineContext, instance: Instance, task: Task, now: datetime) ->
     return _Offer(assignees[0] if assignees else None, users, groups, due)
 
 
-def _insert_open_tasks(session: Session, ctx: EngineContext, instance: Instance, tasks: list[Task]) -> None:
-    """Index ready user tasks with who may act on each; everyone offered one takes part in the instance."""
+def _insert_open_tasks(
+    session: Session, ctx: EngineContext, instance: Instance, tasks: list[Task]
+) -> set[tuple[str, str]]:
+    """Index ready user tasks with who may act on each; returns everyone they are offered to."""
     if not tasks:
-        return
+        return set()
     rows: list[dict[str, Any]] = []
     candidates: list[dict[str, str]] = []
     offered: set[tuple[str, str]] = set()
@@ -289,7 +291,7 @@ def _insert_open_tasks(session: Session, ctx: EngineContext, instance: Instance,
     connection.execute(insert(_OPEN_TASKS), rows)
     if candidates:
         connection.execute(insert(_CANDIDATES), candidates)
-    access.add_participants(session, instance.id, offered, "candidate")
+    return offered
 
 
 def _remove_open_tasks(session: Session, task_ids: Iterable[str]) -> None:
@@ -304,8 +306,9 @@ def _remove_open_tasks(session: Session, task_ids: Iterable[str]) -> None:
 def _sync_open_tasks(
     session: Session, ctx: EngineContext, instance: Instance, workflow: BpmnWorkflow,
     transitions: list[Transition] | None,
-) -> None:
-    """Make the open-task index match the workflow's ready user tasks.
+) -> set[tuple[str, str]]:
+    """Make the open-task index match the workflow's ready user tasks; returns whom the new ones
+    are offered to.
 
     With ``transitions`` (the index was in step before this step), only the user tasks that moved
     are touched; without, the whole index of the instance is compared with the workflow."""
@@ -319,22 +322,24 @@ def _sync_open_tasks(
                 moved[str(t.task.id)] = t.task
         _remove_open_tasks(session, [tid for tid, task in moved.items()
                                      if first_state[tid] == "READY" and state_name(task) != "READY"])
-        _insert_open_tasks(session, ctx, instance, [task for tid, task in moved.items()
-                                                    if first_state[tid] != "READY" and state_name(task) == "READY"])
-        return
+        return _insert_open_tasks(session, ctx, instance, [
+            task for tid, task in moved.items() if first_state[tid] != "READY" and state_name(task) == "READY"])
     ready = {str(t.id): t for t in ready_user_tasks(workflow)} if running else {}
     if inspect(instance).pending:
         session.flush()
     existing = set(session.connection().execute(
         select(_OPEN_TASKS.c.id).where(_OPEN_TASKS.c.instance_id == instance.id)).scalars())
     _remove_open_tasks(session, existing - ready.keys())
-    _insert_open_tasks(session, ctx, instance, [task for tid, task in ready.items() if tid not in existing])
+    return _insert_open_tasks(session, ctx, instance, [task for tid, task in ready.items() if tid not in existing])
 
 
-def _refresh_open_tasks(session: Session, ctx: EngineContext, instance: Instance, workflow: BpmnWorkflow) -> None:
+def _refresh_open_tasks(
+    session: Session, ctx: EngineContext, instance: Instance, workflow: BpmnWorkflow
+) -> set[tuple[str, str]]:
     """The data under open tasks changed: who they are offered to and when they are due may too.
-    Claims, openings and drafts stay."""
+    Claims, openings and drafts stay. Returns whom they are offered to now."""
     now = ctx.clock()
+    offered: set[tuple[str, str]] = set()
     for task in ready_user_tasks(workflow):
         row = session.get(OpenTask, str(task.id))
         if row is None:
@@ -344,7 +349,8 @@ def _refresh_open_tasks(session: Session, ctx: EngineContext, instance: Instance
             offer.assignee, offer.users, offer.groups, offer.due_at)
         session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
         session.add_all(TaskCandidate(task_id=row.id, kind=kind, name=name) for kind, name in offer.candidates)
-        access.add_participants(session, instance.id, offer.candidates, "candidate")
+        offered.update(offer.candidates)
+    return offered
 
 
 def _recompute_timers(workflow: BpmnWorkflow) -> None:
@@ -377,6 +383,7 @@ class Step:
     run: bool = True  # let the engine run on afterwards
     rerun_failed: bool = False  # tasks in error run again (a retry)
     cancel: str | None = None  # the step cancels the instance, for this reason
+    joining: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, name, relation) who join the case
     default_actor: str = ENGINE_ACTOR  # who is recorded for what the engine does meanwhile
 
 
@@ -458,6 +465,9 @@ def transition(
     acted_on = str(step.completing.id) if step.completing is not None else None
     was_running = instance.status == RUNNING and not inspect(instance).pending
     failure: Exception | None = None
+    joining = list(step.joining)
+    if acted_on is not None:
+        joining.append(("user", step.actor, "deputy" if step.on_behalf_of else "actor"))
     with recording(workflow, ctx.clock) as recorder:
         try:
             _act(workflow, recorder, step)
@@ -472,9 +482,11 @@ def transition(
                 else:
                     instance.status = COMPLETED if workflow.is_completed() else RUNNING
                 in_step = was_running and step.completing is not None
-                _sync_open_tasks(session, ctx, instance, workflow, recorder.transitions if in_step else None)
+                offered = _sync_open_tasks(session, ctx, instance, workflow,
+                                           recorder.transitions if in_step else None)
                 if step.edits is not None and instance.status == RUNNING:
-                    _refresh_open_tasks(session, ctx, instance, workflow)
+                    offered |= _refresh_open_tasks(session, ctx, instance, workflow)
+                joining += [(kind, name, "candidate") for kind, name in sorted(offered)]
                 _request_jobs(session, ctx, instance, workflow)
             except ScriptFailed as exc:  # an assignment or due-date expression failed
                 failure = exc
@@ -498,9 +510,7 @@ def transition(
         instance.data = {**before, **jsonable(step.edits)}
         entries.insert(len(step.leading), audit.Entry(
             action="instance.data_edited", actor=step.actor, changes=data_changes(before, instance.data), at=now))
-    if acted_on is not None:
-        access.add_participants(session, instance.id, [("user", step.actor)],
-                                "deputy" if step.on_behalf_of else "actor")
+    access.add_participants(session, instance.id, joining)
     _sync_waits(session, instance, workflow)
     compact(workflow)
     instance.state = dump_state(workflow)
@@ -537,18 +547,14 @@ def start_instance(
         started_at=now,
     )
     session.add(instance)
-    session.flush()
-    people = [("group", name) for name in bundle.overseers]
-    access.add_participants(session, instance.id, people, "overseer")
-    if initiator and not initiator.startswith("system:"):
-        access.add_participants(session, instance.id, [("user", initiator)], "initiator")
     created = audit.Entry(
         action="instance.created", actor=initiator or ENGINE_ACTOR, to_state="RUNNING",
         changes=data_changes({}, data) or None, detail={"business_key": business_key, "version": version_number},
         at=now,
     )
-    step = Step(initiator or ENGINE_ACTOR, leading=[created],
-                act=_fire_start_timers(ctx) if scheduled else None)
+    joining = [("user", initiator or "", "initiator"), *(("group", name, "overseer") for name in bundle.overseers)]
+    step = Step(initiator or ENGINE_ACTOR, leading=[created], act=_fire_start_timers(ctx) if scheduled else None,
+                joining=joining)
     return transition(session, ctx, instance, step, (bundle, workflow))
 
 
@@ -573,16 +579,15 @@ def _fire_start_timers(ctx: EngineContext) -> Callable[[BpmnWorkflow], None]:
 def lock_by_task(session: Session, task_id: str) -> tuple[Instance, OpenTask]:
     """Lock the instance that holds open task ``task_id`` and read the task under that lock;
     409 when the task is done, 404 when it never was."""
-    instance = session.execute(
-        select(Instance)
+    found = session.execute(
+        select(Instance, OpenTask)
         .join(OpenTask, OpenTask.instance_id == Instance.id)
         .where(OpenTask.id == task_id)
         .with_for_update(of=Instance)
         .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    task = session.get(OpenTask, task_id, populate_existing=True) if instance is not None else None
-    if instance is not None and task is not None:
-        return instance, task
+    ).one_or_none()
+    if found is not None:
+        return found[0], found[1]
     seen = session.execute(
         select(AuditRecord.instance_id).where(AuditRecord.task_id == task_id).limit(1)
     ).scalar_one_or_none()
