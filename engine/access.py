@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import Select, and_, exists, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -145,6 +145,11 @@ def require_may_take_part(session: Session, principal: Principal, instance: Inst
     """Commenting, attaching a file, sharing: staff who may read the instance."""
     require_staff(principal, attempted)
     require_may_see(session, principal, instance)
+
+
+def readable(principal: Principal, instance_id: Any) -> Any:
+    """The SQL condition "``principal`` may read the instance ``instance_id``" (a column)."""
+    return true() if principal.has_role(*READERS) else _participation(principal, instance_id)
 
 
 def visible_instances(query: Select[Any], principal: Principal) -> Select[Any]:

@@ -48,7 +48,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
+from engine import access
 from engine.errors import InvalidInput, Problem, ProcessNotFound
+from engine.identity import Principal
 from engine.models import Instance, OpenTask, ProcessVersion
 
 DECLARATION = "register.json"
@@ -578,10 +580,12 @@ def register(
     filters: Mapping[str, Any] | None = None,
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
+    reader: Principal | None = None,
 ) -> Register:
     """The register ``process_key`` declares: counts by status and department, the rate, overdue
     and the mean over all its instances (cancelled ones aside), and a page of the items matching
-    ``filters`` (name → value; empty values are ignored), newest first.
+    ``filters`` (name → value; empty values are ignored), newest first. With ``reader``, the items
+    are those they may read (``engine.access``); the figures stay the city's.
 
     Four statements: the declaration, the figures (one GROUP BY), the number of matching items and
     their page (the last two only when ``limit`` > 0). Overdue needs ``now``.
@@ -596,6 +600,8 @@ def register(
     if limit:
         wanted = [columns.condition(name, value) for name, value in (filters or {}).items()
                   if value is not None and value != ""]
+        if reader is not None:
+            wanted.append(access.readable(reader, columns.rows.c.id))
         result.matching = session.execute(select(func.count()).select_from(columns.rows).where(*wanted)).scalar_one()
         result.items = _items(session, columns, wanted, limit, offset)
     return result
@@ -681,10 +687,13 @@ class Waiting:
         return self.count
 
 
-def waiting_tasks(session: Session, process_key: str, now: datetime, limit: int = 10) -> Waiting:
+def waiting_tasks(
+    session: Session, process_key: str, now: datetime, limit: int = 10, reader: Principal | None = None,
+) -> Waiting:
     """Open tasks of a process, oldest first, with how long each has waited — leaving out those of
     whoever started the instance (a drafter's own 회수 or revision is no approval waiting). The
-    title is the field the process's register names as ``title``, when it declares one."""
+    title is the field the process's register names as ``title``, when it declares one. The count
+    is the city's; the oldest shown are those ``reader`` may read."""
     actor = func.coalesce(OpenTask.claimed_by, OpenTask.assignee)
     scope = [OpenTask.process_key == process_key,
              or_(actor.is_(None), Instance.initiator.is_(None), actor != Instance.initiator)]
@@ -695,15 +704,15 @@ def waiting_tasks(session: Session, process_key: str, now: datetime, limit: int 
     except ProcessNotFound:
         title_key = None
     title = func.nullif(Instance.data[title_key].as_string(), "") if title_key else null()
+    readable = [access.readable(reader, Instance.id)] if reader is not None else []
     rows = session.execute(
-        select(OpenTask, title).join(Instance, Instance.id == OpenTask.instance_id).where(*scope)
+        select(OpenTask, title).join(Instance, Instance.id == OpenTask.instance_id).where(*scope, *readable)
         .order_by(OpenTask.created_at, OpenTask.id).limit(limit)
     ).all()
     oldest = []
     for task, shown in rows:
-        created = task.created_at if task.created_at.tzinfo else task.created_at.replace(tzinfo=UTC)
         oldest.append({"id": task.id, "instance_id": task.instance_id, "name": task.name, "title": shown or "",
-                       "waiting_days": (now - created).days, "assignee": task.claimed_by or task.assignee})
+                       "waiting_days": (now - task.created_at).days, "assignee": task.claimed_by or task.assignee})
     return Waiting(count, oldest)
 
 

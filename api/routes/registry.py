@@ -25,11 +25,12 @@ def register(
     offset: int = 0,
 ) -> dict[str, Any]:
     """The register of a process: figures over all its instances (by status, by department with the
-    declared rate, overdue, the mean) and a page of items. The filters its declaration offers are
-    query parameters (e.g. ``department``, ``status``, ``overdue=true``); others are refused."""
+    declared rate, overdue, the mean) and a page of the items the caller may read. The filters its
+    declaration offers are query parameters (e.g. ``department``, ``status``, ``overdue=true``);
+    others are refused."""
     filters = {name: value for name, value in request.query_params.items() if name not in PAGING}
     found = registry.register(session, process_key, services.ctx.clock(), filters=filters, limit=limit,
-                              offset=offset)
+                              offset=offset, reader=principal)
     return found.as_dict()
 
 
@@ -48,7 +49,7 @@ def directives(
     with 이행률 (closed ÷ total) per department and overall."""
     filters = {"department": department, "status": status, "overdue": overdue}
     found = registry.register(session, "directive", services.ctx.clock(), filters=filters, limit=limit,
-                              offset=offset)
+                              offset=offset, reader=principal)
     return found.as_dict()
 
 
@@ -65,5 +66,5 @@ def pledges(
     """``/api/registers/pledge``: every pledge with its status and progress, and by their board's
     names 평균진행률 (``average_progress``) and 달성률 (``achievement_rate``) over all pledges."""
     filters = {"department": department, "status": status, "category": category}
-    board = registry.register(session, "pledge", filters=filters, limit=limit, offset=offset)
+    board = registry.register(session, "pledge", filters=filters, limit=limit, offset=offset, reader=principal)
     return {**board.as_dict(), "average_progress": board.mean, "achievement_rate": board.overall.rate}

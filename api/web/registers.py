@@ -27,7 +27,8 @@ def directives_page(
     department: str | None = None, status: str | None = None, overdue: str | None = None, offset: int = 0,
 ) -> HTMLResponse:
     filters = {"department": department, "status": status, "overdue": True if overdue == "1" else None}
-    register = registry.register(session, "directive", services.ctx.clock(), filters=filters, offset=offset)
+    register = registry.register(session, "directive", services.ctx.clock(), filters=filters, offset=offset,
+                                 reader=viewer.principal)
     return render(request, "directives.html", viewer, section="directives", register=register,
                   filters={"department": department, "status": status, "overdue": overdue})
 
@@ -37,7 +38,8 @@ def pledges_page(
     request: Request, viewer: Viewer, session: SessionDep,
     department: str | None = None, status: str | None = None, offset: int = 0,
 ) -> HTMLResponse:
-    board = registry.register(session, "pledge", filters={"department": department, "status": status}, offset=offset)
+    board = registry.register(session, "pledge", filters={"department": department, "status": status}, offset=offset,
+                              reader=viewer.principal)
     return render(request, "pledges.html", viewer, section="pledges", board=board,
                   filters={"department": department, "status": status})
 
@@ -58,6 +60,6 @@ def dashboard(request: Request, viewer: Viewer, session: SessionDep, services: S
         request, "dashboard.html", viewer, section="dashboard",
         register=_deployed(lambda: registry.register(session, "directive", now, limit=0)),
         board=_deployed(lambda: registry.register(session, "pledge", limit=0)),
-        approvals=registry.waiting_tasks(session, "approval", now),
+        approvals=registry.waiting_tasks(session, "approval", now, reader=viewer.principal),
         field_reports=_deployed(lambda: registry.open_by(session, "field_report", "category")) or {},
     )

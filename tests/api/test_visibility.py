@@ -126,3 +126,13 @@ def test_an_auditor_reads_everything_and_changes_nothing(api: Api) -> None:
         ("POST", "/api/instances", {"process_key": "suggestion", "data": SUGGESTION}),
     ):
         assert api.call(method, path, "auditor", json=body).status_code == 403, path
+
+
+def test_a_register_lists_the_cases_one_may_read_and_counts_the_whole_city(api: Api) -> None:
+    for title in ("어두운 골목 가로등 정비", "버스 정류장 온열의자"):
+        api.start("mayor", "directive", {"title": title})
+    planning = api.call("GET", "/api/registers/directive", "planning.staff").json()
+    welfare = api.call("GET", "/api/registers/directive", "welfare.staff").json()
+    assert planning["total"] == welfare["total"] == 2
+    assert sorted(i["title"] for i in planning["items"]) == ["버스 정류장 온열의자", "어두운 골목 가로등 정비"]
+    assert welfare["items"] == []
