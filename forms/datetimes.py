@@ -2,25 +2,14 @@
 
 A ``datetime-local`` input shows and posts a wall-clock time without a zone
 (``2024-05-01T14:30``); the data holds RFC 3339 with an offset
-(``2024-05-01T14:30:00+09:00``). A time posted without a zone is city-hall time,
-Asia/Seoul.
+(``2024-05-01T14:30:00+09:00``). A time posted without a zone is wall-clock time in
+the zone the application gives — the city's (``CITYFLOW_TIMEZONE``) — and shown in it.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-
-def _seoul() -> tzinfo:
-    try:
-        return ZoneInfo("Asia/Seoul")
-    except ZoneInfoNotFoundError:  # no time zone database on this machine; Korea keeps no summer time
-        return timezone(timedelta(hours=9), "KST")
-
-
-CITY_TIMEZONE = _seoul()
+from datetime import date, datetime, tzinfo
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATETIME = re.compile(
@@ -52,8 +41,9 @@ def is_datetime(text: object) -> bool:
     return bool(_RFC3339.fullmatch(text)) and _parse(text.upper()) is not None
 
 
-def to_rfc3339(text: str) -> str | None:
-    """A posted date and time as RFC 3339; without a zone it is Seoul time. None if it is no date-time."""
+def to_rfc3339(text: str, zone: tzinfo) -> str | None:
+    """A posted date and time as RFC 3339; without a zone it is wall-clock time in ``zone``. None if it
+    is no date-time."""
     found = _DATETIME.fullmatch(text.strip())
     if not found:
         return None
@@ -61,12 +51,12 @@ def to_rfc3339(text: str) -> str | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=CITY_TIMEZONE)
+        moment = moment.replace(tzinfo=zone)
     return moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
 
 
-def to_local_input(value: object) -> str | None:
-    """An RFC 3339 value as a ``datetime-local`` input shows it, in Seoul time; None if it is no date-time."""
+def to_local_input(value: object, zone: tzinfo) -> str | None:
+    """An RFC 3339 value as a ``datetime-local`` input shows it, in ``zone``; None if it is no date-time."""
     if not isinstance(value, str):
         return None
     found = _DATETIME.fullmatch(value.strip())
@@ -74,7 +64,7 @@ def to_local_input(value: object) -> str | None:
     if moment is None:
         return None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(CITY_TIMEZONE)
+        moment = moment.astimezone(zone)
     return moment.replace(tzinfo=None).isoformat(timespec="seconds" if moment.second else "minutes")
 
 

@@ -14,6 +14,7 @@ import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -120,17 +121,19 @@ def render_form(
     submit_label: str | None = None,
     extra_buttons: Sequence[str | tuple[str, str]] = (),
     script_nonce: str | None = None,
+    zone: tzinfo,
 ) -> Markup:
     """The HTML of ``form`` filled with ``data`` and showing ``errors``.
 
     ``extra_buttons`` adds secondary submit buttons named ``action``: ``"draft"`` is
     the "save draft" button; a ``(value, label)`` pair is any other. They skip the
     browser's own checks, as the "add row" buttons do. ``script_nonce`` is for a
-    Content-Security-Policy that allows inline scripts by nonce.
+    Content-Security-Policy that allows inline scripts by nonce. Dates and times show in ``zone``
+    (the city's).
     """
     form = form.localized(locale)
     texts = TEXTS.get(locale, TEXTS[DEFAULT_LOCALE])
-    builder = _Builder(_errors_by_path(errors or ()), fresh=data is None)
+    builder = _Builder(_errors_by_path(errors or ()), fresh=data is None, zone=zone)
     views = builder.fields(form.fields, "", data if isinstance(data, Mapping) else {}, inherited=True, depth=0)
     summary = [
         {
@@ -181,8 +184,9 @@ def _environment() -> Environment:
 class _Builder:
     """Builds the views of a form's fields from its data; remembers each path's label for the summary."""
 
-    def __init__(self, errors: Mapping[str, list[str]], *, fresh: bool) -> None:
+    def __init__(self, errors: Mapping[str, list[str]], *, fresh: bool, zone: tzinfo) -> None:
         self.errors = errors
+        self.zone = zone
         self.fresh = fresh  # a new form: show the schema's defaults
         self.labels: dict[str, str] = {}
 
@@ -227,7 +231,7 @@ class _Builder:
             view.selected = frozenset({"true"} if value is True else {"false"} if value is False else ())
             view.required = view.required and each.radios
         elif each.kind == "datetime":
-            view.text = to_local_input(value) or (value if isinstance(value, str) else "")
+            view.text = to_local_input(value, self.zone) or (value if isinstance(value, str) else "")
         else:
             view.text = _as_text(value)
         return view

@@ -22,6 +22,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any
 
 from forms.datetimes import to_rfc3339
@@ -82,9 +83,12 @@ def parse_submission(
     form: Form,
     fields: Mapping[str, Sequence[str]],
     files: Mapping[str, Sequence[UploadedFile]] | None = None,
+    *,
+    zone: tzinfo,
 ) -> Submission:
-    """Posted names and values (a multi-dict, as from a browser) as the data of ``form``."""
-    posted = _Posted(fields, files or {})
+    """Posted names and values (a multi-dict, as from a browser) as the data of ``form``; a date and
+    time posted without a zone is wall-clock time in ``zone`` (the city's)."""
+    posted = _Posted(fields, files or {}, zone)
     adding = [value for value in posted.values(ADD_ROW) if value]
     submission = Submission(data={}, add_row=bool(adding), action=next(iter(posted.values("action")), None))
     posted.keep_blank_rows = bool(adding)
@@ -97,7 +101,10 @@ def parse_submission(
 class _Posted:
     """The posted values, cleaned of anything that is not text, with the row indexes of every group."""
 
-    def __init__(self, fields: Mapping[str, Sequence[str]], files: Mapping[str, Sequence[UploadedFile]]) -> None:
+    def __init__(
+        self, fields: Mapping[str, Sequence[str]], files: Mapping[str, Sequence[UploadedFile]], zone: tzinfo
+    ) -> None:
+        self.zone = zone
         self.fields: dict[str, list[str]] = {}
         self.files: dict[str, list[UploadedFile]] = {}
         self.keep_blank_rows = False
@@ -180,7 +187,7 @@ def _read_field(each: Field, name: str, path: str, posted: _Posted, files: dict[
     if each.kind == "integer":
         return _integer(text)
     if each.kind == "datetime":
-        return to_rfc3339(text) or text
+        return to_rfc3339(text, posted.zone) or text
     if each.kind == "date":
         return text.strip()
     return text.replace("\r\n", "\n")

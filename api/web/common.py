@@ -7,7 +7,7 @@ import functools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -64,6 +64,7 @@ class WebUser:
     locale: str
     unread: int = 0
     now: datetime | None = None
+    zone: tzinfo = UTC  # the city's (CITYFLOW_TIMEZONE): dates and times are shown and read in it
 
 
 class LoginRequired(NotAuthenticated):
@@ -93,9 +94,10 @@ def page(*roles: str) -> Callable[..., WebUser]:
         if roles and not principal.has_role(*roles):
             raise NotAllowed(f"this page needs the role {' or '.join(roles)}")
         request.state.principal = principal
+        shared = services(request)
         return WebUser(principal, row.csrf_token or "", choose(request, user.locale),
-                       notifications.unread_count(session, principal.username),
-                       services(request).ctx.clock())
+                       notifications.unread_count(session, principal.username), shared.ctx.clock(),
+                       shared.settings.zone)
 
     rule.cityflow_access = ("page", *roles)  # type: ignore[attr-defined]
     return rule

@@ -84,7 +84,8 @@ def _form_html(form: Form | None, task: OpenTask, viewer: WebUser, data: dict[st
         form = Form.from_document({"type": "object", "properties": {}})
     gettext = translations(viewer.locale).gettext
     return render_form(form, data, errors, action=f"/tasks/{task.id}", csrf_token=viewer.csrf_token,
-                       locale=viewer.locale, submit_label=gettext("Complete"), extra_buttons=("draft",))
+                       locale=viewer.locale, submit_label=gettext("Complete"), extra_buttons=("draft",),
+                       zone=viewer.zone)
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
@@ -125,7 +126,7 @@ def act_on_task(
     form, context = _task_context(session, services, viewer, task)
     fields = {name: [v for v in posted.getlist(name) if isinstance(v, str)] for name in posted}
     shown = form or Form.from_document({"type": "object", "properties": {}})
-    submission = parse_submission(shown, fields, _uploads(posted))
+    submission = parse_submission(shown, fields, _uploads(posted), zone=viewer.zone)
     errors: list[FieldError] = []
     for path, uploads in submission.files.items():
         references = []

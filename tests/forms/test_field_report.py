@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from forms import FieldError, Form, UploadedFile, parse_submission, render_form, validate
 from tests.forms.browser import Page
@@ -10,11 +11,14 @@ from tests.forms.browser import Page
 PHOTO = UploadedFile("IMG_0412.jpg", "image/jpeg", b"\xff\xd8\xff\xe0 a pothole")
 STORED = "sha256:" + "3f" * 32
 
+SEOUL = ZoneInfo("Asia/Seoul")  # the city's zone, as the app passes it
+
 
 def render(
     form: Form, data: dict[str, Any] | None = None, errors: list[FieldError] | None = None, locale: str = "ko"
 ) -> Page:
-    html = render_form(form, data, errors, action="/tasks/42", csrf_token="c5rf", locale=locale, extra_buttons=["draft"])
+    html = render_form(form, data, errors, action="/tasks/42", csrf_token="c5rf", locale=locale, extra_buttons=["draft"],
+                       zone=SEOUL)
     return Page(str(html))
 
 
@@ -49,7 +53,7 @@ def test_a_report_with_mistakes_comes_back_with_errors_beside_the_fields_and_eve
             "actions[0].cost": "삼만 원",
         }
     )
-    submission = parse_submission(field_report, posted, {})
+    submission = parse_submission(field_report, posted, {}, zone=SEOUL)
     assert submission.data == {
         "location": {"lat": 37.263573, "lon": 127.028601, "address": "수원시 팔달구 효원로 241 앞 보도"},
         "category": "road",
@@ -93,7 +97,7 @@ def test_a_corrected_report_with_its_photo_stored_is_valid(field_report: Form) -
             "actions[0].cost": "150,000",
         }
     )
-    submission = parse_submission(field_report, posted, {"photo": [PHOTO]})
+    submission = parse_submission(field_report, posted, {"photo": [PHOTO]}, zone=SEOUL)
     assert submission.files == {"photo": [PHOTO]}
     submission.attach("photo", [STORED])
     assert validate(field_report, submission.data) == []
@@ -108,13 +112,13 @@ def test_a_corrected_report_with_its_photo_stored_is_valid(field_report: Form) -
     # shown again (say, on the instance page), the stored photo is noted and kept
     shown = render(field_report, submission.data)
     assert shown.value_of("photo") == [STORED]
-    assert parse_submission(field_report, shown.post(), {}).data == submission.data
+    assert parse_submission(field_report, shown.post(), {}, zone=SEOUL).data == submission.data
 
 
 def test_adding_an_action_row_without_script_posts_back_and_shows_one_more_row(field_report: Form) -> None:
     page = render(field_report, {"actions": [{"task": "현장 확인"}]})
     posted = page.post({"description": "가로등 두 개 꺼짐"}, press=("__add__", "actions"))
-    submission = parse_submission(field_report, posted, {})
+    submission = parse_submission(field_report, posted, {}, zone=SEOUL)
     assert submission.add_row
     again = render(field_report, submission.data)
     assert again.value_of("actions[0].task") == "현장 확인"
@@ -125,7 +129,7 @@ def test_adding_an_action_row_without_script_posts_back_and_shows_one_more_row(f
 
 def test_removing_a_row_drops_it(field_report: Form) -> None:
     page = render(field_report, {"actions": [{"task": "현장 확인"}, {"task": "보수"}]})
-    submission = parse_submission(field_report, page.post({"actions[0].__remove__": "1"}), {})
+    submission = parse_submission(field_report, page.post({"actions[0].__remove__": "1"}), {}, zone=SEOUL)
     assert submission.data["actions"] == [{"task": "보수"}]
 
 

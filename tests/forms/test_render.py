@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -10,6 +11,8 @@ from forms import FieldError, Form, render_form
 from tests.forms.browser import Page
 
 REFERENCE = "sha256:" + "ab" * 32
+
+SEOUL = ZoneInfo("Asia/Seoul")  # the city's zone, as the app passes it
 
 
 def page_of(
@@ -22,7 +25,7 @@ def page_of(
 ) -> Page:
     schema = {"type": "object", "title": "시험", "properties": properties, "required": required or []}
     form = Form.from_document({"schema": schema, "ui": ui or {}})
-    return Page(str(render_form(form, data, errors, action="/tasks/7", csrf_token="t0k3n", **options)))
+    return Page(str(render_form(form, data, errors, action="/tasks/7", csrf_token="t0k3n", **options, zone=SEOUL)))
 
 
 ROW = {"type": "object", "properties": {"q": {"type": "integer", "title": "수량"}}}
@@ -60,7 +63,7 @@ def test_every_widget_kind_renders_with_its_label_and_keeps_its_value(
 
 
 def test_every_control_has_a_label_and_no_id_is_used_twice(field_report: Form) -> None:
-    page = Page(str(render_form(field_report, action="/t", csrf_token="x")))
+    page = Page(str(render_form(field_report, action="/t", csrf_token="x", zone=SEOUL)))
     ids = [e.get("id") for e in page.live() if e.get("id")]
     assert len(ids) == len(set(ids))
     for control in page.controls():
@@ -168,6 +171,7 @@ def test_hostile_values_and_titles_are_escaped() -> None:
             action='/t"><script>',
             csrf_token='"><script>',
             submit_label=hostile,
+            zone=SEOUL,
         )
     )
     assert "<script>alert" not in html
@@ -188,7 +192,7 @@ def test_the_save_draft_button_and_other_buttons_skip_the_browsers_checks() -> N
 def test_english_pages_say_everything_in_english() -> None:
     schema = {"type": "object", "required": ["urgent"], "properties": {"urgent": {"type": "boolean", "title": "긴급"}}}
     form = Form.from_document({"schema": schema, "ui": {"urgent": {"widget": "radio", "label": {"en": "Urgent"}}}})
-    page = Page(str(render_form(form, action="/t", csrf_token="x", locale="en", extra_buttons=["draft"])))
+    page = Page(str(render_form(form, action="/t", csrf_token="x", locale="en", extra_buttons=["draft"], zone=SEOUL)))
     assert [page.label_of(page.by_id(i)) for i in ("f-urgent", "f-urgent/false")] == ["Yes", "No"]
     assert "Urgent" in page.one("legend").text
     assert [b.text for b in page.find("button")] == ["Submit", "Save draft"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -21,9 +22,12 @@ def form_of(properties: dict[str, Any], ui: dict[str, Any] | None = None, requir
     return Form.from_document({"schema": schema, "ui": ui or {}})
 
 
+SEOUL = ZoneInfo("Asia/Seoul")
+
+
 def parsed(form: Form, **fields: str | list[str]) -> dict[str, Any]:
     posted = {name: [value] if isinstance(value, str) else value for name, value in fields.items()}
-    return parse_submission(form, posted, None).data
+    return parse_submission(form, posted, None, zone=SEOUL).data
 
 
 def test_numbers_and_integers_are_typed_with_separators_and_full_width_digits_allowed() -> None:
@@ -72,9 +76,11 @@ def test_choices_come_back_as_their_json_values_and_unknown_ones_as_text() -> No
     assert parsed(form, grade="9", kind="", tags=[]) == {"grade": "9"}
 
 
-def test_a_date_and_time_from_the_browser_becomes_rfc3339_in_seoul_time() -> None:
+def test_a_date_and_time_from_the_browser_becomes_rfc3339_in_the_city_time_zone() -> None:
     form = form_of({"at": {"type": "string", "format": "date-time"}})
     assert parsed(form, at="2025-03-14T09:30") == {"at": "2025-03-14T09:30:00+09:00"}
+    in_lisbon = parse_submission(form, {"at": ["2025-07-14T09:30"]}, None, zone=ZoneInfo("Europe/Lisbon")).data
+    assert in_lisbon == {"at": "2025-07-14T09:30:00+01:00"}  # summer time there
     assert parsed(form, at="2025-03-14T09:30:15Z") == {"at": "2025-03-14T09:30:15+00:00"}
     assert parsed(form, at="어제 저녁") == {"at": "어제 저녁"}
 
@@ -117,7 +123,7 @@ def test_rows_are_rebuilt_in_order_and_removed_or_empty_rows_are_dropped() -> No
 def test_the_add_row_button_keeps_every_row_adds_a_blank_one_and_asks_for_the_form_again() -> None:
     form = form_of({"items": {"type": "array", "items": ROW}, "memo": {"type": "string"}})
     posted = {"items[0].task": [""], "items[0].__row__": [""], "memo": ["메모"], "__add__": ["items"]}
-    submission = parse_submission(form, posted, None)
+    submission = parse_submission(form, posted, None, zone=SEOUL)
     assert submission.add_row
     assert submission.data == {"items": [{"done": False}, {}], "memo": "메모"}
 
@@ -126,7 +132,7 @@ def test_a_row_can_be_added_to_a_group_inside_a_row() -> None:
     inner = {"type": "array", "items": {"type": "object", "properties": {"part": {"type": "string"}}}}
     form = form_of({"rooms": {"type": "array", "items": {"type": "object", "properties": {"parts": inner}}}})
     posted = {"rooms[0].parts[0].part": ["문"], "__add__": ["rooms[0].parts"]}
-    assert parse_submission(form, posted).data == {"rooms": [{"parts": [{"part": "문"}, {}]}]}
+    assert parse_submission(form, posted, zone=SEOUL).data == {"rooms": [{"parts": [{"part": "문"}, {}]}]}
 
 
 def test_uploads_come_back_by_the_path_of_their_field_and_attach_stores_their_references() -> None:
@@ -139,7 +145,7 @@ def test_uploads_come_back_by_the_path_of_their_field_and_attach_stores_their_re
     )
     posted = {"items[0].__remove__": ["1"], "items[0].__row__": [""], "items[1].__row__": [""]}
     files = {"photo": [PHOTO], "items[1].after": [PHOTO], "unknown": [PHOTO]}
-    submission = parse_submission(form, posted, files)
+    submission = parse_submission(form, posted, files, zone=SEOUL)
     # the removed first row shifts the second one into its place, its file with it
     assert submission.files == {"photo": [PHOTO], "items[0].after": [PHOTO]}
     for path in submission.files:
@@ -149,7 +155,7 @@ def test_uploads_come_back_by_the_path_of_their_field_and_attach_stores_their_re
 
 def test_files_already_attached_are_kept_and_a_list_of_photos_grows() -> None:
     form = form_of({"photos": {"type": "array", "items": {"type": "string"}}}, {"photos": {"widget": "photo"}})
-    submission = parse_submission(form, {"photos": ["sha256:aa"]}, {"photos": [PHOTO, PHOTO]})
+    submission = parse_submission(form, {"photos": ["sha256:aa"]}, {"photos": [PHOTO, PHOTO]}, zone=SEOUL)
     assert submission.data == {"photos": ["sha256:aa"]}
     assert submission.files == {"photos": [PHOTO, PHOTO]}
     submission.attach("photos", ["sha256:bb", "sha256:cc"])
@@ -158,14 +164,14 @@ def test_files_already_attached_are_kept_and_a_list_of_photos_grows() -> None:
 
 def test_a_file_input_left_empty_is_no_upload() -> None:
     form = form_of({"photo": {"type": "string", "contentMediaType": "image/png"}})
-    assert parse_submission(form, {}, {"photo": [UploadedFile("", "application/octet-stream", b"")]}).files == {}
+    assert parse_submission(form, {}, {"photo": [UploadedFile("", "application/octet-stream", b"")]}, zone=SEOUL).files == {}
 
 
 def test_the_button_pressed_is_the_action() -> None:
     form = form_of({"memo": {"type": "string"}})
-    assert parse_submission(form, {"action": ["draft"]}).is_draft
-    assert parse_submission(form, {"action": ["submit"]}).action == "submit"
-    assert parse_submission(form, {}).action is None
+    assert parse_submission(form, {"action": ["draft"]}, zone=SEOUL).is_draft
+    assert parse_submission(form, {"action": ["submit"]}, zone=SEOUL).action == "submit"
+    assert parse_submission(form, {}, zone=SEOUL).action is None
 
 
 GARBAGE_TEXT = ["", " ", "\x00", "<script>", "1e999999", "-", "９" * 50, "[]", "{}", "true", "null", "💥" * 100, "a" * 10_000]
@@ -209,7 +215,7 @@ def test_parse_never_raises_on_garbage() -> None:
     )
     names = [*GARBAGE_NAMES, "n", "i", "b", "yn", "s", "items[0].qty", "items[3].done"]
     for name, text in itertools.product(names, GARBAGE_TEXT):
-        submission = parse_submission(form, {name: [text, text]}, {name: [PHOTO]})
+        submission = parse_submission(form, {name: [text, text]}, {name: [PHOTO]}, zone=SEOUL)
         validate(form, submission.data)  # whatever was posted, the data can be checked
     odd_inputs: list[Any] = [
         {},
@@ -224,5 +230,5 @@ def test_parse_never_raises_on_garbage() -> None:
     ]
     odd_files: Any = {"photo": ["not a file", None]}
     for fields in odd_inputs:
-        parse_submission(form, fields, odd_files)
-    parse_submission(form, None, None)  # type: ignore[arg-type]
+        parse_submission(form, fields, odd_files, zone=SEOUL)
+    parse_submission(form, None, None, zone=SEOUL)  # type: ignore[arg-type]

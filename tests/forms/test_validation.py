@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from forms import FieldError, Form, parse_submission, validate
 
 ROW = {"type": "object", "required": ["task"], "properties": {"task": {"type": "string"}, "qty": {"type": "integer"}}}
+
+SEOUL = ZoneInfo("Asia/Seoul")  # the city's zone, as the app passes it
 
 
 def form_of(properties: dict[str, Any], required: list[str] | None = None, **schema: Any) -> Form:
@@ -37,7 +40,7 @@ def test_required_errors_name_the_missing_field_not_the_object_holding_it() -> N
 def test_numbers_typed_as_text_give_a_field_error_not_an_exception() -> None:
     form = form_of({"amount": {"type": "number"}, "count": {"type": "integer"}, "items": {"type": "array", "items": ROW}})
     posted = {"amount": ["천 원"], "count": ["3개"], "items[0].task": ["정비"], "items[0].qty": ["두 개"]}
-    errors = validate(form, parse_submission(form, posted).data)
+    errors = validate(form, parse_submission(form, posted, zone=SEOUL).data)
     assert errors == [
         FieldError("amount", "숫자를 입력하세요."),
         FieldError("count", "정수를 입력하세요."),
