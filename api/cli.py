@@ -7,16 +7,18 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from api.form_check import check_form
 from engine import access, audit, commands, definitions, identity, worker, worklist
 from engine.attachments import BlobStore
+from engine.citytime import CityTime
 from engine.config import get_settings
 from engine.context import EngineContext
 from engine.db import Database
@@ -391,12 +393,9 @@ def user_absence(
 ) -> None:
     """Record an absence: meanwhile the deputy may act on the absent colleague's tasks."""
     with _unit_of_work() as session:
-        identity.add_absence(session, username, deputy, kind, _aware(since), _aware(until), actor=_actor(as_user))
+        city = CityTime.from_settings()  # a time written without an offset is the city's
+        identity.add_absence(session, username, deputy, kind, city.utc(since), city.utc(until), actor=_actor(as_user))
     typer.echo(f"{username} absent ({kind}) {since:%Y-%m-%d %H:%M} – {until:%Y-%m-%d %H:%M}; deputy {deputy}")
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @token_app.command("create")
@@ -443,4 +442,12 @@ def audit_checkpoint() -> None:
 
 
 def main() -> None:
+    try:
+        get_settings()
+    except ValidationError as exc:  # a wrong setting is named, never a traceback
+        for problem in exc.errors():
+            name = f"CITYFLOW_{str(problem['loc'][0]).upper()}" if problem["loc"] else "settings"
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            typer.echo(f"InvalidSetting: {message if message.startswith(name) else f'{name}: {message}'}", err=True)
+        raise SystemExit(2) from None
     app()

@@ -190,7 +190,7 @@ def _overdue(due_at: datetime | None, now: datetime | None) -> bool:
     if due_at is None:
         return False
     moment = now or datetime.now(UTC)
-    return (due_at if due_at.tzinfo else due_at.replace(tzinfo=UTC)) < moment
+    return due_at < moment
 
 
 def task_out(row: OpenTask, now: datetime | None = None) -> TaskOut:

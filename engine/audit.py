@@ -235,7 +235,7 @@ def write_checkpoint(
         select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)
     ).scalar_one_or_none()
     if last is not None and unless_within is not None:
-        last_at = last.at if last.at.tzinfo else last.at.replace(tzinfo=UTC)
+        last_at = last.at
         if last_at > (now or datetime.now(UTC)) - unless_within:
             return None
     prev_hash = last.hash if last else GENESIS

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from engine import audit, registry
 from engine.bpmn_xml import element_line, parse_xml, read_bytes, schema_problems
+from engine.citytime import CityTime
 from engine.errors import DefinitionError, Problem, ProcessNotFound
 from engine.handlers import known_handler_names
 from engine.models import ProcessSchedule, ProcessVersion
@@ -448,7 +449,7 @@ def _first_start(
         if isinstance(definition, DurationTimerEventDefinition):
             parsed = TimerEventDefinition.parse_iso_duration(text)
             return now + TimerEventDefinition.get_timedelta_from_start(parsed, now), 1, None
-        return TimerEventDefinition.get_datetime(text), 1, None
+        return CityTime.from_settings().utc(text), 1, None  # a time without an offset is the city's
     except Exception:
         return None, 0, None
 

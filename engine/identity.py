@@ -56,13 +56,6 @@ def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    """Datetimes as SQLite returns them (naive) are UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 def hash_password(password: str) -> str:
     if len(password) < 8:
         raise InvalidInput("a password needs at least 8 characters")
@@ -133,7 +126,7 @@ def authenticate(session: Session, username: str, password: str, now: datetime |
         _verify(_DUMMY_HASH, password)
         _refuse(session, username, "unknown or inactive user")
         raise NotAuthenticated("wrong username or password", recorded=True)
-    locked_until = _aware(user.locked_until)
+    locked_until = user.locked_until
     if locked_until is not None and locked_until > now:
         _refuse(session, username, "account locked")
         raise AccountLocked(f"too many failed logins; try again after {locked_until:%H:%M} UTC", recorded=True)
@@ -198,7 +191,7 @@ def token_owner(session: Session, token: str, kind: str, now: datetime | None = 
     """The user a live token of ``kind`` belongs to."""
     row = session.get(ApiToken, _digest(token))
     now = _now(now)
-    expires = _aware(row.expires_at) if row is not None else None
+    expires = row.expires_at if row is not None else None
     if row is None or row.kind != kind or row.revoked_at is not None or (expires is not None and expires <= now):
         raise NotAuthenticated("the token is unknown, expired or revoked")
     user = session.get(User, row.username)

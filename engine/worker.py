@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ def fire_timer(session: Session, ctx: EngineContext, timer_id: int, instance_id:
         return False
     timer = session.execute(select(Timer).where(Timer.id == timer_id)).scalar_one_or_none()
     now = ctx.clock()
-    if timer is None or _aware(timer.due_at) > now:
+    if timer is None or timer.due_at > now:
         return False  # fired already, or not due after all
     fired = audit.Entry(action="timer.fired", actor=TIMER_ACTOR, task_id=timer.task_id, element_id=timer.element_id,
                         detail={"due_at": audit.timestamp(timer.due_at)})
@@ -214,7 +214,7 @@ def run_job(session: Session, ctx: EngineContext, job_id: int, instance_id: str)
         return "skipped"
     job = session.execute(select(Job).where(Job.id == job_id)).scalar_one_or_none()
     now = ctx.clock()
-    if job is None or job.status != "pending" or _aware(job.due_at) > now:
+    if job is None or job.status != "pending" or job.due_at > now:
         return "skipped"
     if instance.status != RUNNING:
         session.delete(job)
@@ -308,10 +308,6 @@ def retry_incident(session: Session, ctx: EngineContext, job_id: int, actor: str
 
 
 # -- the loop --------------------------------------------------------------------------------
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -426,7 +422,7 @@ def start_scheduled(session: Session, ctx: EngineContext, schedule_id: int) -> s
         select(ProcessSchedule).where(ProcessSchedule.id == schedule_id).with_for_update(skip_locked=True)
     ).scalar_one_or_none()
     now = ctx.clock()
-    if schedule is None or schedule.due_at is None or _aware(schedule.due_at) > now:
+    if schedule is None or schedule.due_at is None or schedule.due_at > now:
         return None
     instance = instances.start_instance(session, ctx, schedule.process_key, {}, initiator=TIMER_ACTOR, scheduled=True)
     if schedule.remaining > 0:
@@ -434,5 +430,5 @@ def start_scheduled(session: Session, ctx: EngineContext, schedule_id: int) -> s
     if schedule.remaining == 0 or not schedule.interval_seconds:
         schedule.due_at = None
     else:
-        schedule.due_at = _aware(schedule.due_at) + timedelta(seconds=schedule.interval_seconds)
+        schedule.due_at = schedule.due_at + timedelta(seconds=schedule.interval_seconds)
     return instance.id

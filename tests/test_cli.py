@@ -302,3 +302,10 @@ def test_a_failing_script_leaves_the_instance_in_error_with_the_cause_on_record(
     retried = cli("retry", instance_id, "--as", "ops.admin")
     assert retried.returncode == 1
     assert retried.stdout == f"{instance_id} error\n"
+
+
+def test_a_wrong_setting_is_named_before_anything_runs(offline: Cli) -> None:
+    offline.env["CITYFLOW_TIMEZONE"] = "Mars/Olympus_Mons"
+    refused = offline("tasks")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("InvalidSetting: CITYFLOW_TIMEZONE='Mars/Olympus_Mons' is not a known time zone")
