@@ -93,8 +93,8 @@ def open_task(session: Session, ctx: EngineContext, principal: Principal, task_i
     """A task someone may see; the first look by someone it is offered to opens it (개봉, recorded)."""
     task = _readable_task(session, principal, task_id)
     if task.opened_at is None and access.acting_for(principal, task) is not None:
-        instance, task = instances.lock_by_task(session, task_id)
-        if task.opened_at is None:
+        instance, task = instances.lock_by_task(session, task_id)  # then the same questions under the lock
+        if task.opened_at is None and access.acting_for(principal, task) is not None:
             task.opened_at = ctx.clock()
             _record(session, instance, task, "task.opened", principal.username, {})
             session.flush()

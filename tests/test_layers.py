@@ -92,6 +92,12 @@ def test_the_engine_is_actually_read() -> None:
     assert "engine.audit" in engine_imports
 
 
+def write_tree(root: Path, sources: dict[str, str]) -> None:
+    for name, text in sources.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+
+
 def test_the_import_reader_sees_every_form_of_import(tmp_path: Path) -> None:
     sources = {
         "engine/__init__.py": "",
@@ -110,9 +116,7 @@ def test_the_import_reader_sees_every_form_of_import(tmp_path: Path) -> None:
         "forms/__init__.py": "from engine.audit import records as _records\n",
         "forms/render.py": "import sqlalchemy.orm as orm\nfrom . import widgets\n",
     }
-    for name, text in sources.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text, encoding="utf-8")
+    write_tree(tmp_path, sources)
 
     assert layer_violations("engine", tmp_path) == [
         "engine/web/__init__.py imports api.app",
@@ -203,9 +207,7 @@ def test_the_cycle_reader_finds_a_cycle_hidden_in_a_function(tmp_path: Path) -> 
         "engine/worklist.py": "from engine import instances\n",
         "engine/instances.py": "from engine.definitions import latest\n",
     }
-    for name, text in sources.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text, encoding="utf-8")
+    write_tree(tmp_path, sources)
     assert import_cycles("engine", tmp_path) == [
         ["engine.definitions", "engine.handlers", "engine.worklist", "engine.instances", "engine.definitions"]
     ]

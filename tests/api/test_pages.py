@@ -5,6 +5,7 @@ from __future__ import annotations
 import lxml.html
 from fastapi.testclient import TestClient
 
+from api.web.i18n import LANGUAGE_COOKIE
 from tests.api.conftest import Api
 
 SUGGESTION = {"title": "버스정류장 그늘막", "supporters": 40}
@@ -94,7 +95,10 @@ def test_pages_speak_english_when_asked(api: Api, client: TestClient) -> None:
     english = client.get("/?lang=en")
     assert "My tasks" in english.text
     assert client.get("/").text.count("My tasks") == 1  # the choice sticks
-    assert "My tasks" in client.get("/", headers={"Accept-Language": "en-US,en;q=0.9"}, cookies={}).text
+    client.cookies.delete(LANGUAGE_COOKIE)  # no choice kept: the person's own setting (Korean) decides
+    assert "나에게 온 업무" in client.get("/", headers={"Accept-Language": "en-US,en;q=0.9"}).text
+    client.post("/logout", data={"csrf_token": hidden(korean.text)})
+    assert "Log in" in client.get("/login", headers={"Accept-Language": "en-US,en;q=0.9"}).text  # nobody yet
 
 
 def test_a_draft_saved_on_the_web_comes_back(api: Api, client: TestClient) -> None:

@@ -8,8 +8,10 @@ the same database, acting as the named person.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +19,23 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.cli import app as cli_app
+from engine import definitions
 from engine.config import get_settings
 from engine.db import Database
 from tests.api.conftest import Api
 from tests.api.test_pages import hidden, log_in
+from tests.engine.helpers import bpmn, chain, process, script_task, user_task, write_folder
 
 SUGGESTION = {"title": "어린이 보호구역 과속카메라", "supporters": 75}
+START, END = '<bpmn:startEvent id="start"/>', '<bpmn:endEvent id="end"/>'
+BROKEN = START + script_task("divide", "share = 1 / 0") + END + chain("start", "divide", "end")
+CONFIRMED = (
+    '<bpmn:extensionElements><camunda:properties><camunda:property name="senders:confirmed" value="group:도로과"/>'
+    "</camunda:properties></bpmn:extensionElements>" + START
+    + '<bpmn:intermediateCatchEvent id="wait"><bpmn:messageEventDefinition id="md" messageRef="m_confirmed"/>'
+    "</bpmn:intermediateCatchEvent>" + user_task("close", "종결", 'camunda:candidateGroups="도로과"') + END
+    + chain("start", "wait", "close", "end")
+)
 REVIEW = {"accepted": True, "category": "도로"}
 DONE, REFUSED = "done", "NotAllowed"
 
@@ -39,14 +52,34 @@ class Case:
 class World:
     """The three ways in, each acting as a named person of the demo city hall."""
 
-    def __init__(self, app: Any, api: Api, database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.app, self.api = app, api
+    def __init__(self, app: Any, api: Api, database: Database, monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
+        self.app, self.api, self.database, self.tmp = app, api, database, tmp
+        self.reports = 1
+        self.deploy("broken", BROKEN)
+        self.deploy("confirmed", CONFIRMED, extra='<bpmn:message id="m_confirmed" name="confirmed"/>')
         self._browsers: dict[str, tuple[TestClient, str]] = {}
         monkeypatch.setenv("CITYFLOW_DATABASE_URL", database.url)
         get_settings.cache_clear()
         self.runner = CliRunner()
 
-    def fresh(self, claimed_by: str | None = None, failing: bool = False) -> Case:
+    def deploy(self, key: str, body: str, extra: str = "") -> None:
+        folder = write_folder(self.tmp, key, {f"{key}.bpmn": bpmn(process(key, body), extra=extra)})
+        with self.database.unit_of_work() as session:
+            definitions.deploy(session, definitions.check(definitions.read_source(folder)), "designer")
+
+    def failing(self) -> Case:
+        """A case stopped by a script that divides by zero."""
+        instance = self.api.start("roads.staff", "broken", {})
+        assert instance["status"] == "error"
+        return Case(instance["id"], "")
+
+    def waiting(self) -> Case:
+        """A case waiting for a citizen's confirmation, which the roads department may send."""
+        instance = self.api.start("roads.staff", "confirmed", {"report_id": self.reports})
+        self.reports += 1
+        return Case(instance["id"], "")
+
+    def fresh(self, claimed_by: str | None = None) -> Case:
         instance = self.api.start("roads.staff", "suggestion", SUGGESTION)
         case = Case(instance["id"], self.api.only_task(instance)["id"])
         if claimed_by:
@@ -100,6 +133,13 @@ class World:
 Way = Callable[[World, str, Case], str]
 
 
+def _retried(world: World, user: str, case: Case) -> str:
+    """An admin's retry from the shell: nothing was fixed, so it runs, fails again and says so (exit 1)."""
+    result = world.runner.invoke(cli_app, ["retry", case.instance, "--as", user])
+    assert (result.exit_code, result.stdout) == (1, f"{case.instance} error\n")
+    return DONE
+
+
 @dataclass
 class UseCase:
     name: str
@@ -110,6 +150,7 @@ class UseCase:
     page: Way | None = None
     cli: Way | None = None
     claimed_by: str | None = None  # the task is claimed by this person first
+    prepare: Callable[[World], Case] | None = None  # a case of another kind than a fresh suggestion
 
 
 USE_CASES = [
@@ -174,6 +215,20 @@ USE_CASES = [
         cli=lambda w, u, c: w.by_cli(u, "edit-data", c.instance, "--data", '{"supporters": 90}'),
     ),
     UseCase(
+        "retry", allowed="admin", refused="roads.staff", prepare=World.failing,
+        effect=lambda w, c: w.trail(c).count("instance.retried"),
+        api=lambda w, u, c: w.by_api(u, "POST", f"/api/instances/{c.instance}/retry"),
+        cli=lambda w, u, c: w.by_cli(u, "retry", c.instance) if u == "roads.staff" else _retried(w, u, c),
+    ),
+    UseCase(
+        "message", allowed="roads.staff", refused="welfare.staff", prepare=World.waiting,
+        effect=lambda w, c: [t["element_id"] for t in w.instance(c)["tasks"]],
+        api=lambda w, u, c: w.by_api(u, "POST", "/api/messages", json={
+            "name": "confirmed", "correlation": {"report_id": w.instance(c)["data"]["report_id"]}}),
+        cli=lambda w, u, c: w.by_cli(u, "message", "confirmed", "--correlation",
+                                     json.dumps({"report_id": w.instance(c)["data"]["report_id"]})),
+    ),
+    UseCase(
         "comment", allowed="roads.staff", refused="welfare.staff",
         effect=lambda w, c: len(w.api.call("GET", f"/api/instances/{c.instance}/comments", "admin").json()),
         api=lambda w, u, c: w.by_api(u, "POST", f"/api/instances/{c.instance}/comments", json={"body": "현장 확인"}),
@@ -183,8 +238,8 @@ USE_CASES = [
 
 
 @pytest.fixture
-def world(app: Any, api: Api, database: Database, monkeypatch: pytest.MonkeyPatch) -> World:
-    return World(app, api, database, monkeypatch)
+def world(app: Any, api: Api, database: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> World:
+    return World(app, api, database, monkeypatch, tmp_path)
 
 
 @pytest.mark.parametrize("use_case", USE_CASES, ids=[u.name for u in USE_CASES])
@@ -195,7 +250,7 @@ def test_every_way_in_gives_the_same_answer_to_the_allowed_and_the_refused(world
     answers: dict[tuple[str, str], tuple[str, Any]] = {}
     for name, way in ways.items():
         for who in (use_case.allowed, use_case.refused):
-            case = world.fresh(claimed_by=use_case.claimed_by)
+            case = use_case.prepare(world) if use_case.prepare else world.fresh(claimed_by=use_case.claimed_by)
             before = use_case.effect(world, case)
             outcome = way(world, who, case)
             after = use_case.effect(world, case)

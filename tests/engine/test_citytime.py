@@ -22,7 +22,7 @@ from engine.worker import Worker
 from tests.api.conftest import _quick_password_hashing, settings  # noqa: F401 - fixtures of the city
 from tests.engine.helpers import Driver, bpmn, chain, process, script_task, user_task, write_folder
 from tests.workflows.conftest import City, city  # noqa: F401 - the demo city hall
-from tests.workflows.test_field_report import data, file_report, notified, until
+from tests.workflows.test_field_report import acknowledgement_falls_due, data, file_report, notified, until
 
 SEOUL = ZoneInfo("Asia/Seoul")
 START, END = '<bpmn:startEvent id="start"/>', '<bpmn:endEvent id="end"/>'
@@ -230,11 +230,7 @@ def test_a_task_due_on_a_date_is_due_at_the_end_of_that_day_in_the_city(database
 def test_acknowledgement_deadline_skips_chuseok_when_reported_on_its_eve(city: City) -> None:  # noqa: F811
     city.clock.set(datetime(2027, 9, 13, 1, 0, tzinfo=UTC))  # Monday 10:00 in Seoul, 추석 from Tuesday
     report_id = file_report(city)
-    assert data(city, report_id)["acknowledge_by"] == "2027-09-17T10:00:00+09:00"
-    assert until(city, datetime(2027, 9, 17, 0, 59, tzinfo=UTC)).timers == 0
-    assert notified(city, "roads.chief", report_id) == []
-    assert city.later(minutes=1).timers == 1
-    assert len(notified(city, "roads.chief", report_id)) == 1
+    acknowledgement_falls_due(city, report_id, "2027-09-17T10:00:00+09:00", datetime(2027, 9, 17, 1, 0, tzinfo=UTC))
 
 
 def test_acknowledgement_deadline_skips_chuseok_and_its_substitute_day(city: City) -> None:  # noqa: F811

@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from engine import commands, identity
 from engine.clock import MovableClock
-from engine.context import EngineContext
 from engine.db import Database
 from engine.errors import FormInvalid, NotAllowed
 from engine.models import OpenTask, Participant, TaskDraft, Timer
@@ -37,11 +36,6 @@ ROUTED = (
 @pytest.fixture
 def clock() -> MovableClock:
     return MovableClock(T0)
-
-
-@pytest.fixture
-def timed(database: Database, clock: MovableClock) -> Driver:
-    return Driver(database, EngineContext.create(clock=clock))
 
 
 def people(database: Database) -> None:

@@ -13,7 +13,6 @@ from engine import handlers, instances, notifications
 from engine.clock import MovableClock
 from engine.config import Settings
 from engine.context import EngineContext
-from engine.db import Database
 from engine.demo import seed_organisation
 from engine.models import Job, Notification, OpenTask, Timer
 from engine.worker import MessageUnmatched, Worker, deliver_message, incidents, retry_incident
@@ -30,11 +29,6 @@ def timer(kind: str, text: str) -> str:
 @pytest.fixture
 def clock() -> MovableClock:
     return MovableClock(T0)
-
-
-@pytest.fixture
-def timed(database: Database, clock: MovableClock) -> Driver:
-    return Driver(database, EngineContext.create(clock=clock))
 
 
 @pytest.fixture
