@@ -15,9 +15,9 @@ never makes anyone a participant.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, exists, or_, select, true
+from sqlalchemy import Select, Table, and_, exists, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -162,6 +162,9 @@ def visible_instances(query: Select[Any], principal: Principal) -> Select[Any]:
 # -- recording participation -----------------------------------------------------------------
 
 
+_PARTICIPANTS = cast(Table, Participant.__table__)
+
+
 def add_participants(session: Session, instance_id: str, people: Iterable[tuple[str, str, str]]) -> None:
     """Record ``(kind, name, relation)`` — a user or group, and how they came to take part — in one
     statement; whoever takes part already stays as they were."""
@@ -174,7 +177,8 @@ def add_participants(session: Session, instance_id: str, people: Iterable[tuple[
         return
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(Participant).values(list(rows.values())).on_conflict_do_nothing())
+    # A Core statement with its rows as parameters: compiled once, and no flush of the session.
+    session.connection().execute(insert(_PARTICIPANTS).on_conflict_do_nothing(), list(rows.values()))
 
 
 def participants(session: Session, instance_id: str) -> list[Participant]:

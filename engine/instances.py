@@ -45,7 +45,6 @@ from engine.models import (
     MessageWait,
     OpenTask,
     TaskCandidate,
-    TaskDraft,
     Timer,
 )
 from engine.runtime import (
@@ -225,7 +224,6 @@ def _request_jobs(session: Session, ctx: EngineContext, instance: Instance, work
 
 _OPEN_TASKS = cast(Table, OpenTask.__table__)
 _CANDIDATES = cast(Table, TaskCandidate.__table__)
-_DRAFTS = cast(Table, TaskDraft.__table__)
 
 
 @dataclass
@@ -295,12 +293,11 @@ def _insert_open_tasks(
 
 
 def _remove_open_tasks(session: Session, task_ids: Iterable[str]) -> None:
-    """Tasks nobody waits on any more leave the index, and so do the drafts people kept for them."""
+    """Tasks nobody waits on any more leave the index; their candidates and the drafts people kept
+    for them go with them (the database cascades)."""
     gone = list(task_ids)
     if gone:
-        connection = session.connection()
-        connection.execute(delete(_OPEN_TASKS).where(_OPEN_TASKS.c.id.in_(gone)))
-        connection.execute(delete(_DRAFTS).where(_DRAFTS.c.task_id.in_(gone)))
+        session.connection().execute(delete(_OPEN_TASKS).where(_OPEN_TASKS.c.id.in_(gone)))
 
 
 def _sync_open_tasks(

@@ -274,11 +274,12 @@ class ApiToken(Base):
 
 
 class TaskDraft(Base):
-    """What someone entered into a task's form and saved without completing it."""
+    """What someone entered into a task's form and saved without completing it; it goes with the
+    open task (the database drops it when the task leaves the index)."""
 
     __tablename__ = "task_drafts"
 
-    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("open_tasks.id", ondelete="CASCADE"), primary_key=True)
     username: Mapped[str] = mapped_column(String(100), primary_key=True)
     data: Mapped[JsonDict]
     saved_at: Mapped[datetime] = mapped_column(default=utcnow)
