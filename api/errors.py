@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import (
@@ -62,14 +63,18 @@ def error_response(error: CityflowError) -> JSONResponse:
     return JSONResponse(body(error.name, error.detail, errors), status_code=status_of(error), headers=headers)
 
 
+def is_api(request: Request) -> bool:
+    return request.url.path == "/api" or request.url.path.startswith("/api/")
+
+
 def install(app: FastAPI) -> None:
-    """Register the handlers; pages (outside /api) render their own errors."""
+    """Register the handlers; pages (outside /api) render their own errors, as HTML in the reader's language."""
 
     @app.exception_handler(CityflowError)
     async def _domain(request: Request, error: CityflowError) -> Response:
         page_error = getattr(request.app.state, "page_error", None)
-        if page_error is not None and not request.url.path.startswith("/api"):
-            response: Response = page_error(request, error)
+        if page_error is not None and not is_api(request):
+            response: Response = await run_in_threadpool(page_error, request, error)
             return response
         return error_response(error)
 
@@ -84,6 +89,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        page_error = getattr(request.app.state, "page_error", None)
+        if page_error is not None and not is_api(request):  # an unknown page address, say: a page, not JSON
+            shown: Response = await run_in_threadpool(
+                page_error, request, CityflowError(str(error.detail)), error.status_code)
+            shown.headers.update(error.headers or {})
+            return shown
         names = {404: "NotFound", 405: "MethodNotAllowed", 401: "NotAuthenticated", 403: "NotAllowed"}
         name = names.get(error.status_code, "HTTPError")
         return JSONResponse(body(name, str(error.detail)), status_code=error.status_code, headers=error.headers)
@@ -92,10 +103,9 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, error: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         page_error = getattr(request.app.state, "page_error", None)
-        if page_error is not None and not request.url.path.startswith("/api"):
+        if page_error is not None and not is_api(request):
             failure = CityflowError("something went wrong on the server; it has been logged")
-            shown: Response = page_error(request, failure)
-            shown.status_code = 500
+            shown: Response = await run_in_threadpool(page_error, request, failure, 500)
             return shown
         return JSONResponse(body("InternalError", "something went wrong on the server; it has been logged"),
                             status_code=500)

@@ -98,7 +98,11 @@ class ConcurrentUpdate(Conflict):
 
 
 class TaskNotReady(Conflict):
-    pass
+    """A task that was waiting once and is done now; ``instance_id`` is its case, when known."""
+
+    def __init__(self, detail: str = "", *, instance_id: str | None = None) -> None:
+        super().__init__(detail)
+        self.instance_id = instance_id
 
 
 class InstanceNotActive(Conflict):

@@ -589,7 +589,7 @@ def lock_by_task(session: Session, task_id: str) -> tuple[Instance, OpenTask]:
         select(AuditRecord.instance_id).where(AuditRecord.task_id == task_id).limit(1)
     ).scalar_one_or_none()
     if seen is not None:
-        raise TaskNotReady(f"task '{task_id}' is not waiting for anyone any more")
+        raise TaskNotReady(f"task '{task_id}' is not waiting for anyone any more", instance_id=seen)
     raise TaskNotFound(f"no task '{task_id}'")
 
 

@@ -138,9 +138,9 @@ def open_task(session: Session, task_id: str) -> OpenTask:
     task = session.get(OpenTask, task_id)
     if task is not None:
         return task
-    seen = session.execute(select(AuditRecord.id).where(AuditRecord.task_id == task_id).limit(1)).first()
+    seen = session.execute(select(AuditRecord.instance_id).where(AuditRecord.task_id == task_id).limit(1)).first()
     if seen is not None:
-        raise TaskNotReady(f"task '{task_id}' is not waiting for anyone any more")
+        raise TaskNotReady(f"task '{task_id}' is not waiting for anyone any more", instance_id=seen[0])
     raise TaskNotFound(f"no task '{task_id}'")
 
 

@@ -22,7 +22,7 @@ from starlette.datastructures import FormData
 from api.deps import SESSION_COOKIE, SessionDep, services
 from api.web.i18n import LANGUAGE_COOKIE, choose, translations
 from engine import definitions, identity, notifications
-from engine.errors import CityflowError, NotAllowed, NotAuthenticated
+from engine.errors import CityflowError, NotAllowed, NotAuthenticated, TaskNotReady
 from engine.identity import Principal
 
 HERE = Path(__file__).resolve().parent
@@ -152,8 +152,20 @@ def process_names(session: Session) -> dict[str, str]:
     return {row.key: row.name for row in definitions.latest_versions(session)}
 
 
-def page_error(request: Request, error: CityflowError) -> Response:
-    """How a failure looks on a page: log in again, or a short explanation in the user's language."""
+def _viewer(request: Request) -> WebUser | None:
+    """Who sees a failure page, when the browser brings a live session: their language and their menu."""
+    if not request.cookies.get(SESSION_COOKIE):
+        return None
+    try:
+        with services(request).database.unit_of_work() as session:
+            return page()(request, session)
+    except Exception:  # the failure page shows without them rather than fail in turn
+        return None
+
+
+def page_error(request: Request, error: CityflowError, status: int | None = None) -> Response:
+    """How a failure looks on a page: log in again, or a short explanation in the user's language
+    with a way back (to the task's case when the task is done already)."""
     if isinstance(error, LoginFailed):
         return render(request, "login.html", None, status=401, login_csrf=error.login_csrf, next=error.next_page,
                       username=error.username, error=error.detail)
@@ -161,12 +173,25 @@ def page_error(request: Request, error: CityflowError) -> Response:
         return see_other(f"/login?next={quote(request.url.path)}")
     from api.errors import status_of
 
-    gettext = translations(choose(request)).gettext
-    headings = {403: gettext("Not allowed"), 404: gettext("Not found"), 409: gettext("Already done"),
-                422: gettext("Please check your input"), 413: gettext("Too large")}
-    status = status_of(error)
-    return render(request, "error.html", None, status=status,
-                  heading=headings.get(status, gettext("Something went wrong")), message=error.detail)
+    status = status or status_of(error)
+    viewer = _viewer(request) if status < 500 else None  # a server failure may be the database's own
+    gettext = translations(viewer.locale if viewer else choose(request)).gettext
+    headings = {403: gettext("Not allowed"), 404: gettext("Page not found"), 405: gettext("Not available"),
+                409: gettext("Already done"), 413: gettext("Too large"), 422: gettext("Please check your input")}
+    heading, message, case_url = headings.get(status, gettext("Something went wrong")), error.detail, None
+    if status == 404:
+        message = gettext("There is no page at this address: it may be mistyped, or what it showed is gone.")
+    elif status == 405:
+        message = gettext("This address is not opened directly; please use the buttons on the page.")
+    elif status >= 500:
+        message = gettext("Something went wrong on the server. It has been recorded; please try again shortly.")
+    elif isinstance(error, TaskNotReady):
+        heading = gettext("This task is already done")
+        message = gettext("Someone has completed this task, or it was withdrawn, so it waits for no one now. "
+                          "The case shows how it went and what comes next.")
+        case_url = f"/instances/{quote(error.instance_id)}" if error.instance_id else None
+    return render(request, "error.html", viewer, status=status, heading=heading, message=message,
+                  case_url=case_url)
 
 
 def mount_static(app: FastAPI) -> None:
