@@ -17,6 +17,7 @@ The worker's commands — firing a timer, running a job — live in ``engine.wor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import jsonschema
@@ -25,10 +26,10 @@ from sqlalchemy.orm import Session
 
 from engine import access, attachments, audit, definitions, identity, instances, worker, worklist
 from engine.context import EngineContext
-from engine.errors import FormInvalid, InstanceNotActive, InvalidInput, NotAllowed
+from engine.errors import Conflict, FormInvalid, InstanceNotActive, InvalidInput, NotAllowed
 from engine.identity import Principal
 from engine.instances import Step
-from engine.models import Comment, Instance, OpenTask, ProcessVersion, TaskCandidate, TaskDraft
+from engine.models import Absence, Comment, Instance, OpenTask, ProcessVersion, TaskCandidate, TaskDraft
 
 COMMENT_LIMIT = 10_000
 UNKNOWN_FIELD = {"ko": "이 서식에 없는 항목입니다.", "en": "this form has no such field"}
@@ -312,3 +313,74 @@ def _may_send(principal: Principal, name: str, senders: list[str]) -> bool:
     except NotAllowed:
         return False
     return True
+
+
+# -- absences (대결) ---------------------------------------------------------------------------
+
+
+def record_absence(
+    session: Session, ctx: EngineContext, principal: Principal, username: str | None, deputy: str, kind: str,
+    starts_at: datetime | None, ends_at: datetime | None,
+) -> Absence:
+    """Record an absence (출장, 휴가, 교육, 병가) during which ``deputy`` acts for the absent person (대결):
+    one's own, or anyone's by an admin. Every field wrong is named at once."""
+    username = username or principal.username
+    access.require_staff(principal, "record an absence")
+    if username != principal.username:
+        access.require_admin(principal, "record another person's absence")
+    now = ctx.clock()
+    errors: list[dict[str, str]] = []
+    if username != principal.username and not _active(session, username):
+        errors.append({"field": "username", "message": "there is no such person"})
+    if kind not in identity.ABSENCE_KINDS:
+        errors.append({"field": "kind",
+                       "message": "choose 출장 (business trip), 휴가 (leave), 교육 (training) or 병가 (sick leave)"})
+    if not deputy:
+        errors.append({"field": "deputy", "message": "choose a deputy"})
+    elif deputy == username:
+        errors.append({"field": "deputy", "message": "nobody can be their own deputy"})
+    elif not _active(session, deputy):
+        errors.append({"field": "deputy", "message": "the deputy must be someone working here"})
+    for field, moment in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if moment is None:
+            errors.append({"field": field, "message": "give a date and time"})
+        elif moment.tzinfo is None or moment.utcoffset() is None:
+            errors.append({"field": field, "message": "give the time with its offset, e.g. +09:00"})
+    if not errors and starts_at is not None and ends_at is not None:
+        if ends_at <= starts_at:
+            errors.append({"field": "ends_at", "message": "an absence must end after it starts"})
+        elif ends_at <= now:
+            errors.append({"field": "ends_at", "message": "this absence would be over already"})
+    if errors:
+        raise FormInvalid(errors)
+    assert starts_at is not None
+    assert ends_at is not None
+    absence = identity.add_absence(session, username, deputy, kind, starts_at, ends_at, actor=principal.username)
+    session.flush()
+    return absence
+
+
+def end_absence(
+    session: Session, ctx: EngineContext, principal: Principal, absence_id: int, ends_at: datetime | None = None,
+) -> Absence:
+    """End an absence now (or at ``ends_at``, earlier than planned); one that has not begun is called
+    off. One's own, or anyone's by an admin."""
+    absence = identity.lock_absence(session, absence_id)
+    access.require_staff(principal, "end an absence")
+    if absence.username != principal.username:
+        access.require_admin(principal, "end another person's absence")
+    now = ctx.clock()
+    if absence.ends_at <= now:
+        raise Conflict("this absence is over already")
+    ends_at = now if ends_at is None else ends_at
+    if ends_at.tzinfo is None or ends_at.utcoffset() is None:
+        raise FormInvalid([{"field": "ends_at", "message": "give the time with its offset, e.g. +09:00"}])
+    if not now <= ends_at < absence.ends_at:
+        raise FormInvalid([{"field": "ends_at", "message": "an absence ends between now and its planned end"}])
+    identity.end_absence(session, absence, ends_at, actor=principal.username)
+    session.flush()
+    return absence
+
+
+def _active(session: Session, username: str) -> bool:
+    return bool(identity.colleagues(session, [username]))

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine import audit
-from engine.errors import AccountLocked, InvalidInput, NotAuthenticated, UserNotFound
+from engine.errors import AccountLocked, InvalidInput, NotAuthenticated, NotFound, UserNotFound
 from engine.models import Absence, ApiToken, Department, User
 
 ROLES = ("staff", "designer", "auditor", "admin")
@@ -267,6 +267,67 @@ def _headed_units(session: Session, user: User) -> frozenset[str]:
         ).scalars()) - units
         units |= frontier
     return frozenset(units)
+
+
+ABSENCE_KINDS = ("출장", "휴가", "교육", "병가")
+
+
+@dataclass(frozen=True)
+class Colleague:
+    """Someone as others pick them from the organisation: name, position and department, never a login."""
+
+    username: str
+    display_name: str
+    position: str | None
+    department: str | None
+
+
+def colleagues(session: Session, usernames: Iterable[str] | None = None) -> list[Colleague]:
+    """Active people (only ``usernames`` when given), by department, then rank (highest first), then name."""
+    query = (
+        select(User, Department.name)
+        .outerjoin(Department, Department.code == User.department_code)
+        .where(User.active.is_(True))
+        .order_by(Department.name, User.rank.desc(), User.display_name, User.username)
+    )
+    if usernames is not None:
+        query = query.where(User.username.in_(set(usernames)))
+    return [Colleague(user.username, user.display_name, user.position, department)
+            for user, department in session.execute(query)]
+
+
+def absences_seen(session: Session, principal: Principal, now: datetime | None = None) -> list[Absence]:
+    """The current and upcoming absences ``principal`` sees: their own and those they stand in for
+    (admins: everyone's), soonest first."""
+    query = select(Absence).where(Absence.ends_at > _now(now), Absence.ends_at > Absence.starts_at)  # not called off
+    if not principal.has_role("admin"):
+        query = query.where((Absence.username == principal.username) | (Absence.deputy == principal.username))
+    return list(session.execute(query.order_by(Absence.starts_at, Absence.id)).scalars())
+
+
+def lock_absence(session: Session, absence_id: int) -> Absence:
+    """An absence, locked until the unit of work ends."""
+    absence = session.execute(select(Absence).where(Absence.id == absence_id).with_for_update()).scalar_one_or_none()
+    if absence is None:
+        raise NotFound(f"no absence {absence_id}")
+    return absence
+
+
+def end_absence(session: Session, absence: Absence, ends_at: datetime, *, actor: str) -> Absence:
+    """End an absence at ``ends_at`` (its start, for one that has not begun: it is called off)."""
+    was = absence.ends_at
+    absence.ends_at = max(ends_at, absence.starts_at)
+    audit.append_to_system(
+        session,
+        audit.Entry(
+            action="absence.ended",
+            actor=actor,
+            detail={"id": absence.id, "username": absence.username, "deputy": absence.deputy,
+                    "until": audit.timestamp(absence.ends_at), "was_until": audit.timestamp(was),
+                    "called_off": absence.ends_at == absence.starts_at},
+        ),
+    )
+    return absence
 
 
 def add_absence(

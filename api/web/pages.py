@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from api.web import audit, cases, common, login, notifications, processes, registers, work
+from api.web import absences, audit, cases, common, login, notifications, processes, registers, work
 
 router = APIRouter(include_in_schema=False)
-for _feature in (login, work, cases, notifications, registers, processes, audit):
+for _feature in (login, work, cases, notifications, registers, processes, audit, absences):
     router.include_router(_feature.router)
 
 
