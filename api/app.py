@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from api import errors
-from api.deps import Services
+from api.deps import Public, Services
 from api.form_check import check_form
 from api.routes import absences, audit, auth, events, instances, processes, registry, tasks
 from engine.attachments import BlobStore
@@ -74,7 +74,7 @@ def mount_api_docs(app: FastAPI) -> None:
     """Swagger UI at ``/api/docs``, its scripts and styles from the ``swagger-ui-bundle`` package."""
     app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="api-docs-assets")
 
-    @app.get("/api/docs", include_in_schema=False)
+    @app.get("/api/docs", include_in_schema=False, dependencies=[Public])
     def api_docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=VIEWER_OPENAPI,
@@ -84,7 +84,7 @@ def mount_api_docs(app: FastAPI) -> None:
             swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
         )
 
-    @app.get(VIEWER_OPENAPI, include_in_schema=False)
+    @app.get(VIEWER_OPENAPI, include_in_schema=False, dependencies=[Public])
     def viewer_openapi() -> dict[str, Any]:
         # The packaged Swagger UI (4.x) refuses a document that says 3.1 and renders FastAPI's 3.1 output
         # well when told 3.0; /api/openapi.json itself stays as FastAPI writes it.

@@ -52,7 +52,8 @@ def _labels(locale: str) -> tuple[Callable[[str], str], Callable[[str], str]]:
         "task.claimed": "claimed", "task.unclaimed": "released", "task.delegated": "handed on",
         "task.refused": "was refused", "comment.added": "commented", "attachment.added": "attached a file",
         "process.deployed": "deployed a process", "login.refused": "login refused", "user.added": "added a user",
-        "absence.added": "recorded an absence",
+        "absence.added": "recorded an absence", "absence.ended": "ended an absence",
+        "instance.shared": "shared the case", "task.opened": "opened", "task.overridden": "acted in place of",
     }
     return (lambda s: gettext(statuses.get(s, s))), (lambda a: gettext(actions.get(a, a)))
 
