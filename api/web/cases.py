@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
@@ -17,6 +19,7 @@ from api.web.common import (
     render,
     see_other,
 )
+from api.web.i18n import translations
 from engine import access, attachments, audit, commands, definitions, worklist
 from engine.errors import InvalidInput
 
@@ -31,15 +34,36 @@ def instance_page(request: Request, instance_id: str, viewer: Viewer, session: S
     # The SVG is built as an XML tree by api.diagram, which escapes every text it contains.
     diagram = Markup(render_svg(definitions.diagram_files(version), marks, title=version.name))  # noqa: S704
     principal = viewer.principal
+    history = list(audit.records(session, instance.id))
+    named = worklist.users_named(session, sorted({instance.initiator or "", *(str(r["actor"]) for r in history)}))
+    gettext = translations(viewer.locale).gettext
+    systems = {"system:engine": gettext("the system"), "system:timer": gettext("the timer"),
+               "system:worker": gettext("the system"), "system:message": gettext("a message from outside")}
+
+    def person(username: str | None) -> str:
+        """A person as colleagues know them: name and position, never a login name."""
+        if not username:
+            return "—"
+        if username in named:
+            user = named[username]
+            shown = user.display_name
+            return f"{shown} ({user.position})" if user.position and not shown.endswith(user.position) else shown
+        return systems.get(username, gettext("someone no longer here"))
+
+    def local_time(moment: str) -> str:
+        return datetime.fromisoformat(moment).astimezone(viewer.zone).strftime("%Y-%m-%d %H:%M")
+
     return render(
         request, "instance.html", viewer,
+        person=person,
+        local_time=local_time,
         instance=instance,
         instance_id=instance.id,
         title=instance.data.get("title") or version.name,
         process_name=version.name,
         diagram=diagram,
         tasks=worklist.tasks_of(session, instance.id),
-        history=list(audit.records(session, instance.id)),
+        history=history,
         comments=worklist.comments(session, instance.id),
         attachments=attachments.attachments_of(session, instance.id),
         can_comment=principal.has_role("staff", "admin", "designer"),
