@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
@@ -50,13 +48,9 @@ def instance_page(request: Request, instance_id: str, viewer: Viewer, session: S
             return f"{shown} ({user.position})" if user.position and not shown.endswith(user.position) else shown
         return systems.get(username, gettext("someone no longer here"))
 
-    def local_time(moment: str) -> str:
-        return datetime.fromisoformat(moment).astimezone(viewer.zone).strftime("%Y-%m-%d %H:%M")
-
     return render(
         request, "instance.html", viewer,
         person=person,
-        local_time=local_time,
         instance=instance,
         instance_id=instance.id,
         title=instance.data.get("title") or version.name,

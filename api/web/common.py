@@ -122,9 +122,22 @@ def check_csrf(form: FormData, viewer: WebUser) -> None:
         raise NotAllowed("the form expired or did not come from this site; reload the page and try again")
 
 
+def in_zone(zone: tzinfo) -> Callable[..., str]:
+    """How pages write a moment (a datetime or an ISO string): on the city's wall clock."""
+
+    def local(moment: datetime | str | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+        if moment is None or moment == "":
+            return "—"
+        value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+        return value.astimezone(zone).strftime(pattern)
+
+    return local
+
+
 def render(request: Request, name: str, viewer: WebUser | None, status: int = 200, **context: Any) -> HTMLResponse:
     locale = viewer.locale if viewer else choose(request)
     status_label, action_label = _labels(locale)
+    zone = viewer.zone if viewer else services(request).settings.zone
     html = environment(locale).get_template(name).render(
         request=request,
         user=viewer.principal if viewer else None,
@@ -135,6 +148,7 @@ def render(request: Request, name: str, viewer: WebUser | None, status: int = 20
         status_label=status_label,
         action_label=action_label,
         notice=request.query_params.get("notice"),
+        local=in_zone(zone),
         **context,
     )
     response = HTMLResponse(html, status_code=status)
