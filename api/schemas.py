@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from engine.models import Instance, OpenTask, ProcessVersion
+from engine.models import Instance, OpenTask, ProcessVersion, User
+from engine.worklist import Waiting
 
 
 class Problem(BaseModel):
@@ -100,8 +101,23 @@ class InstanceOut(BaseModel):
     ended_at: datetime | None
 
 
+class PersonOut(BaseModel):
+    name: str
+    position: str | None
+
+
+class WaitingTaskOut(TaskOut):
+    """A task in an inbox, with the case it belongs to."""
+
+    title: str
+    process_name: str
+    started_by: PersonOut | None
+    waiting_days: int
+    urgency: str | None
+
+
 class TaskPage(BaseModel):
-    items: list[TaskOut]
+    items: list[WaitingTaskOut]
     next_cursor: str | None = None
 
 
@@ -207,6 +223,19 @@ def task_out(row: OpenTask, now: datetime | None = None) -> TaskOut:
         created_at=row.created_at,
         due_at=row.due_at,
         overdue=_overdue(row.due_at, now),
+    )
+
+
+def waiting_out(row: Waiting, named: dict[str, User], now: datetime) -> WaitingTaskOut:
+    """An inbox row: the case's title (else the process's name) and who started it by name."""
+    starter = named.get(row.started_by or "")
+    return WaitingTaskOut(
+        **task_out(row.task, now).model_dump(),
+        title=row.title or row.process_name,
+        process_name=row.process_name,
+        started_by=PersonOut(name=starter.display_name, position=starter.position) if starter else None,
+        waiting_days=max(0, (now - row.task.created_at).days),
+        urgency=row.urgency,
     )
 
 

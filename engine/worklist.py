@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,16 @@ from sqlalchemy.orm import Session
 from engine import access, instances
 from engine.errors import InvalidInput, TaskNotFound, TaskNotReady
 from engine.identity import Principal
-from engine.models import AuditRecord, Comment, Instance, OpenTask, TaskCandidate, TaskDraft, User
+from engine.models import (
+    AuditRecord,
+    Comment,
+    Instance,
+    OpenTask,
+    ProcessVersion,
+    TaskCandidate,
+    TaskDraft,
+    User,
+)
 
 SCOPES = ("mine", "group", "all")
 MAX_PAGE = 200
@@ -77,17 +87,57 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _encode_cursor(moment: datetime, row_id: str) -> str:
-    """An opaque page cursor: where the last row of a page stands in its ordering."""
-    return base64.urlsafe_b64encode(json.dumps([moment.isoformat(), row_id]).encode()).decode()
+def _encode_cursor(moment: datetime, row_id: str, due: datetime | None = None, by_due: bool = False) -> str:
+    """An opaque page cursor: where the last row of a page stands in its ordering (by age: its
+    created-at and id; by deadline: its due date, or none, before those)."""
+    place: list[str | None] = [moment.isoformat(), row_id]
+    if by_due:
+        place = [due.isoformat() if due else None, *place]
+    return base64.urlsafe_b64encode(json.dumps(place).encode()).decode()
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    at, task_id = _decode_place(cursor, 2)
+    return _moment(at), str(task_id)
+
+
+def _decode_place(cursor: str, length: int) -> list[Any]:
     try:
-        at, task_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(at), str(task_id)
+        place = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, TypeError) as exc:
         raise InvalidInput("cursor is not one this server gave out") from exc
+    if not isinstance(place, list) or len(place) != length:
+        raise InvalidInput("cursor is not one this server gave out for this order")
+    return place
+
+
+def _moment(value: Any) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("cursor is not one this server gave out") from exc
+
+
+SORTS = ("age", "due")
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An open task as an inbox shows it, with what the case says about itself: its title, the
+    process's name, who started it (a username, to be named with ``users_named``) and its urgency."""
+
+    task: OpenTask
+    title: str | None
+    process_name: str
+    started_by: str | None
+    urgency: str | None
+
+
+@dataclass(frozen=True)
+class _After:
+    created_at: datetime
+    task_id: str
+    due_at: datetime | None = None
 
 
 def find_tasks(
@@ -100,37 +150,102 @@ def find_tasks(
     instance_id: str | None = None,
 ) -> tuple[list[OpenTask], str | None]:
     """A page of the open tasks ``principal`` may act on (``all``: also their groups'), oldest first —
-    the one definition of someone's inbox, for the API, the pages and the CLI."""
+    the inbox of ``find_waiting`` without what the cases say (for the CLI)."""
+    rows, next_cursor = find_waiting(session, principal, scope, process_key, limit, cursor, instance_id)
+    return [row.task for row in rows], next_cursor
+
+
+def find_waiting(
+    session: Session,
+    principal: Principal,
+    scope: str = "all",
+    process_key: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    instance_id: str | None = None,
+    *,
+    q: str | None = None,
+    sort: str = "age",
+) -> tuple[list[Waiting], str | None]:
+    """A page of the open tasks ``principal`` may act on (``all``: also their groups') — the one
+    definition of someone's inbox, for the API, the pages and the CLI. Oldest first (``sort="age"``)
+    or due soonest first, tasks without a due date last (``"due"``); ``q`` keeps the tasks whose
+    case title holds it (any case). Each row brings its case's title, process name, initiator and
+    urgency from the same query."""
     if scope not in SCOPES:
         raise InvalidInput(f"scope must be one of {', '.join(SCOPES)}")
+    if sort not in SORTS:
+        raise InvalidInput(f"sort must be one of {', '.join(SORTS)}")
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
-    after = _decode_cursor(cursor) if cursor else None
+    by_due = sort == "due"
+    after = None
+    if cursor:
+        place = _decode_place(cursor, 3 if by_due else 2)
+        due = _moment(place[0]) if by_due and place[0] is not None else None
+        after = _After(_moment(place[-2]), str(place[-1]), due)
+    filters = _Filters(process_key, instance_id, (q or "").strip() or None, by_due)
+
+    def key(row: Waiting) -> tuple[Any, ...]:
+        age = (row.task.created_at, row.task.id)
+        return (row.task.due_at is None, row.task.due_at or row.task.created_at, *age) if by_due else age
+
     if scope == "all" and not principal.has_role("auditor", "admin"):
         # Two pages, each read through the created-at index, merged: one query with both halves
         # under an OR makes PostgreSQL gather every task offered to the caller's groups first.
-        found = {t.id: t for part in ("mine", "group")
-                 for t in _page(session, principal, part, process_key, after, limit + 1, instance_id)}
-        rows = sorted(found.values(), key=lambda t: (t.created_at, t.id))[: limit + 1]
+        found = {w.task.id: w for part in ("mine", "group")
+                 for w in _page(session, principal, part, filters, after, limit + 1)}
+        rows = sorted(found.values(), key=key)[: limit + 1]
     else:
-        rows = _page(session, principal, scope, process_key, after, limit + 1, instance_id)
-    next_cursor = _encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+        rows = _page(session, principal, scope, filters, after, limit + 1)
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1].task
+        next_cursor = _encode_cursor(last.created_at, last.id, last.due_at, by_due)
     return rows[:limit], next_cursor
 
 
+@dataclass(frozen=True)
+class _Filters:
+    process_key: str | None
+    instance_id: str | None
+    q: str | None
+    by_due: bool
+
+
 def _page(
-    session: Session, principal: Principal, scope: str, process_key: str | None,
-    after: tuple[datetime, str] | None, size: int, instance_id: str | None = None,
-) -> list[OpenTask]:
-    query = _visibility(select(OpenTask), principal, scope, _dialect(session))
-    if instance_id:
-        query = query.where(OpenTask.instance_id == instance_id)
-    if process_key:
-        query = query.where(OpenTask.process_key == process_key)
+    session: Session, principal: Principal, scope: str, filters: _Filters, after: _After | None, size: int,
+) -> list[Waiting]:
+    title = Instance.data["title"].as_string()
+    urgency = Instance.data["urgency"].as_string()
+    query = (
+        select(OpenTask, title, ProcessVersion.name, Instance.initiator, urgency)
+        .join(Instance, Instance.id == OpenTask.instance_id)
+        .join(ProcessVersion, ProcessVersion.id == Instance.process_version_id)
+    )
+    query = _visibility(query, principal, scope, _dialect(session))
+    if filters.instance_id:
+        query = query.where(OpenTask.instance_id == filters.instance_id)
+    if filters.process_key:
+        query = query.where(OpenTask.process_key == filters.process_key)
+    if filters.q:
+        query = query.where(title.icontains(filters.q, autoescape=True))
+    age_order = (OpenTask.created_at, OpenTask.id)
     if after is not None:
-        at, task_id = after
-        query = query.where(or_(OpenTask.created_at > at, and_(OpenTask.created_at == at, OpenTask.id > task_id)))
-    return list(session.execute(query.order_by(OpenTask.created_at, OpenTask.id).limit(size)).scalars())
+        later = or_(OpenTask.created_at > after.created_at,
+                    and_(OpenTask.created_at == after.created_at, OpenTask.id > after.task_id))
+        if not filters.by_due:
+            query = query.where(later)
+        elif after.due_at is None:
+            query = query.where(OpenTask.due_at.is_(None), later)
+        else:
+            query = query.where(or_(OpenTask.due_at.is_(None), OpenTask.due_at > after.due_at,
+                                    and_(OpenTask.due_at == after.due_at, later)))
+    # "Nulls last" as a leading term both SQLite and PostgreSQL order the same way.
+    order = (OpenTask.due_at.is_(None), OpenTask.due_at, *age_order) if filters.by_due else age_order
+    rows = session.execute(query.order_by(*order).limit(size)).all()
+    return [Waiting(task, title or None, name, initiator, urgency or None)
+            for task, title, name, initiator, urgency in rows]
 
 
 def open_task(session: Session, task_id: str) -> OpenTask:

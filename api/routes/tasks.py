@@ -19,6 +19,7 @@ from api.schemas import (
     TaskOut,
     TaskPage,
     task_out,
+    waiting_out,
 )
 from engine import commands, definitions, worklist
 from engine.identity import Principal
@@ -37,11 +38,16 @@ def list_tasks(
     process_key: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    sort: Annotated[str, Query(pattern="^(age|due)$")] = "age",
 ) -> TaskPage:
-    """Ready tasks the caller may act on: ``mine``, my groups', or ``all`` of those."""
-    rows, next_cursor = worklist.find_tasks(session, principal, scope, process_key, limit, cursor)
+    """Ready tasks the caller may act on: ``mine``, my groups', or ``all`` of those, oldest first
+    (``sort=due``: due soonest first, those without a due date last); ``q`` keeps the cases whose
+    title holds it. Each brings its case's title, process name, who started it and urgency."""
+    rows, next_cursor = worklist.find_waiting(session, principal, scope, process_key, limit, cursor, q=q, sort=sort)
+    named = worklist.users_named(session, sorted({row.started_by for row in rows if row.started_by}))
     now = services.ctx.clock()
-    return TaskPage(items=[task_out(row, now) for row in rows], next_cursor=next_cursor)
+    return TaskPage(items=[waiting_out(row, named, now) for row in rows], next_cursor=next_cursor)
 
 
 def task_form(session: Session, task: OpenTask) -> tuple[dict[str, Any] | None, ProcessVersion]:

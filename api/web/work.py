@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
@@ -12,6 +14,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from api.deps import ServicesDep, SessionDep
 from api.routes.tasks import task_form
+from api.web.absences import person
 from api.web.common import (
     Posted,
     Viewer,
@@ -24,25 +27,62 @@ from api.web.common import (
 from api.web.i18n import translations
 from engine import access, attachments, commands, worklist
 from engine.errors import FormInvalid, InvalidInput
-from engine.models import OpenTask
+from engine.models import OpenTask, User
 from forms.definition import Form
 from forms.render import render_form
 from forms.submission import UploadedFile, parse_submission
 from forms.validation import FieldError
 
 router = APIRouter(include_in_schema=False)
+INBOX_PAGE = 100  # tasks of each kind on the inbox page; "100+" says there are more
+
+
+@dataclass(frozen=True)
+class Card:
+    """A task as the inbox shows it: which case, from whom, how long it waited, when it is due."""
+
+    task: OpenTask
+    title: str
+    process_name: str
+    started_by: str | None  # name and position, never a login
+    waiting_days: int
+    days_left: int | None  # to the due date, on the city's calendar: 0 is D-day, below 0 overdue
+    urgency: str | None
+
+
+def _cards(rows: list[worklist.Waiting], named: dict[str, User], viewer: WebUser) -> list[Card]:
+    now = viewer.now or datetime.now(UTC)
+    today = now.astimezone(viewer.zone).date()
+    return [
+        Card(row.task, row.title or row.process_name, row.process_name,
+             person(named.get(row.started_by or ""), "") or None, max(0, (now - row.task.created_at).days),
+             (row.task.due_at.astimezone(viewer.zone).date() - today).days if row.task.due_at else None,
+             row.urgency)
+        for row in rows
+    ]
 
 
 @router.get("/", response_class=HTMLResponse)
-def inbox(request: Request, viewer: Viewer, session: SessionDep) -> HTMLResponse:
-    mine, _ = worklist.find_tasks(session, viewer.principal, "mine", limit=100)
-    group, _ = worklist.find_tasks(session, viewer.principal, "group", limit=100)
+def inbox(
+    request: Request, viewer: Viewer, session: SessionDep, q: Annotated[str, Query(max_length=200)] = "",
+    process: str = "", sort: Annotated[str, Query(pattern="^(age|due)$")] = "age",
+) -> HTMLResponse:
+    """My tasks and my groups' tasks, each card naming its case; searched by title, filtered by
+    process, sorted by age or deadline."""
+    found = {
+        scope: worklist.find_waiting(session, viewer.principal, scope, process or None, INBOX_PAGE, q=q, sort=sort)
+        for scope in ("mine", "group")
+    }
+    starters = {row.started_by for rows, _ in found.values() for row in rows if row.started_by}
+    named = worklist.users_named(session, sorted(starters))
+    mine, group = (_cards(found[scope][0], named, viewer) for scope in ("mine", "group"))
     started = [
         i for i in worklist.find_instances(session, viewer.principal, limit=20)[0]
         if i.initiator == viewer.principal.username
     ][:10]
     return render(request, "inbox.html", viewer, section="inbox", mine=mine, group=group, started=started,
-                  process_names=process_names(session))
+                  more_mine=found["mine"][1] is not None, more_group=found["group"][1] is not None,
+                  process_names=process_names(session), q=q, process=process, sort=sort)
 
 
 def _task_context(
