@@ -182,7 +182,8 @@ def complete(
     bundle, workflow = instances.load(session, ctx, instance)
     ready = instances.ready_task(workflow, task_id)
     _check_submission(session, ctx, principal, instance, task, ready, data)
-    step = Step(principal.username, completing=ready, data=data, on_behalf_of=acting.on_behalf_of)
+    step = Step(principal.username, completing=ready, data=data, on_behalf_of=acting.on_behalf_of,
+                known=instances.offered_to(task))
     return instances.transition(session, ctx, instance, step, (bundle, workflow))
 
 

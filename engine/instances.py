@@ -381,6 +381,7 @@ class Step:
     rerun_failed: bool = False  # tasks in error run again (a retry)
     cancel: str | None = None  # the step cancels the instance, for this reason
     joining: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, name, relation) who join the case
+    known: frozenset[tuple[str, str]] = frozenset()  # (kind, name) known to take part already: not written again
     default_actor: str = ENGINE_ACTOR  # who is recorded for what the engine does meanwhile
 
 
@@ -507,7 +508,7 @@ def transition(
         instance.data = {**before, **jsonable(step.edits)}
         entries.insert(len(step.leading), audit.Entry(
             action="instance.data_edited", actor=step.actor, changes=data_changes(before, instance.data), at=now))
-    access.add_participants(session, instance.id, joining)
+    access.add_participants(session, instance.id, [j for j in joining if (j[0], j[1]) not in step.known])
     _sync_waits(session, instance, workflow)
     compact(workflow)
     instance.state = dump_state(workflow)
@@ -593,6 +594,12 @@ def lock_by_task(session: Session, task_id: str) -> tuple[Instance, OpenTask]:
     raise TaskNotFound(f"no task '{task_id}'")
 
 
+def offered_to(task: OpenTask) -> frozenset[tuple[str, str]]:
+    """Who an open task was offered to: they joined its case when it was, so a step need not say it again."""
+    users = {name for name in (task.assignee, task.claimed_by, *task.candidate_users) if name}
+    return frozenset({("user", name) for name in users} | {("group", name) for name in task.candidate_groups})
+
+
 def ready_task(workflow: BpmnWorkflow, task_id: str) -> Task:
     """The workflow's user task ``task_id``, if it is ready for a person; else 409."""
     try:
@@ -615,12 +622,12 @@ def complete_task(
 ) -> Instance:
     """Complete a ready user task with ``data`` as ``actor`` (a deputy names ``on_behalf_of``)."""
     data = _require_object(data)
-    instance, _ = lock_by_task(session, task_id)
+    instance, task = lock_by_task(session, task_id)
     if instance.status not in ACTIVE_STATUSES:
         raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
     bundle, workflow = load(session, ctx, instance)
     step = Step(actor, leading=list(leading or []), completing=ready_task(workflow, task_id), data=data,
-                on_behalf_of=on_behalf_of)
+                on_behalf_of=on_behalf_of, known=offered_to(task))
     return transition(session, ctx, instance, step, (bundle, workflow))
 
 
