@@ -464,8 +464,10 @@ def transition(
     was_running = instance.status == RUNNING and not inspect(instance).pending
     failure: Exception | None = None
     joining = list(step.joining)
-    if acted_on is not None:
-        joining.append(("user", step.actor, "deputy" if step.on_behalf_of else "actor"))
+    if acted_on is not None and step.on_behalf_of:
+        # Whoever else completes a task takes part already, as one it was offered to (by name or
+        # group); a deputy (대결) acted for someone else, so they join the case themselves.
+        joining.append(("user", step.actor, "deputy"))
     with recording(workflow, ctx.clock) as recorder:
         try:
             _act(workflow, recorder, step)
