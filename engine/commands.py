@@ -103,9 +103,10 @@ def open_task(session: Session, ctx: EngineContext, principal: Principal, task_i
 
 
 def _readable_task(session: Session, principal: Principal, task_id: str) -> OpenTask:
+    """A task is read by those it is offered to and by everyone who may read its case."""
     task = worklist.open_task(session, task_id)
     if not access.may_see_task(principal, task):
-        raise NotAllowed("this task is not offered to you")
+        access.require_may_see(session, principal, instances.get_instance(session, task.instance_id))
     return task
 
 

@@ -78,6 +78,18 @@ def test_a_refused_attempt_never_lets_anyone_in(api: Api) -> None:
     assert [r["actor"] for r in trail if r["action"] == "task.refused"] == ["welfare.staff"] * 3
 
 
+def test_whoever_reads_a_case_reads_its_waiting_task_but_cannot_open_or_act_on_it(api: Api) -> None:
+    instance = api.start("roads.staff", "suggestion", SUGGESTION)
+    task = api.only_task(instance)  # the review, offered to the planning office
+    read = api.call("GET", f"/api/tasks/{task['id']}", "roads.chief")  # heads the starter's department
+    assert read.status_code == 200
+    assert read.json()["data"]["title"] == SUGGESTION["title"]
+    assert api.call("POST", f"/api/tasks/{task['id']}/claim", "roads.chief").status_code == 403
+    assert api.call("GET", f"/api/tasks/{task['id']}", "welfare.staff").status_code == 403  # takes no part
+    trail = api.call("GET", f"/api/instances/{instance['id']}/audit", "auditor").json()
+    assert not [r for r in trail if r["action"] == "task.opened"]  # reading is not 개봉: only its addressee opens it
+
+
 def test_taking_part_once_is_reading_for_good(api: Api) -> None:
     instance = api.start("roads.staff", "suggestion", SUGGESTION)
     task = api.only_task(instance)
