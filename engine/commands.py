@@ -39,13 +39,60 @@ OUTPUTS_PROPERTY = "outputs"  # a task without a form names the data it gives ba
 # -- starting ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file sent with a start form, to become an attachment of the new case."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
 def start(
     session: Session, ctx: EngineContext, principal: Principal, process_key: str,
-    data: dict[str, Any] | None = None, business_key: str | None = None,
+    data: dict[str, Any] | None = None, business_key: str | None = None, *,
+    files: dict[str, list[Upload]] | None = None, store: attachments.BlobStore | None = None,
+    max_bytes: int = attachments.MAX_BYTES,
 ) -> Instance:
-    """Start the newest version of a process as ``principal``; it runs until people or time must act."""
+    """Start the newest version of a process as ``principal``; it runs until people or time must act.
+
+    A start event that names an initiator (``camunda:initiator``) gets the starter's username in
+    that variable, whatever the data said, so nobody starts a case in someone else's name. A start
+    event with a form (``camunda:formKey``) takes only data that form accepts, with the people and
+    departments chosen on it filled in from the organisation (422 naming each field, nothing
+    started); the ``files`` uploaded on it (field path → uploads) become attachments of the new case.
+    """
     access.require_staff(principal, "start a process")
-    return instances.start_instance(session, ctx, process_key, data, business_key, principal.username)
+    if data is not None and not isinstance(data, dict):
+        raise InvalidInput("the start data must be a JSON object")
+    data = dict(data or {})
+    version = definitions.version_row(session, process_key)
+    bundle = ctx.bundles.get(session, version.id)
+    initiator = bundle.start_event.initiator if bundle.start_event is not None else None
+    if initiator is not None:
+        data.pop(initiator, None)  # the engine says who started it, never the caller
+    document = definitions.start_form(version, bundle)
+    if document is not None:
+        data = _checked(session, ctx, principal, document, set(_fields_of(document)), data, instance_id="")
+    if initiator is not None:
+        data[initiator] = principal.username
+    if not files:
+        return instances.start_instance(session, ctx, process_key, data, business_key, principal.username)
+    if store is None or document is None:
+        raise InvalidInput("files are sent with a start form only")
+    with session.begin_nested():  # a refused file starts nothing
+        instance = instances.start_instance(session, ctx, process_key, data, business_key, principal.username)
+        refused = []
+        for path, uploads in files.items():
+            for upload in uploads:
+                try:
+                    attachments.add_attachment(session, store, principal, instance.id, upload.filename,
+                                               upload.content_type, upload.data, max_bytes=max_bytes)
+                except InvalidInput as exc:
+                    refused.append({"field": path, "message": exc.detail})
+        if refused:
+            raise FormInvalid(refused)
+    return instance
 
 
 # -- tasks -------------------------------------------------------------------------------------
@@ -182,7 +229,7 @@ def complete(
     data = dict(data or {})
     bundle, workflow = instances.load(session, ctx, instance)
     ready = instances.ready_task(workflow, task_id)
-    _check_submission(session, ctx, principal, instance, task, ready, data)
+    data = _check_submission(session, ctx, principal, instance, task, ready, data)
     step = Step(principal.username, completing=ready, data=data, on_behalf_of=acting.on_behalf_of,
                 known=instances.offered_to(task))
     return instances.transition(session, ctx, instance, step, (bundle, workflow))
@@ -191,25 +238,43 @@ def complete(
 def _check_submission(
     session: Session, ctx: EngineContext, principal: Principal, instance: Instance, task: OpenTask,
     ready: Task, data: dict[str, Any],
-) -> None:
-    """422 naming each field when ``data`` is not what the task's form (or declared outputs) takes."""
+) -> dict[str, Any]:
+    """The data as the task keeps it; 422 naming each field when ``data`` is not what the task's form
+    (or its declared outputs) takes."""
     version = session.get(ProcessVersion, instance.process_version_id)
     assert version is not None
     document = definitions.form_document(version, task.element_id, task.form_key)
-    schema = (document.get("schema", document) if document is not None else None) or {}
-    accepted = set(schema.get("properties") or {}) if document is not None else set(declared_outputs(ready))
+    accepted = set(_fields_of(document)) if document is not None else set(declared_outputs(ready))
+    return _checked(session, ctx, principal, document, accepted, data, instance.id)
+
+
+def _fields_of(document: dict[str, Any]) -> list[str]:
+    schema = document.get("schema", document) or {}
+    return list(schema.get("properties") or {})
+
+
+def _checked(
+    session: Session, ctx: EngineContext, principal: Principal, document: dict[str, Any] | None,
+    accepted: set[str], data: dict[str, Any], instance_id: str,
+) -> dict[str, Any]:
+    """What a form (``document``; None: a task without one, taking the ``accepted`` fields) keeps of
+    ``data``, people and departments filled in from the organisation; 422 naming each field it refuses.
+    Files are those of the case ``instance_id`` ("": a case yet to start has none)."""
     message = UNKNOWN_FIELD.get(principal.locale, UNKNOWN_FIELD["en"])
     errors = [{"field": key, "message": message} for key in sorted(data) if key not in accepted]
     if not errors and document is not None:
         if ctx.form_check is not None:
-            found = ctx.form_check(document, data, principal.locale)
+            checked = ctx.form_check(document, data, principal.locale, identity.Directory(session))
+            data, found = checked.data, checked.errors
         else:
+            schema = document.get("schema", document) or {}
             found = [(".".join(str(p) for p in e.absolute_path), e.message)
                      for e in jsonschema.Draft202012Validator(schema).iter_errors(data)]
         errors += [{"field": f, "message": m} for f, m in found]
-    errors += [{"field": f, "message": m} for f, m in attachments.bad_references(session, instance.id, data)]
+    errors += [{"field": f, "message": m} for f, m in attachments.bad_references(session, instance_id, data)]
     if errors:
         raise FormInvalid(errors)
+    return data
 
 
 def declared_outputs(task: Task) -> list[str]:

@@ -12,12 +12,23 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
 from engine.clock import Clock
 from engine.definitions import BundleCache
+from engine.identity import Directory
 from engine.runtime import make_script_engine
 
-__all__ = ["EngineContext", "FormCheck"]
+__all__ = ["EngineContext", "FormCheck", "FormChecked"]
 
 
-FormCheck = Callable[[dict[str, Any], dict[str, Any], str], list[tuple[str, str]]]
+@dataclass(frozen=True)
+class FormChecked:
+    """What a form made of submitted data: the data as it is kept (a chosen person filled in from
+    the organisation, never as the browser sent them) and every field it does not accept, with why."""
+
+    data: dict[str, Any]
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+# (form, data, locale, the organisation) → FormChecked, in the submitter's language.
+FormCheck = Callable[[dict[str, Any], dict[str, Any], str, Directory], FormChecked]
 
 
 @dataclass
@@ -27,8 +38,9 @@ class EngineContext:
     script_engine: PythonScriptEngine
     bundles: BundleCache = field(default_factory=BundleCache)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    # How a task's form judges submitted data, in the submitter's language: (form, data, locale) →
-    # [(field, message)]. The adapters give the forms package's; without one, plain JSON Schema.
+    # How a form (a task's, or a process's start form) judges submitted data and fills in the people
+    # and departments chosen on it from the organisation. The adapters give the forms package's;
+    # without one, plain JSON Schema and the data as sent.
     form_check: FormCheck | None = None
 
     @classmethod

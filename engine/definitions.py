@@ -287,6 +287,13 @@ def _executability_problems(
             is_expression = value is not None and value.strip().startswith(("${", "#{"))
             if value is not None and is_expression and (message := compile_problem(camunda_to_python(value), "eval")):
                 add(node, "BAD_EXPRESSION", f"{attribute}: {message}")
+    for node in root.iterfind(".//bpmn:startEvent", NS):
+        form_key = camunda_attribute(node, "formKey")
+        if form_key and form_key.endswith(".json") and resolve_form(source.files, node.get("id", ""), form_key) is None:
+            add(node, "FORM_NOT_FOUND", f"start form '{form_key}' is not in the process folder")
+        initiator = camunda_attribute(node, "initiator")
+        if initiator is not None and not initiator.strip().isidentifier():
+            add(node, "BAD_INITIATOR", f"initiator '{initiator}' is not a variable name")
     for tag in ("timeDate", "timeDuration", "timeCycle"):
         for node in root.iterfind(f".//bpmn:{tag}", NS):
             text = _text(node)
@@ -522,6 +529,15 @@ def form_document(row: ProcessVersion, element_id: str, form_key: str | None) ->
         return None
     document: dict[str, Any] = json.loads(row.files[name])
     return document
+
+
+def start_form(row: ProcessVersion, bundle: ProcessBundle) -> dict[str, Any] | None:
+    """The JSON form filled in before an instance of this version starts (its start event's
+    ``camunda:formKey``), or None: then a process starts with whatever data it is given."""
+    start = bundle.start_event
+    if start is None or not (start.form_key or "").endswith(".json"):
+        return None
+    return form_document(row, start.element_id, start.form_key)
 
 
 def version_row(session: Session, key: str, version: int | None = None) -> ProcessVersion:

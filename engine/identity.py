@@ -13,11 +13,12 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import Session, aliased
 
 from engine import audit
 from engine.errors import AccountLocked, InvalidInput, NotAuthenticated, NotFound, UserNotFound
@@ -358,3 +359,126 @@ def add_department(session: Session, code: str, name: str, kind: str, parent: st
     department = Department(code=code, name=name, kind=kind, parent_code=parent)
     session.add(department)
     return department
+
+
+# -- the organisation as forms choose from it --------------------------------------------------
+# A person chosen on a form is kept as the organisation says they are — {"user", "name", "position",
+# "rank", "department"} — never as the browser sent them: ``Directory.person`` is what the form check
+# fills a chosen person in from, so a rank cannot be forged. Only active people can be chosen.
+
+SEARCH_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone as a form keeps them; ``username`` is the value, never shown."""
+
+    username: str
+    name: str
+    position: str | None
+    rank: int
+    department: str | None
+
+    def as_value(self) -> dict[str, Any]:
+        return {"user": self.username, "name": self.name, "position": self.position, "rank": self.rank,
+                "department": self.department}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A department (국, 실, 과, 팀) and the bureau it belongs to."""
+
+    name: str
+    kind: str
+    parent: str | None
+
+    def as_value(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "parent": self.parent}
+
+
+def _people() -> Select[User, str]:
+    return (
+        select(User, Department.name)
+        .outerjoin(Department, Department.code == User.department_code)
+        .where(User.active.is_(True))
+        .order_by(Department.name, User.rank.desc(), User.display_name, User.username)
+    )
+
+
+def _person(user: User, department: str | None) -> Person:
+    return Person(user.username, user.display_name, user.position, user.rank or 0, department)
+
+
+_BUREAU = aliased(Department)
+
+
+def _units() -> Select[Department, str]:
+    return (
+        select(Department, _BUREAU.name)
+        .outerjoin(_BUREAU, _BUREAU.code == Department.parent_code)
+        .order_by(_BUREAU.name.is_not(None), _BUREAU.name, Department.name)
+    )
+
+
+def _words(query: str) -> list[str]:
+    return [word for word in query.split() if word][:5]
+
+
+def find_people(session: Session, query: str = "", limit: int = SEARCH_LIMIT) -> list[Person]:
+    """Active people whose name, position or department holds every word of ``query``."""
+    statement = _people()
+    for word in _words(query):
+        statement = statement.where(
+            User.display_name.icontains(word, autoescape=True)
+            | User.position.icontains(word, autoescape=True)
+            | Department.name.icontains(word, autoescape=True)
+        )
+    return [_person(user, department) for user, department in session.execute(statement.limit(limit))]
+
+
+def find_departments(session: Session, query: str = "", limit: int = SEARCH_LIMIT) -> list[Unit]:
+    """Departments whose name (or their bureau's) holds every word of ``query``, bureau by bureau."""
+    statement = _units()
+    for word in _words(query):
+        statement = statement.where(
+            Department.name.icontains(word, autoescape=True) | _BUREAU.name.icontains(word, autoescape=True)
+        )
+    return [Unit(unit.name, unit.kind, parent) for unit, parent in session.execute(statement.limit(limit))]
+
+
+class Directory:
+    """The organisation as one unit of work reads it, each answer read once: what the form check
+    fills a chosen person in from, and what a form offers to choose from."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._found: dict[str, dict[str, Any] | None] = {}
+        self._units: dict[str, Unit] | None = None
+        self._everyone: list[dict[str, Any]] | None = None
+
+    def person(self, username: str) -> dict[str, Any] | None:
+        """An active person by username, as a form keeps them; None for nobody (or someone gone)."""
+        if username not in self._found:
+            row = self.session.execute(_people().where(User.username == username)).first()
+            self._found[username] = _person(row[0], row[1]).as_value() if row is not None else None
+        return self._found[username]
+
+    def has_department(self, name: str) -> bool:
+        return name in self._departments()
+
+    def people(self) -> list[dict[str, Any]]:
+        """Every active person, department by department, the highest rank first."""
+        if self._everyone is None:
+            self._everyone = [_person(user, department).as_value()
+                              for user, department in self.session.execute(_people())]
+        return self._everyone
+
+    def departments(self) -> list[dict[str, Any]]:
+        """Every department with its bureau, bureau by bureau."""
+        return [unit.as_value() for unit in self._departments().values()]
+
+    def _departments(self) -> dict[str, Unit]:
+        if self._units is None:
+            self._units = {unit.name: Unit(unit.name, unit.kind, parent)
+                           for unit, parent in self.session.execute(_units())}
+        return self._units

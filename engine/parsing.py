@@ -1,7 +1,9 @@
 """SpiffWorkflow's BPMN parser, taught the Camunda attributes modelers actually write.
 
 User tasks and events keep ``camunda:assignee``, ``candidateUsers``,
-``candidateGroups``, ``formKey`` and ``dueDate`` in their spec's ``extensions``;
+``candidateGroups``, ``formKey`` and ``dueDate`` in their spec's ``extensions``, and a start
+event its ``camunda:initiator`` (the variable that names who started the instance) and
+``formKey`` (the form filled in before it starts);
 service tasks name their handler by ``spiffworkflow:serviceTaskOperator`` or
 ``camunda:delegateExpression`` / ``class`` / ``expression`` / ``topic``; business
 rule tasks name their decision by ``spiffworkflow:calledDecisionId`` or
@@ -26,7 +28,7 @@ from engine.timers import clocked
 
 BPMN_MODEL_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
-ASSIGNMENT_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "formKey", "dueDate")
+ASSIGNMENT_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "formKey", "dueDate", "initiator")
 
 
 def camunda_attribute(node: etree._Element, name: str) -> str | None:

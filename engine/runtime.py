@@ -75,6 +75,21 @@ _config[DeferredServiceTask] = _config[SpiffServiceTask]
 REGISTRY = BpmnWorkflowSerializer.configure(_config)
 
 
+@dataclass(frozen=True)
+class StartEvent:
+    """How a person starts a process, as its start event declares (Camunda's attributes):
+    ``initiator`` — the variable the engine sets to the starter's username (``camunda:initiator``);
+    ``form_key`` — the form filled in before it starts (``camunda:formKey``)."""
+
+    element_id: str
+    initiator: str | None = None
+    form_key: str | None = None
+
+
+def _name(value: object) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
 @dataclass
 class ProcessBundle:
     """Everything needed to run one deployed version: its specs, parsed once."""
@@ -101,6 +116,17 @@ class ProcessBundle:
 
     def senders(self, message: str) -> list[str]:
         return list(self.access.get("senders", {}).get(message, []))
+
+    @property
+    def start_event(self) -> StartEvent | None:
+        """The start event a person starts the process at (its none start event), if it has one."""
+        for spec in self.spec.start.outputs:
+            definition = getattr(spec, "event_definition", None)
+            if spec.__class__.__name__ == "StartEvent" and definition.__class__.__name__ == "NoneEventDefinition":
+                extensions = getattr(spec, "extensions", None) or {}
+                return StartEvent(str(spec.bpmn_id), _name(extensions.get("initiator")),
+                                  _name(extensions.get("formKey")))
+        return None
 
     def documentation(self, element_id: str) -> str | None:
         """The documentation a designer wrote on a BPMN element, if any."""

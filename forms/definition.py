@@ -3,11 +3,18 @@
 A form document is ``{"schema": {...}, "ui": {...}}``, or a bare object schema. The UI
 hints are keyed by property name; each is an object with any of
 
-    widget        "text", "textarea", "select", "radio", "checkbox", "file", "photo", "location"
+    widget        "text", "textarea", "select", "radio", "checkbox", "file", "photo", "location",
+                  "person" (someone from the organisation), "department" (one of its departments)
     label, help   a string, or texts by locale: {"ko": "...", "en": "..."}
     placeholder   likewise
     labels        labels of the choices of a select, by value: {"road": {"ko": "도로", "en": "Roads"}}
     fields        the hints of the properties of a nested object or of a group's rows (same shape as ``ui``)
+
+A ``person`` field holds ``{"user", "name", "position", "rank", "department"}`` (a list of them
+when its schema is an array: several people); the form keeps only the username the browser sends
+and the organisation fills in the rest (``forms.organisation.normalize``). A ``department`` field
+holds a department's name (a list of names when an array). ``ui["submit"]`` is the label of the
+form's submit button (``Form.submit_label``).
 
 and ``ui["order"]`` (also ``fields["order"]``) lists property names in the order to show them;
 the properties it does not name follow in schema order.
@@ -43,10 +50,14 @@ WidgetKind = Literal[
     "location",
     "group",
     "object",
+    "person",
+    "department",
 ]
 
 DEFAULT_LOCALE = "ko"
-WIDGETS = frozenset({"text", "textarea", "select", "radio", "checkbox", "file", "photo", "location"})
+WIDGETS = frozenset({"text", "textarea", "select", "radio", "checkbox", "file", "photo", "location", "person",
+                     "department"})
+ORGANISATION_WIDGETS = frozenset({"person", "department"})
 # names the rendered form posts besides the fields (names starting with "__" are reserved too)
 RESERVED_NAMES = frozenset({"csrf_token", "action"})
 TEXTAREA_OVER = 200  # a string allowed to be longer than this many characters gets a textarea
@@ -90,7 +101,7 @@ class Field:
     choices: tuple[Choice, ...] = ()
     fields: tuple[Field, ...] = ()
     radios: bool = False  # a select or yes/no shown as radio buttons
-    multiple: bool = False  # a file field holding a list of attachments
+    multiple: bool = False  # a file, person or department field holding a list
     accept: str | None = None  # the file types a file input offers
     capture: bool = False  # a photo: open the camera on a phone
     input_type: str = "text"  # the HTML type of a text input: text, email or url
@@ -132,6 +143,14 @@ class Form:
         if locale == self.locale:
             return self
         return Form.from_document({"schema": self.schema, "ui": self.ui}, locale=locale)
+
+    @property
+    def submit_label(self) -> str | None:
+        """What the submit button says, as the form names it (``ui["submit"]``) in its language; None
+        when it does not (nor when a property is called "submit": those are its hints)."""
+        if "submit" in (self.schema.get("properties") or {}):
+            return None
+        return pick_text(self.ui.get("submit"), self.locale)
 
     @property
     def has_files(self) -> bool:
@@ -311,6 +330,8 @@ class _Reader:
     ) -> tuple[WidgetKind, dict[str, Any]]:
         widget = hints.get("widget")
         kind = _type_of(schema)
+        if widget in ORGANISATION_WIDGETS:
+            return self.organisation_widget(str(widget), schema, path)
         if kind == "array":
             items = self.resolve(schema.get("items", {}), f"{path}[]")
             if widget in ("file", "photo") or _is_file(items):
@@ -345,6 +366,18 @@ class _Reader:
             return "textarea", {}
         input_type = {"email": "email", "uri": "url"}.get(str(schema.get("format")), "text")
         return "text", {"input_type": input_type}
+
+    def organisation_widget(
+        self, widget: str, schema: Mapping[str, Any], path: str
+    ) -> tuple[WidgetKind, dict[str, Any]]:
+        """A person or a department, or (an array) several: chosen from the organisation, not typed."""
+        multiple = _type_of(schema) == "array"
+        value = self.resolve(schema.get("items", {}), f"{path}[]") if multiple else schema
+        if widget == "person" and _type_of(value) not in ("object", None):
+            raise FormError(f'{path}: a person field holds {{"user": ...}} objects (or a list of them)')
+        if widget == "department" and _type_of(value) not in ("string", None):
+            raise FormError(f"{path}: a department field holds a department's name (or a list of names)")
+        return ("person" if widget == "person" else "department"), {"multiple": multiple}
 
     def location_parts(self, schema: Mapping[str, Any], ui: Mapping[str, Any], path: str) -> tuple[Field, ...]:
         """Latitude and longitude, and the address when the schema has one (or says nothing of its properties)."""

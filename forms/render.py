@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from forms.datetimes import to_local_input
 from forms.definition import DEFAULT_LOCALE, Field, Form, choice_token, walk_fields
+from forms.organisation import Organisation, username_of
 from forms.submission import ADD_ROW, REMOVE_ROW, ROW_MARK
 from forms.validation import FieldError
 
@@ -42,6 +43,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "locating": "위치를 찾는 중…",
         "located": "현재 위치를 입력했습니다.",
         "locate_failed": "위치를 찾지 못했습니다. 직접 입력해 주세요.",
+        "chosen": "선택한 항목",
+        "no_department": "소속 없음",
+        "find_person": "이름, 부서, 직위로 찾기",
+        "find_department": "부서 이름으로 찾기",
+        "no_match": "찾는 결과가 없습니다.",
+        "remove_chosen": "빼기: {name}",
+        "searching": "찾는 중…",
     },
     "en": {
         "submit": "Submit",
@@ -59,8 +67,32 @@ TEXTS: dict[str, dict[str, str]] = {
         "locating": "Finding your location…",
         "located": "Your location was filled in.",
         "locate_failed": "Your location could not be found. Please enter it.",
+        "chosen": "Chosen",
+        "no_department": "No department",
+        "find_person": "Find by name, department or position",
+        "find_department": "Find a department by name",
+        "no_match": "Nothing matches.",
+        "remove_chosen": "Remove {name}",
+        "searching": "Searching…",
     },
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One person or department a picker offers: the value posted, the label shown, a note beside it."""
+
+    value: str
+    label: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OptionGroup:
+    """Options under one heading (a department's people, a bureau's departments); no label: at the top."""
+
+    label: str | None
+    options: tuple[Option, ...]
 
 
 @dataclass(slots=True)
@@ -81,6 +113,7 @@ class FieldView:
     next_index: int = 0
     index_mark: str = ""  # what the script replaces with the new row's index, and its number
     number_mark: str = ""
+    options: list[OptionGroup] = dataclasses.field(default_factory=list)  # what a person or department picker offers
 
     @property
     def id(self) -> str:
@@ -122,6 +155,7 @@ def render_form(
     extra_buttons: Sequence[str | tuple[str, str]] = (),
     script_nonce: str | None = None,
     zone: tzinfo,
+    organisation: Organisation | None = None,
 ) -> Markup:
     """The HTML of ``form`` filled with ``data`` and showing ``errors``.
 
@@ -129,11 +163,13 @@ def render_form(
     the "save draft" button; a ``(value, label)`` pair is any other. They skip the
     browser's own checks, as the "add row" buttons do. ``script_nonce`` is for a
     Content-Security-Policy that allows inline scripts by nonce. Dates and times show in ``zone``
-    (the city's).
+    (the city's). Person and department fields offer the people and departments of ``organisation``
+    (without one, only those chosen already; a script searches the rest).
     """
     form = form.localized(locale)
     texts = TEXTS.get(locale, TEXTS[DEFAULT_LOCALE])
-    builder = _Builder(_errors_by_path(errors or ()), fresh=data is None, zone=zone)
+    builder = _Builder(_errors_by_path(errors or ()), fresh=data is None, zone=zone,
+                       pickers=_Pickers(organisation, texts))
     views = builder.fields(form.fields, "", data if isinstance(data, Mapping) else {}, inherited=True, depth=0)
     summary = [
         {
@@ -184,9 +220,10 @@ def _environment() -> Environment:
 class _Builder:
     """Builds the views of a form's fields from its data; remembers each path's label for the summary."""
 
-    def __init__(self, errors: Mapping[str, list[str]], *, fresh: bool, zone: tzinfo) -> None:
+    def __init__(self, errors: Mapping[str, list[str]], *, fresh: bool, zone: tzinfo, pickers: _Pickers) -> None:
         self.errors = errors
         self.zone = zone
+        self.pickers = pickers
         self.fresh = fresh  # a new form: show the schema's defaults
         self.labels: dict[str, str] = {}
 
@@ -226,6 +263,10 @@ class _Builder:
             view.selected = frozenset() if value is None else frozenset({choice_token(value)})
         elif each.kind == "multiselect":
             view.selected = frozenset(choice_token(v) for v in value) if isinstance(value, list) else frozenset()
+        elif each.kind in ("person", "department"):
+            chosen = value if isinstance(value, list) else [] if value is None else [value]
+            view.options = self.pickers.options(each.kind, chosen)
+            view.selected = frozenset(option.value for option in view.options[0].options) if chosen else frozenset()
         elif each.kind == "checkbox":
             view.checked = value is True
             view.selected = frozenset({"true"} if value is True else {"false"} if value is False else ())
@@ -258,6 +299,59 @@ class _Builder:
         children = self.fields(group.fields, path, data, inherited=False, depth=depth + 1, trail=f"{label} {number}")
         self.fresh = saved
         return RowView(path, f"{group.label} {number}", children, self.errors.get(path, []))
+
+
+class _Pickers:
+    """What person and department fields offer: first the chosen ones, in their order, then the rest of
+    the organisation under their departments (people) or bureaus (departments)."""
+
+    def __init__(self, organisation: Organisation | None, texts: Mapping[str, str]) -> None:
+        self.organisation = organisation
+        self.texts = texts
+        self._people: list[Mapping[str, Any]] | None = None
+        self._departments: list[Mapping[str, Any]] | None = None
+
+    def options(self, kind: str, chosen: Sequence[Any]) -> list[OptionGroup]:
+        if kind == "person":
+            if self._people is None:
+                self._people = list(self.organisation.people()) if self.organisation is not None else []
+            everyone = [(str(p.get("user")), p) for p in self._people if p.get("user")]
+            picked = [username for each in chosen if (username := username_of(each))]
+            known = dict(everyone)
+            # someone chosen earlier keeps the name the case holds, even if they are gone from the organisation
+            first = [self._person(known.get(u) or next((c for c in chosen if username_of(c) == u), {}), u)
+                     for u in dict.fromkeys(picked)]
+            rest = [(str(p.get("department") or self.texts["no_department"]), self._person(p, u))
+                    for u, p in everyone if u not in picked]
+        else:
+            if self._departments is None:
+                self._departments = list(self.organisation.departments()) if self.organisation is not None else []
+            units = {str(d.get("name")): d for d in self._departments if d.get("name")}
+            named = list(dict.fromkeys(c for c in chosen if isinstance(c, str) and c))
+            first = [self._unit(units.get(name, {}), name) for name in named]
+            rest = [(str(d.get("parent") or ""), self._unit(d, name)) for name, d in units.items() if name not in named]
+        groups = [OptionGroup(self.texts["chosen"], tuple(first))] if first else []
+        for label, options in _grouped(rest):
+            groups.append(OptionGroup(label or None, tuple(options)))
+        return groups or [OptionGroup(None, ())]
+
+    @staticmethod
+    def _person(person: Mapping[str, Any], username: str) -> Option:
+        name, position = str(person.get("name") or username), person.get("position")
+        shown = f"{name} · {position}" if position and not name.endswith(str(position)) else name
+        return Option(username, shown, str(person.get("department") or ""))
+
+    @staticmethod
+    def _unit(unit: Mapping[str, Any], name: str) -> Option:
+        return Option(name, name, str(unit.get("parent") or ""))
+
+
+def _grouped(items: Sequence[tuple[str, Option]]) -> list[tuple[str, list[Option]]]:
+    """Options under their headings, in the order the headings first come (no heading first)."""
+    groups: dict[str, list[Option]] = {}
+    for label, option in sorted(items, key=lambda item: item[0] != ""):
+        groups.setdefault(label, []).append(option)
+    return list(groups.items())
 
 
 def _errors_by_path(errors: Sequence[FieldError]) -> dict[str, list[str]]:

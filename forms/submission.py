@@ -10,7 +10,9 @@ references (``"sha256:<hex>"``) before validating.
 Names the rendered form posts besides the fields: ``<group>[i].__row__`` (one per row,
 so that a row with nothing in it still counts), ``<group>[i].__remove__`` (the row is
 deleted), ``__add__=<group path>`` (add a row and show the form again) and
-``action`` (``submit``, ``draft`` or another button's value).
+``action`` (``submit``, ``draft`` or another button's value). A person field posts usernames
+and becomes ``{"user": ...}`` (a list of them when it holds several), a department field posts
+names: the organisation fills in and checks them (``forms.organisation``).
 """
 
 from __future__ import annotations
@@ -169,6 +171,13 @@ def _read_field(each: Field, name: str, path: str, posted: _Posted, files: dict[
         if each.multiple:
             return kept or _MISSING
         return kept[0] if kept else _MISSING
+    if each.kind in ("person", "department"):
+        # the browser names someone by username, a department by name; the organisation fills in the rest
+        chosen = list(dict.fromkeys(value.strip() for value in posted.values(name) if value.strip()))
+        values: list[Any] = [{"user": v} for v in chosen] if each.kind == "person" else chosen
+        if each.multiple:
+            return values or _MISSING
+        return values[0] if values else _MISSING
     if each.kind == "multiselect":
         chosen = [_choice(each, value) for value in posted.values(name) if value != ""]
         unique = list({repr(value): value for value in chosen}.values())

@@ -25,6 +25,7 @@
     rows.insertAdjacentHTML("beforeend", html);
     var row = rows.lastElementChild;
     offerLocation(row);
+    row.dispatchEvent(new CustomEvent("cf:row-added", {bubbles: true}));  // pickers enhance the new row
     var first = row.querySelector("input:not([type=hidden]), select, textarea");
     if (first) first.focus();
   }
@@ -36,6 +37,7 @@
     navigator.geolocation.getCurrentPosition(function (position) {
       box.querySelector("[data-cf-lat]").value = position.coords.latitude.toFixed(6);
       box.querySelector("[data-cf-lon]").value = position.coords.longitude.toFixed(6);
+      box.querySelector("[data-cf-lon]").dispatchEvent(new Event("change", {bubbles: true}));  /* a map follows */
       status.textContent = button.getAttribute("data-cf-done");
     }, function () {
       status.textContent = button.getAttribute("data-cf-failed");
