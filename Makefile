@@ -8,7 +8,9 @@ PORT ?= 8000
 LOCK := requirements.lock
 CONFORMANCE_DIR := $(or $(CITYFLOW_CONFORMANCE_DIR),../shared/conformance)
 
-.PHONY: run test lint bench lock clean
+.PHONY: run test lint bench lock clean system-packages
+# What a case's PDF needs from the system: Pango for WeasyPrint, a font with Korean (Debian names).
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,13 +35,24 @@ $(VENV)/.installed-test: pyproject.toml $(LOCK) | $(BIN)/python
 	$(call install,.[test])
 	touch $@ $(VENV)/.installed
 
+## Pango and a Korean font for the PDFs: installed with apt-get when missing and run as root,
+## otherwise named (the rest of cityflow works without them)
+system-packages:
+	@if ldconfig -p 2>/dev/null | grep -q 'libpango-1.0' && ldconfig -p | grep -q 'libpangoft2-1.0' \
+		&& [ -n "$$(fc-list :lang=ko 2>/dev/null)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing $(PDF_PACKAGES) (for PDFs)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(PDF_PACKAGES) >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(PDF_PACKAGES) >/dev/null; }; \
+	else echo "note: PDFs need Pango and a Korean font: sudo apt-get install $(PDF_PACKAGES)"; fi
+
 ## Set up everything on the embedded SQLite default and serve http://$(HOST):$(PORT)
-run: $(VENV)/.installed
+run: $(VENV)/.installed system-packages
 	$(BIN)/cityflow init --demo
 	$(BIN)/cityflow serve --host $(HOST) --port $(PORT) --with-worker
 
 ## Install the test extras and run the whole suite (PostgreSQL too, when it can be started)
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test system-packages
 	@url=$${CITYFLOW_TEST_POSTGRES_URL:-$$(.ci/postgres-up 2>/dev/null)}; \
 	if [ -n "$$url" ]; then export CITYFLOW_TEST_POSTGRES_URL="$$url"; \
 	else echo "note: PostgreSQL could not be started here; its tests are skipped"; fi; \
