@@ -1,7 +1,7 @@
 """Process definitions: read a ``workflows/<process>/`` folder, validate it, deploy it as a version.
 
 A version is identified by the sha256 of the folder's definition files (``*.bpmn``,
-``*.dmn``, ``*.json``, in any sub-folder); deploying the same content again changes
+``*.dmn``, ``*.json``, and the case view ``*.html``, in any sub-folder); deploying the same content again changes
 nothing, new content becomes version N+1, and running instances stay on the
 version they started with. Validation runs in layers — hardened XML, the OMG
 schema, SpiffWorkflow's parser, then cityflow's executability checks — and
@@ -43,7 +43,7 @@ from engine.parsing import BpmnParser, camunda_attribute, camunda_properties, ha
 from engine.runtime import ProcessBundle
 from engine.sandbox import camunda_to_python, compile_problem
 
-DEFINITION_SUFFIXES = (".bpmn", ".dmn", ".json")
+DEFINITION_SUFFIXES = (".bpmn", ".dmn", ".json", ".html")  # .html: a case view (view.html), read by the pages
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NS = {"bpmn": BPMN_NS}
 PYTHON_SCRIPT_FORMATS = {"", "python", "text/python", "text/x-python", "application/x-python"}
@@ -128,6 +128,12 @@ def check(source: DefinitionSource) -> Checked:
         if name.lower().endswith(".json"):
             if name != registry.DECLARATION:  # the register declaration is no form
                 result.problems.extend(_form_problems(shown, content))
+            continue
+        if name.lower().endswith(".html"):  # a case view: a template the pages render in their sandbox
+            try:
+                content.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                result.problems.append(Problem(shown, 0, "VIEW_NOT_TEXT", f"a view must be UTF-8 text: {exc}"))
             continue
         tree, problems = parse_xml(content, shown)
         if tree is not None:
