@@ -22,7 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Table, delete, insert, inspect, select
 from sqlalchemy.orm import Session
 
-from engine import access, audit
+from engine import access, audit, notifications
 from engine.context import EngineContext
 from engine.definitions import latest_version
 from engine.errors import (
@@ -258,10 +258,52 @@ def _offer(ctx: EngineContext, instance: Instance, task: Task, now: datetime) ->
     return _Offer(assignees[0] if assignees else None, users, groups, due)
 
 
+ARRIVAL_TITLE = "새 할 일: {task}"
+
+
+@dataclass
+class _Arrival:
+    """A task that has just become open and whose BPMN asks to tell its people (``notify`` = ``arrival``)."""
+
+    task: Task
+    offer: _Offer
+
+
+def _announces_arrival(task: Task) -> bool:
+    properties = (getattr(task.task_spec, "extensions", {}) or {}).get("properties") or {}
+    return str(properties.get("notify", "")).strip().lower() == "arrival"
+
+
+def _announce_arrivals(session: Session, instance: Instance, arrivals: list[_Arrival], actor: str,
+                       now: datetime) -> None:
+    """Tell everyone a new task is offered to — its assignee or candidates, the members of its candidate
+    groups, and whoever stands in for an absent one of those named (대결) — in the app and by mail.
+    Whoever brought it about in this step is not told of work they are looking at."""
+    for arrival in arrivals:
+        spec = arrival.task.task_spec
+        properties = (getattr(spec, "extensions", {}) or {}).get("properties") or {}
+        name = spec.bpmn_name or spec.bpmn_id
+        named = [*([arrival.offer.assignee] if arrival.offer.assignee else []), *arrival.offer.users]
+        case_title = arrival.task.data.get("title")
+        notifications.notify_people(
+            session,
+            users=[*named, *notifications.deputies_of(session, named, now)],
+            groups=arrival.offer.groups,
+            title=str(properties.get("notify_title") or "").strip() or ARRIVAL_TITLE.format(task=name),
+            body=str(case_title) if isinstance(case_title, str | int | float) and case_title != "" else "",
+            link=f"/tasks/{arrival.task.id}",
+            instance_id=instance.id,
+            now=now,
+            sparing=[actor],
+        )
+
+
 def _insert_open_tasks(
-    session: Session, ctx: EngineContext, instance: Instance, tasks: list[Task]
+    session: Session, ctx: EngineContext, instance: Instance, tasks: list[Task],
+    arrivals: list[_Arrival] | None = None,
 ) -> set[tuple[str, str]]:
-    """Index ready user tasks with who may act on each; returns everyone they are offered to."""
+    """Index ready user tasks with who may act on each; returns everyone they are offered to.
+    Those that announce their arrival are added to ``arrivals``."""
     if not tasks:
         return set()
     rows: list[dict[str, Any]] = []
@@ -283,6 +325,8 @@ def _insert_open_tasks(
         })
         candidates.extend({"task_id": task_id, "kind": kind, "name": name} for kind, name in offer.candidates)
         offered.update(offer.candidates)
+        if arrivals is not None and _announces_arrival(task):
+            arrivals.append(_Arrival(task, offer))
     if inspect(instance).pending:
         session.flush()
     connection = session.connection()
@@ -302,7 +346,7 @@ def _remove_open_tasks(session: Session, task_ids: Iterable[str]) -> None:
 
 def _sync_open_tasks(
     session: Session, ctx: EngineContext, instance: Instance, workflow: BpmnWorkflow,
-    transitions: list[Transition] | None,
+    transitions: list[Transition] | None, arrivals: list[_Arrival] | None = None,
 ) -> set[tuple[str, str]]:
     """Make the open-task index match the workflow's ready user tasks; returns whom the new ones
     are offered to.
@@ -320,14 +364,16 @@ def _sync_open_tasks(
         _remove_open_tasks(session, [tid for tid, task in moved.items()
                                      if first_state[tid] == "READY" and state_name(task) != "READY"])
         return _insert_open_tasks(session, ctx, instance, [
-            task for tid, task in moved.items() if first_state[tid] != "READY" and state_name(task) == "READY"])
+            task for tid, task in moved.items() if first_state[tid] != "READY" and state_name(task) == "READY"],
+            arrivals)
     ready = {str(t.id): t for t in ready_user_tasks(workflow)} if running else {}
     if inspect(instance).pending:
         session.flush()
     existing = set(session.connection().execute(
         select(_OPEN_TASKS.c.id).where(_OPEN_TASKS.c.instance_id == instance.id)).scalars())
     _remove_open_tasks(session, existing - ready.keys())
-    return _insert_open_tasks(session, ctx, instance, [task for tid, task in ready.items() if tid not in existing])
+    return _insert_open_tasks(session, ctx, instance, [task for tid, task in ready.items() if tid not in existing],
+                              arrivals)
 
 
 def _refresh_open_tasks(
@@ -463,6 +509,7 @@ def transition(
     acted_on = str(step.completing.id) if step.completing is not None else None
     was_running = instance.status == RUNNING and not inspect(instance).pending
     failure: Exception | None = None
+    arrivals: list[_Arrival] = []
     joining = list(step.joining)
     if acted_on is not None and step.on_behalf_of:
         # Whoever else completes a task takes part already, as one it was offered to (by name or
@@ -483,7 +530,7 @@ def transition(
                     instance.status = COMPLETED if workflow.is_completed() else RUNNING
                 in_step = was_running and step.completing is not None
                 offered = _sync_open_tasks(session, ctx, instance, workflow,
-                                           recorder.transitions if in_step else None)
+                                           recorder.transitions if in_step else None, arrivals)
                 if step.edits is not None and instance.status == RUNNING:
                     offered |= _refresh_open_tasks(session, ctx, instance, workflow)
                 joining += [(kind, name, "candidate") for kind, name in sorted(offered)]
@@ -511,6 +558,8 @@ def transition(
         entries.insert(len(step.leading), audit.Entry(
             action="instance.data_edited", actor=step.actor, changes=data_changes(before, instance.data), at=now))
     access.add_participants(session, instance.id, [j for j in joining if (j[0], j[1]) not in step.known])
+    if failure is None and instance.status == RUNNING:
+        _announce_arrivals(session, instance, arrivals, step.actor, now)
     _sync_waits(session, instance, workflow)
     compact(workflow)
     instance.state = dump_state(workflow)

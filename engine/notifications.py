@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
-from engine.models import Department, Notification, OutgoingMail, User
+from engine.models import Absence, Department, Notification, OutgoingMail, User
 
 MAIL_ATTEMPTS = 5
 
@@ -63,11 +63,16 @@ def notify_people(
     link: str | None = None,
     instance_id: str | None = None,
     now: datetime | None = None,
+    sparing: Iterable[str] = (),
 ) -> int:
-    """Notify every named user and every member of the named groups, once each; returns how many."""
+    """Notify every named user and every member of the named groups, once each, in the app and by
+    mail (when they have an address), except those ``sparing`` names; returns how many."""
     recipients = set(users)
     for group in groups:
         recipients.update(members_of(session, group))
+    recipients.difference_update(sparing)
+    if not recipients:
+        return 0
     people = {u.username: u for u in session.execute(select(User).where(User.username.in_(recipients))).scalars()}
     for username in sorted(people):
         at = now or datetime.now(UTC)
@@ -77,6 +82,16 @@ def notify_people(
             session.add(OutgoingMail(recipient=people[username].email, subject=title[:500],
                                      body=body + (f"\n\n{link}" if link else ""), created_at=at, due_at=at))
     return len(people)
+
+
+def deputies_of(session: Session, usernames: Iterable[str], now: datetime) -> list[str]:
+    """Who stands in (대결) at ``now`` for any of ``usernames`` who is away."""
+    names = set(usernames)
+    if not names:
+        return []
+    return sorted(set(session.execute(
+        select(Absence.deputy).where(Absence.username.in_(names), Absence.starts_at <= now, Absence.ends_at > now)
+    ).scalars()))
 
 
 def unread_count(session: Session, username: str) -> int:

@@ -437,16 +437,66 @@ def test_a_deadline_set_close_gives_only_the_reminders_still_ahead(city: City) -
     iid = register(city)
     under_way(city, iid, deadline="2026-12-09T18:00:00+09:00")  # two days and a half away
     city.work()
-    assert notices(city, "roads.staff", iid, REMINDER) == ["[지시사항 D-3] 어두운 골목 가로등 정비"]
+    # D-3 fell on Sunday the 6th, so its moment was Friday the 4th at 09:00: gone before the directive was assigned.
+    assert notices(city, "roads.staff", iid, REMINDER) == []
     at(city, datetime(2026, 12, 9, 0, 1, tzinfo=UTC))
-    assert notices(city, "roads.staff", iid, REMINDER) == [
-        "[지시사항 D-3] 어두운 골목 가로등 정비", "[지시사항 D-day] 어두운 골목 가로등 정비"]
-    skipped = [r["element_id"] for r in city.trail(iid) if r["action"] == "task.completed"
-               and r["element_id"].endswith("_skipped")]
-    assert skipped == ["d7_skipped"]
-    # The two already due went off as soon as they were armed; the D-day one when its time came.
+    assert notices(city, "roads.staff", iid, REMINDER) == ["[지시사항 D-day] 어두운 골목 가로등 정비"]
+    skipped = sorted(r["element_id"] for r in city.trail(iid) if r["action"] == "task.completed"
+                     and r["element_id"].endswith("_skipped"))
+    assert skipped == ["d3_skipped", "d7_skipped"]
+    # The two already past went off as soon as they were armed and ended unsent; the D-day one when its time came.
     assert sorted(deadline_timers(city, iid)) == [("deadline_d3", "system:engine"), ("deadline_d7", "system:engine"),
                                                   ("deadline_dday", "system:timer")]
+    assert city.verified()
+
+
+def test_a_directive_assigned_three_days_ahead_is_first_reminded_at_d3_never_at_d7(city: City) -> None:
+    iid = register(city)
+    city.clock.set(T0 - timedelta(minutes=30))  # Monday 08:30 in Seoul
+    # Due Thursday at 10:00: D-3 is today at 09:00, half an hour from now; D-7's moment passed last week.
+    under_way(city, iid, deadline="2026-12-10T10:00:00+09:00")
+    city.work()
+    at(city, T0 - MINUTE)
+    assert notices(city, "roads.staff", iid, REMINDER) == []
+    at(city, T0 + MINUTE)
+    assert notices(city, "roads.staff", iid, REMINDER) == ["[지시사항 D-3] 어두운 골목 가로등 정비"]
+    at(city, datetime(2026, 12, 10, 0, 1, tzinfo=UTC))  # Thursday 09:01
+    assert notices(city, "roads.staff", iid, REMINDER) == [
+        "[지시사항 D-3] 어두운 골목 가로등 정비", "[지시사항 D-day] 어두운 골목 가로등 정비"]
+    sent = [r["element_id"] for r in city.trail(iid) if r["action"] == "task.completed"
+            and r["element_id"].startswith("notify_d")]
+    assert sent == ["notify_d3", "notify_dday"]
+    assert city.verified()
+
+
+def test_a_reminder_whose_morning_passed_before_the_assignment_is_not_sent(city: City) -> None:
+    iid = register(city)
+    city.clock.set(T0 + timedelta(hours=1))  # Monday 10:00 in Seoul; D-7 of next Monday was 09:00 today
+    under_way(city, iid, deadline="2026-12-14T18:00:00+09:00")
+    city.work()
+    at(city, T0 + timedelta(hours=2))
+    assert notices(city, "roads.staff", iid, REMINDER) == []
+    at(city, datetime(2026, 12, 11, 0, 1, tzinfo=UTC))  # D-3: Friday at 09:00
+    assert notices(city, "roads.staff", iid, REMINDER) == ["[지시사항 D-3] 어두운 골목 가로등 정비"]
+    assert [r["element_id"] for r in city.trail(iid) if r["action"] == "task.completed"
+            and r["element_id"] == "d7_skipped"] == ["d7_skipped"]
+    assert city.verified()
+
+
+def test_a_reminder_falling_on_a_day_off_goes_out_on_the_working_day_before(city: City) -> None:
+    iid = register(city)
+    # Due Wednesday 2027-01-06: D-3 is Sunday the 3rd, and Saturday and New Year's Day are days off too,
+    # so it goes out on Thursday 2026-12-31 at 09:00; D-7 is Wednesday 2026-12-30.
+    under_way(city, iid, deadline="2027-01-06T18:00:00+09:00")
+    at(city, datetime(2026, 12, 30, 0, 1, tzinfo=UTC))
+    assert notices(city, "roads.staff", iid, REMINDER) == ["[지시사항 D-7] 어두운 골목 가로등 정비"]
+    at(city, datetime(2026, 12, 30, 23, 59, tzinfo=UTC))
+    assert len(notices(city, "roads.staff", iid, REMINDER)) == 1
+    at(city, datetime(2026, 12, 31, 0, 1, tzinfo=UTC))
+    assert notices(city, "roads.staff", iid, REMINDER) == ["[지시사항 D-3] 어두운 골목 가로등 정비",
+                                                           "[지시사항 D-7] 어두운 골목 가로등 정비"]
+    at(city, datetime(2027, 1, 3, 0, 1, tzinfo=UTC))
+    assert len(notices(city, "roads.staff", iid, REMINDER)) == 2
     assert city.verified()
 
 

@@ -58,9 +58,19 @@ def data(city: City, report_id: str) -> dict[str, Any]:
     return result
 
 
+ARRIVAL = "새 할 일: "  # a task declared to announce its arrival (notify = arrival) tells its people so
+
+
 def notified(city: City, username: str, report_id: str) -> list[str]:
+    """What ``username`` was told about the report, newest first, besides new tasks arriving."""
     items = city.api.call("GET", "/api/notifications", username).json()["items"]
-    return [n["title"] for n in items if n["instance_id"] == report_id]
+    return [n["title"] for n in items if n["instance_id"] == report_id and not n["title"].startswith(ARRIVAL)]
+
+
+def arrived(city: City, username: str, report_id: str) -> list[str]:
+    """The new tasks of the report ``username`` was told of."""
+    items = city.api.call("GET", "/api/notifications", username).json()["items"]
+    return [n["title"] for n in items if n["instance_id"] == report_id and n["title"].startswith(ARRIVAL)]
 
 
 def until(city: City, moment: datetime) -> Any:
@@ -100,6 +110,10 @@ def test_a_report_filed_with_a_photo_and_a_place_reaches_the_department_of_its_c
     assert acknowledge["candidates"]["groups"] == ["도로과"]
     assert acknowledge["due_at"].startswith("2026-12-08T00:00")
     assert not [t for t in city.tasks("welfare.staff") if t["instance_id"] == instance["id"]]
+    for member in ("roads.staff", "roads.lead", "roads.chief"):  # the department hears of it, once each
+        assert arrived(city, member, instance["id"]) == ["새 할 일: 접수 확인"], member
+    assert arrived(city, "welfare.staff", instance["id"]) == []
+    assert arrived(city, "traffic.staff", instance["id"]) == []
     photo_id = photo.split(":")[1]
     assert city.api.call("GET", f"/api/attachments/{photo_id}", "roads.lead").content == png(200, 40, 40)
 
@@ -205,7 +219,9 @@ def test_a_fix_is_closed_only_with_an_after_photo_and_the_reporter_sees_the_resu
     city.work()
     working = data(city, report_id)
     assert (working["status"], working["acknowledged_at"]) == ("처리중", "2026-12-07T11:00:00+09:00")
-    assert notified(city, "welfare.staff", report_id) == []
+    assert notified(city, "welfare.staff", report_id) == ["현장 보고 접수: 효원로 보도 파손"]  # 접수: who has it
+    received = city.api.call("GET", "/api/notifications", "welfare.staff").json()["items"][0]
+    assert received["body"] == "도로과에서 보고를 접수해 처리를 시작했습니다."
 
     city.later(hours=5)
     task = city.task("roads.staff", report_id, "resolve_report")
@@ -223,7 +239,8 @@ def test_a_fix_is_closed_only_with_an_after_photo_and_the_reporter_sees_the_resu
     city.complete("roads.staff", report_id, "resolve_report", {**note, "photo_after": after})
     assert city.work().jobs == 2  # the closing moment, then the reporter's notice
 
-    assert notified(city, "welfare.staff", report_id) == ["현장 보고 처리 완료: 효원로 보도 파손"]
+    assert notified(city, "welfare.staff", report_id) == ["현장 보고 처리 완료: 효원로 보도 파손",
+                                                          "현장 보고 접수: 효원로 보도 파손"]
     body = city.api.call("GET", "/api/notifications", "welfare.staff").json()["items"][0]["body"]
     assert body == "깨진 보도블록 12장을 교체했습니다."
     seen = city.api.call("GET", f"/api/instances/{report_id}", "welfare.staff").json()
