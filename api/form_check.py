@@ -11,7 +11,7 @@ from engine.context import FormChecked
 from engine.identity import Directory
 from forms.definition import Form
 from forms.organisation import normalize
-from forms.validation import validate
+from forms.validation import in_form_order, validate
 
 
 def check_form(document: dict[str, Any], data: dict[str, Any], locale: str, organisation: Directory) -> FormChecked:
@@ -19,5 +19,5 @@ def check_form(document: dict[str, Any], data: dict[str, Any], locale: str, orga
     form = Form.from_document(document)
     kept, unknown = normalize(form, data, organisation, locale=locale)
     named = {error.field for error in unknown}
-    errors = [*unknown, *(error for error in validate(form, kept, locale=locale) if error.field not in named)]
+    errors = in_form_order(form, [*unknown, *(e for e in validate(form, kept, locale=locale) if e.field not in named)])
     return FormChecked(kept, [(error.field, error.message) for error in errors])

@@ -68,6 +68,11 @@ def validate(form: Form, data: object, *, locale: str = DEFAULT_LOCALE) -> list[
     return [FieldError(field, message) for (field, message), _ in sorted(found.items(), key=lambda item: item[1])]
 
 
+def in_form_order(form: Form, errors: Sequence[FieldError]) -> list[FieldError]:
+    """``errors`` (each once) in the order their fields are shown on the form."""
+    return sorted(dict.fromkeys(errors), key=lambda error: _position(form, error.field))
+
+
 def message_for(kind: str, locale: str = DEFAULT_LOCALE, limit: object = "") -> str:
     """A message of ``MESSAGES`` in ``locale`` (Korean if there is none), with its limit filled in."""
     texts = MESSAGES[kind]

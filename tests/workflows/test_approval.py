@@ -1,7 +1,8 @@
 """전자결재 (workflows/approval) as the demo city hall's people use it, through the HTTP API.
 
 The drafter roads.staff (도로과 주무관) drafts; 팀장 (rank 2), 과장 (3), 국장 (4) of the demo
-organisation review, concur and approve; absences are recorded as an administrator would.
+organisation review, concur and approve; absences are recorded as an administrator would. The
+approval line names people by username; the organisation fills in their name, position and rank.
 """
 
 from __future__ import annotations
@@ -26,16 +27,33 @@ FLOW_NODES = ("startEvent", "endEvent", "intermediateCatchEvent", "intermediateT
               "manualTask", "callActivity", "subProcess", "exclusiveGateway", "parallelGateway",
               "inclusiveGateway", "eventBasedGateway", "complexGateway")
 
-LINE = [
-    {"kind": "검토", "user": "roads.lead", "rank": 2},
-    {"kind": "협조", "user": "traffic.chief", "rank": 3},
-    {"kind": "결재", "user": "roads.chief", "rank": 3},
-]
+
+
+def step(kind: str, *users: str) -> dict[str, Any]:
+    """A step of the line as a drafter sends it: who, by username."""
+    return {"kind": kind, "people": [{"user": user} for user in users]}
+
+
+LINE = [step("검토", "roads.lead"), step("협조", "traffic.chief"), step("결재", "roads.chief")]
+
+# The demo people as the organisation keeps them on a line.
+PEOPLE = {
+    "roads.lead": ("김팀장", "팀장", 2, "도로과"),
+    "roads.chief": ("김과장", "과장", 3, "도로과"),
+    "traffic.chief": ("이과장", "과장", 3, "교통정책과"),
+    "welfare.chief": ("박과장", "과장", 3, "복지정책과"),
+    "safety.director": ("안전교통국장", "국장", 4, "안전교통국"),
+}
+
+
+def person(username: str) -> dict[str, Any]:
+    name, position, rank, department = PEOPLE[username]
+    return {"user": username, "name": name, "position": position, "rank": rank, "department": department}
 
 
 def draft(**changes: Any) -> dict[str, Any]:
-    document = {"drafter": "roads.staff", "title": "보도 정비 계획", "body": "시청 앞 보도를 정비합니다.",
-                "doc_type": "일반", "amount": 0, "line": LINE}
+    document = {"title": "보도 정비 계획", "body": "시청 앞 보도를 정비합니다.", "doc_type": "일반", "amount": 0,
+                "line": LINE}
     return {**document, **changes}
 
 
@@ -124,13 +142,44 @@ def test_the_forms_speak_korean_and_english_and_a_return_needs_a_reason(city: Ci
     assert city.verified()
 
 
-def test_a_draft_without_its_drafter_stops_at_intake_naming_what_is_missing(city: City) -> None:
-    incomplete = {key: value for key, value in draft().items() if key != "drafter"}
-    started = city.api.start("roads.staff", "approval", incomplete)
-    assert started["status"] == "error"
-    assert started["error"]["element_id"] == "intake"
-    assert "name 'drafter' is not defined" in started["error"]["message"]
-    assert started["tasks"] == []
+def test_the_drafter_is_whoever_submits_the_document_whatever_the_data_says(city: City) -> None:
+    forged = city.api.start("roads.staff", "approval", draft(drafter="roads.chief"))
+    assert forged["data"]["drafter"] == "roads.staff"
+    assert city.task("roads.staff", forged["id"], "withdraw")["assignee"] == "roads.staff"
+    assert [t for t in city.tasks("roads.chief") if t["element_id"] == "withdraw"] == []
+    created = city.trail(forged["id"])[0]
+    assert (created["action"], created["actor"]) == ("instance.created", "roads.staff")
+    assert created["changes"]["drafter"] == [None, "roads.staff"]
+    assert city.verified()
+
+
+def test_a_draft_its_form_refuses_is_answered_field_by_field_and_nothing_starts(city: City) -> None:
+    incomplete = {key: value for key, value in draft().items() if key != "title"}
+    incomplete["line"] = [step("검토", "roads.lead", "traffic.lead"), step("결재", "nobody.here")]
+    answer = city.api.call("POST", "/api/instances", "roads.staff", json={"process_key": "approval", "data": incomplete})
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [
+        {"field": "title", "message": "필수 항목입니다."},
+        {"field": "line[0].people", "message": "1개까지만 입력할 수 있습니다."},
+        {"field": "line[1].people", "message": "조직도에 없는 사람입니다."},
+    ]
+    assert city.api.call("GET", "/api/instances?process_key=approval", "roads.staff").json()["items"] == []
+
+
+def test_the_line_keeps_people_as_the_organisation_has_them_so_a_rank_cannot_be_forged(city: City) -> None:
+    # 예산 1천만원 needs 과장 (rank 3): the 팀장 claims rank 6 and the name of someone else
+    forged = [{"kind": "검토", "people": [{"user": "roads.lead", "rank": 6, "name": "시장", "position": "시장"}]},
+              step("결재", "roads.chief")]
+    iid = submit(city, doc_type="예산", amount=10_000_000, line=forged)
+    kept = data(city, iid)["line"]
+    assert kept == [{"kind": "검토", "people": [person("roads.lead")]}, {"kind": "결재", "people": [person("roads.chief")]}]
+    assert city.open_elements(iid) == ["review", "withdraw"], "the 팀장 reviews: their rank is 2, not 6"
+    city.complete("roads.lead", iid, "review", {"decision": "승인"})
+    city.complete("roads.chief", iid, "approve", {"decision": "결재"})
+    city.work()
+    assert data(city, iid)["history"][0] == {
+        "submission": 1, "step": 1, "kind": "검토", "task": "검토", "user": "roads.lead", "name": "김팀장",
+        "position": "팀장", "decision": "승인", "comment": "", "completed_by": "roads.lead", "acting_for": None}
     assert city.verified()
 
 
@@ -178,7 +227,7 @@ def test_a_document_returned_three_times_is_revised_each_time_and_then_approved(
 
 
 def test_one_concurrer_returning_ends_the_parallel_step_and_the_drafter_discards(city: City) -> None:
-    line = [LINE[0], {"kind": "협조", "users": ["traffic.chief", "welfare.chief"]}, LINE[2]]
+    line = [LINE[0], step("협조", "traffic.chief", "welfare.chief"), LINE[2]]
     iid = submit(city, line=line)
     city.complete("roads.lead", iid, "review", {"decision": "승인"})
     assert city.open_elements(iid) == ["concur", "concur", "withdraw"]
@@ -197,13 +246,12 @@ def test_one_concurrer_returning_ends_the_parallel_step_and_the_drafter_discards
 
 def test_a_line_that_misses_the_delegated_rank_goes_back_to_the_drafter_to_fix(city: City) -> None:
     # 계약 3억원: the rules give it to 부시장, but the line ends at 국장
-    line = [{"kind": "검토", "user": "roads.chief", "rank": 3}, {"kind": "결재", "user": "safety.director", "rank": 4}]
+    line = [step("검토", "roads.chief"), step("결재", "safety.director")]
     iid = submit(city, doc_type="계약", amount=300_000_000, line=line)
     assert city.open_elements(iid) == ["revise_document"]
     problems = data(city, iid)["line_problems"]
     assert problems == ["위임전결규정상 부시장 이상이 결재해야 하는데 결재선에 없습니다."]
-    fixed = [*line[:1], {"kind": "검토", "user": "safety.director", "rank": 4},
-             {"kind": "결재", "user": "vice.mayor", "rank": 5}]
+    fixed = [*line[:1], step("검토", "safety.director"), step("결재", "vice.mayor")]
     city.complete("roads.staff", iid, "revise_document", {"revise_action": "재상신", "line": fixed})
     assert city.open_elements(iid) == ["review", "withdraw"]
     assert data(city, iid)["line_problems"] == []
@@ -225,8 +273,7 @@ def test_a_line_that_misses_the_delegated_rank_goes_back_to_the_drafter_to_fix(c
 
 def test_the_delegation_rules_let_the_chief_approve_and_the_remaining_steps_are_skipped(city: City) -> None:
     # 예산 1천만원: the delegation rules give final approval to 과장 (rank 3)
-    line = [{"kind": "검토", "user": "roads.lead", "rank": 2}, {"kind": "검토", "user": "roads.chief", "rank": 3},
-            {"kind": "결재", "user": "safety.director", "rank": 4}]
+    line = [step("검토", "roads.lead"), step("검토", "roads.chief"), step("결재", "safety.director")]
     iid = submit(city, doc_type="예산", amount=10_000_000, line=line)
     assert (data(city, iid)["final_rank"], data(city, iid)["final_position"]) == (3, "과장")
     city.complete("roads.lead", iid, "review", {"decision": "승인"})
@@ -241,8 +288,9 @@ def test_the_delegation_rules_let_the_chief_approve_and_the_remaining_steps_are_
     assert result["approval_kind"] == "전결"
     assert result["approved_by"] == "roads.chief"
     assert re.fullmatch(r"예산-2026-\d{13}", result["document_number"])
-    assert result["skipped_steps"] == [line[2]]
-    assert changes_of(city, iid, "skipped_steps")[-1] == ("apply_step", "system:engine", [], [line[2]])
+    skipped = [{"kind": "결재", "people": [person("safety.director")]}]
+    assert result["skipped_steps"] == skipped
+    assert changes_of(city, iid, "skipped_steps")[-1] == ("apply_step", "system:engine", [], skipped)
     assert acts(city, iid) == [("review", "roads.lead"), ("approve", "roads.chief")]
     assert not any(r["actor"] == "safety.director" for r in city.trail(iid))
     assert city.tasks("safety.director") == []
@@ -405,7 +453,7 @@ def test_an_approver_puts_the_document_on_hold_and_later_resumes_the_same_step(c
 
 
 def test_parallel_concurrers_act_at_once_and_both_must_concur_before_the_next_step(city: City) -> None:
-    line = [LINE[0], {"kind": "협조", "users": ["traffic.chief", "welfare.chief"]}, LINE[2]]
+    line = [LINE[0], step("협조", "traffic.chief", "welfare.chief"), LINE[2]]
     iid = submit(city, line=line)
     city.complete("roads.lead", iid, "review", {"decision": "승인"})
     concurs = sorted(t["assignee"] for t in city.instance(iid)["tasks"] if t["element_id"] == "concur")
