@@ -56,14 +56,22 @@ def create_app(
     app.include_router(pages.router)
     pages.mount_static(app)
 
+    headers = {**SECURITY_HEADERS, "Content-Security-Policy": page_policy(settings)}
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)  # a file's stricter policy stays (api/routes/instances.py)
         return response
 
     return app
+
+
+def page_policy(settings: Settings) -> str:
+    """Images only from this site (and the map's tile server, when one is set); no plugins, no framing."""
+    images = " ".join(filter(None, ("'self'", "data:", "blob:", settings.map_tiles_origin)))
+    return f"img-src {images}; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 
 
 DOCS_ASSETS = "/api/docs-assets"

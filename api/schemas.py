@@ -190,6 +190,9 @@ class AttachmentOut(BaseModel):
     task_id: str | None
     uploaded_by: str
     uploaded_at: datetime
+    verified_image: bool = Field(
+        description="decoded as a photo when stored: viewable at /api/attachments/{id}/inline, with a thumbnail"
+    )
 
 
 class VerifyOut(BaseModel):

@@ -1,15 +1,25 @@
 """Attachments: files on an instance (photos from the field, scans), size-limited, type-checked,
-stored once by sha256 outside the database, each one an audit record."""
+stored once by sha256 outside the database, each one an audit record.
+
+A photo (JPEG, PNG, GIF or WebP) is decoded when it is stored: one that does not decode, or that
+claims more than ``MAX_PIXELS`` pixels (a decompression bomb), is refused; one that does becomes a
+verified image with a thumbnail (``THUMBNAIL_PX``, turned upright by its EXIF orientation, without
+its metadata, GPS included), stored beside it. Only verified images are shown inline on a page;
+every other file, HEIC photos included (Pillow cannot read them), is a download.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
+from PIL import Image, ImageOps
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -52,6 +62,64 @@ def sniff(data: bytes) -> str | None:
         except UnicodeDecodeError:
             return None
     return None
+
+
+DECODED = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})  # photos Pillow verifies
+MAX_PIXELS = 50_000_000  # a 48-megapixel phone photo fits; a decompression bomb claims far more
+THUMBNAIL_PX = 320
+THUMBNAIL_TYPE = "image/jpeg"
+_PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
+
+
+def thumbnail_of(data: bytes, content_type: str) -> bytes | None:
+    """The thumbnail of a photo of a type cityflow decodes (a JPEG without metadata), else None.
+
+    Raises ``InvalidInput`` when the bytes look like such a photo but do not decode as one,
+    or claim more than ``MAX_PIXELS`` pixels: the size is read from the header and checked
+    before anything is decoded.
+    """
+    if content_type not in DECODED:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[content_type]]) as image:
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise _TooManyPixels(width, height)
+                image.draft("RGB", (THUMBNAIL_PX * 2, THUMBNAIL_PX * 2))  # JPEG: decode at a smaller scale
+                image.load()  # the first frame, whole: a truncated or corrupt photo fails here
+                return _small_jpeg(image)
+    except _TooManyPixels as exc:
+        raise InvalidInput(
+            f"the photo is {exc.width:,}×{exc.height:,} pixels; the limit is {MAX_PIXELS:,} pixels"
+        ) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InvalidInput(f"the photo claims more than {MAX_PIXELS:,} pixels") from None
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError):
+        kind = _PILLOW_FORMATS[content_type]
+        raise InvalidInput(f"the file begins like a {kind} photo but cannot be read as one (damaged?)") from None
+
+
+class _TooManyPixels(Exception):
+    def __init__(self, width: int, height: int) -> None:
+        super().__init__(f"{width}x{height}")
+        self.width, self.height = width, height
+
+
+def _small_jpeg(image: Image.Image) -> bytes:
+    upright = ImageOps.exif_transpose(image)
+    if upright.mode in ("RGBA", "LA", "PA") or (upright.mode == "P" and "transparency" in upright.info):
+        rgba = upright.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, "white")
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        upright = flat
+    elif upright.mode != "RGB":
+        upright = upright.convert("RGB")
+    upright.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    upright.save(out, "JPEG", quality=82, optimize=True)  # no exif=, icc_profile=: nothing of the original's
+    return out.getvalue()
 
 
 class BlobStore:
@@ -105,6 +173,7 @@ def add_attachment(
     declared = declared_type.split(";")[0].strip().lower()
     if declared not in GENERIC_TYPES and declared != actual:
         raise InvalidInput(f"the file says it is {declared} but its content is {actual}")
+    thumbnail = thumbnail_of(data, actual)  # decoded before the case is locked: it takes a moment
     instance = instances.lock_instance(session, instance_id)
     access.require_may_take_part(session, principal, instance, "attach a file")
     digest = store.put(data)
@@ -116,6 +185,7 @@ def add_attachment(
         content_type=actual,
         size=len(data),
         uploaded_by=principal.username,
+        thumbnail_sha256=store.put(thumbnail) if thumbnail is not None else None,
     )
     session.add(attachment)
     audit.append_to_instance(

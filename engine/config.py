@@ -6,6 +6,10 @@ is not set, a random key is generated once into ``var/`` and reused.
 The city's time zone (``CITYFLOW_TIMEZONE``) and its own days off
 (``CITYFLOW_EXTRA_HOLIDAYS``, ISO dates separated by commas) are checked here, so a
 misspelt zone or date stops the program at start, naming the value.
+
+A map is drawn only when a tile server is named (``CITYFLOW_MAP_TILES``, a URL with
+``{z}``, ``{x}`` and ``{y}``); pages then load images from that server's origin and no other.
+``CITYFLOW_MAP_CENTER`` is where a map opens when no point is given yet: the city hall.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import field_validator
@@ -40,6 +45,9 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     timezone: str = "Asia/Seoul"  # the city's: its working days and the dates people read
     extra_holidays: Annotated[tuple[date, ...], NoDecode] = ()  # the city's own days off
+    map_tiles: str | None = None  # e.g. https://tiles.example/{z}/{x}/{y}.png; no map without it
+    map_center: Annotated[tuple[float, float], NoDecode] = (37.2636, 127.0286)  # lat, lon of the city hall
+    map_attribution: str = ""  # what the tile server asks to be written on its maps, e.g. "© OpenStreetMap"
 
     @field_validator("timezone")
     @classmethod
@@ -66,6 +74,42 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"CITYFLOW_EXTRA_HOLIDAYS: {text!r} is not a date like 2026-10-15") from exc
         return tuple(days)
+
+    @field_validator("map_tiles")
+    @classmethod
+    def _tile_template(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        marks = all(mark in value for mark in ("{z}", "{x}", "{y}"))
+        if parts.scheme not in ("http", "https") or not parts.netloc or not marks:
+            raise ValueError(
+                f"CITYFLOW_MAP_TILES={value!r} is not a tile address like 'https://tiles.example/{{z}}/{{x}}/{{y}}.png'"
+            )
+        return value
+
+    @field_validator("map_center", mode="before")
+    @classmethod
+    def _lat_lon(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            lat, lon = (float(part) for part in value.split(","))
+        except ValueError as exc:
+            raise ValueError(
+                f"CITYFLOW_MAP_CENTER={value!r} is not a latitude and longitude like '37.2636,127.0286'"
+            ) from exc
+        if not (-85 <= lat <= 85 and -180 <= lon <= 180):
+            raise ValueError(f"CITYFLOW_MAP_CENTER={value!r} is not a point on the map")
+        return (lat, lon)
+
+    @property
+    def map_tiles_origin(self) -> str | None:
+        """Where map tiles come from (``https://tiles.example``): the one other origin pages take images from."""
+        if not self.map_tiles:
+            return None
+        parts = urlsplit(self.map_tiles)
+        return f"{parts.scheme}://{parts.netloc}"
 
     @property
     def zone(self) -> ZoneInfo:

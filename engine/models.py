@@ -310,6 +310,13 @@ class Attachment(Base):
     size: Mapped[int]
     uploaded_by: Mapped[str] = mapped_column(String(100))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Decoded as an image when stored: only such a file is shown in the page, beside its thumbnail
+    # (a JPEG of at most 320 px, turned upright, without the photo's metadata), stored like the file.
+    thumbnail_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+
+    @property
+    def verified_image(self) -> bool:
+        return self.thumbnail_sha256 is not None
 
 
 # -- time and the outside world --------------------------------------------------------------

@@ -25,6 +25,7 @@ from api.schemas import (
     task_out,
 )
 from engine import attachments, audit, commands, definitions, worker, worklist
+from engine.errors import NotFound
 from engine.models import Instance
 
 router = APIRouter(prefix="/api", tags=["instances"])
@@ -172,13 +173,48 @@ def add_attachment(
 def download_attachment(
     attachment_id: RowId, principal: Anyone, session: SessionDep, services: ServicesDep
 ) -> Response:
+    """The file as it was uploaded, always as a download."""
     attachment = attachments.get_attachment(session, principal, attachment_id)
+    return _file_response(services.blobs.get(attachment.sha256), attachment.content_type, attachment.filename,
+                          inline=False)
+
+
+@router.get("/attachments/{attachment_id}/inline", response_class=Response)
+def view_attachment(
+    attachment_id: RowId, principal: Anyone, session: SessionDep, services: ServicesDep
+) -> Response:
+    """A verified image, shown in the browser; any other file is a download, as from the address above."""
+    attachment = attachments.get_attachment(session, principal, attachment_id)
+    return _file_response(services.blobs.get(attachment.sha256), attachment.content_type, attachment.filename,
+                          inline=attachment.verified_image)
+
+
+@router.get("/attachments/{attachment_id}/thumbnail", response_class=Response)
+def attachment_thumbnail(
+    attachment_id: RowId, principal: Anyone, session: SessionDep, services: ServicesDep
+) -> Response:
+    """A verified image's thumbnail (a JPEG of at most 320 px, without the photo's metadata)."""
+    attachment = attachments.get_attachment(session, principal, attachment_id)
+    if attachment.thumbnail_sha256 is None:
+        raise NotFound(f"attachment {attachment_id} is not a photo and has no thumbnail")
+    name = attachment.filename.rsplit(".", 1)[0] + ".thumbnail.jpg"
+    return _file_response(services.blobs.get(attachment.thumbnail_sha256), attachments.THUMBNAIL_TYPE, name,
+                          inline=True)
+
+
+# A file is never a page of this site: no script, no frames, nothing fetched but itself; an image shown
+# inline may be styled by the browser's own viewer.
+_DOWNLOAD_POLICY = "default-src 'none'; sandbox"
+_INLINE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+def _file_response(content: bytes, content_type: str, filename: str, *, inline: bool) -> Response:
     headers = {
-        "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(attachment.filename)}",
+        "Content-Disposition": f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{_quote(filename)}",
         "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Content-Security-Policy": _INLINE_POLICY if inline else _DOWNLOAD_POLICY,
     }
-    return Response(services.blobs.get(attachment.sha256), media_type=attachment.content_type, headers=headers)
+    return Response(content, media_type=content_type, headers=headers)
 
 
 def _quote(name: str) -> str:

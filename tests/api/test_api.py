@@ -12,10 +12,11 @@ from engine import identity
 from engine.db import Database
 from engine.models import AuditRecord
 from tests.api.conftest import ROOT, Api
+from tests.images import png
 
 SUGGESTION = {"title": "가로등 설치", "supporters": 150}
 REVIEW_OK = {"accepted": True, "category": "도로"}
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+PNG = png()  # a real photo: one that does not decode is refused
 
 
 def error_of(answer) -> str:
