@@ -1,68 +1,120 @@
-"""A case (instance) as people read it: its story, diagram, comments and files; cancelling it."""
+"""A case (instance) as people read it: the document its process declares, the diagram, the history
+in words, comments and files; its print view and PDF; cancelling it."""
 
 from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from api.deps import ServicesDep, SessionDep
 from api.diagram import render_svg
 from api.routes.instances import instance_marks
-from api.web.common import (
-    Posted,
-    Viewer,
-    check_csrf,
-    render,
-    see_other,
-)
+from api.web.common import HERE, Posted, Viewer, WebUser, _labels, check_csrf, environment, in_zone, render, see_other
 from api.web.i18n import translations
-from engine import access, attachments, audit, commands, definitions, worklist
+from api.web.views import CaseReader
+from engine import access, attachments, commands, definitions, worklist
 from engine.errors import InvalidInput
+from engine.models import Instance
 
 router = APIRouter(include_in_schema=False)
+
+
+def reader(session: Session, viewer: WebUser, instance: Instance) -> CaseReader:
+    return CaseReader(session, viewer, instance, definitions.version_of(session, instance.process_version_id))
 
 
 @router.get("/instances/{instance_id}", response_class=HTMLResponse)
 def instance_page(request: Request, instance_id: str, viewer: Viewer, session: SessionDep) -> HTMLResponse:
     instance = worklist.instance_for(session, viewer.principal, instance_id)
-    version = definitions.version_of(session, instance.process_version_id)
+    case = reader(session, viewer, instance)
     marks = instance_marks(session, instance, viewer.now)
     # The SVG is built as an XML tree by api.diagram, which escapes every text it contains.
-    diagram = Markup(render_svg(definitions.diagram_files(version), marks, title=version.name))  # noqa: S704
+    diagram = Markup(render_svg(definitions.diagram_files(case.version), marks, title=case.version.name))  # noqa: S704
     principal = viewer.principal
-    history = list(audit.records(session, instance.id))
-    named = worklist.users_named(session, sorted({instance.initiator or "", *(str(r["actor"]) for r in history)}))
-    gettext = translations(viewer.locale).gettext
-    systems = {"system:engine": gettext("the system"), "system:timer": gettext("the timer"),
-               "system:worker": gettext("the system"), "system:message": gettext("a message from outside")}
-
-    def person(username: str | None) -> str:
-        """A person as colleagues know them: name and position, never a login name."""
-        if not username:
-            return "—"
-        if username in named:
-            user = named[username]
-            shown = user.display_name
-            return f"{shown} ({user.position})" if user.position and not shown.endswith(user.position) else shown
-        return systems.get(username, gettext("someone no longer here"))
-
+    status_label, _ = _labels(viewer.locale)
+    reading = case.read(status_label)
     return render(
         request, "instance.html", viewer,
-        person=person,
+        person=case.people,
         instance=instance,
         instance_id=instance.id,
-        title=instance.data.get("title") or version.name,
-        process_name=version.name,
+        title=(instance.data or {}).get("title") or case.labels.process(viewer.locale, case.version.name),
+        process_name=case.labels.process(viewer.locale, case.version.name),
         diagram=diagram,
         tasks=worklist.tasks_of(session, instance.id),
-        history=history,
+        element_name=lambda task: case.labels.element(task.element_id, viewer.locale, task.name),
+        reading=reading,
+        started_word=case.labels.word("started_by", viewer.locale, ""),
         comments=worklist.comments(session, instance.id),
-        attachments=attachments.attachments_of(session, instance.id),
+        attachments=list(case.files.values()),
         can_comment=principal.has_role("staff", "admin", "designer"),
         can_cancel=access.may_cancel(principal, instance),
+        shows_problems=principal.has_role("designer", "admin", "auditor"),
     )
+
+
+@functools.cache
+def document_css() -> str:
+    """The look of a case's document, shared by the pages, the print view and the PDF."""
+    return (HERE / "static" / "document.css").read_text(encoding="utf-8")
+
+
+def _print_html(viewer: WebUser, session: Session, instance_id: str, for_pdf: bool) -> str:
+    instance = worklist.instance_for(session, viewer.principal, instance_id)
+    case = reader(session, viewer, instance)
+    status_label, _ = _labels(viewer.locale)
+    reading = case.read(status_label, printing=True)
+    now = viewer.now or datetime.now(UTC)
+    return environment(viewer.locale).get_template("print.html").render(
+        locale=viewer.locale,
+        title=(instance.data or {}).get("title") or case.labels.process(viewer.locale, case.version.name),
+        process_name=case.labels.process(viewer.locale, case.version.name),
+        instance=instance,
+        reading=reading,
+        person=case.people,
+        started_word=case.labels.word("started_by", viewer.locale, ""),
+        attachments=list(case.files.values()),
+        printed_by=case.people(viewer.principal.username),
+        printed_at=in_zone(viewer.zone)(now),
+        local=in_zone(viewer.zone),
+        css=document_css(),
+        for_pdf=for_pdf,
+        shows_problems=viewer.principal.has_role("designer", "admin", "auditor"),
+    )
+
+
+@router.get("/instances/{instance_id}/print", response_class=HTMLResponse)
+def print_view(request: Request, instance_id: str, viewer: Viewer, session: SessionDep) -> HTMLResponse:
+    """The case on an A4 page, without the site around it: print it from the browser."""
+    return HTMLResponse(_print_html(viewer, session, instance_id, for_pdf=False))
+
+
+@router.get("/instances/{instance_id}/document.pdf", response_class=Response)
+def document_pdf(request: Request, instance_id: str, viewer: Viewer, session: SessionDep) -> Response:
+    """The print view as a PDF (WeasyPrint), for whoever may read the case."""
+    html = _print_html(viewer, session, instance_id, for_pdf=True)
+    try:
+        from weasyprint import HTML
+    except OSError:  # WeasyPrint is installed but Pango is not (make run installs it)
+        gettext = translations(viewer.locale).gettext
+        return render(request, "error.html", viewer, status=503, heading=gettext("No PDF on this server"),
+                      message=gettext("The PDF needs the Pango library: apt-get install libpango-1.0-0 "
+                                      "libpangoft2-1.0-0 fonts-noto-cjk (make run does it)."),
+                      case_url=f"/instances/{instance_id}")
+    # Every style is inline and the document links nothing it must fetch: no URL is ever opened.
+    pdf = HTML(string=html, base_url=None, url_fetcher=_no_fetching).write_pdf()
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{instance_id}.pdf"'})
+
+
+def _no_fetching(url: str, *args: object, **kwargs: object) -> dict[str, object]:
+    raise ValueError(f"the PDF fetches nothing ({url})")
 
 
 @router.post("/instances/{instance_id}/comments")
@@ -97,5 +149,3 @@ def cancel(instance_id: str, viewer: Viewer, posted: Posted, session: SessionDep
     check_csrf(posted, viewer)
     commands.cancel(session, services.ctx, viewer.principal, instance_id, str(posted.get("reason") or ""))
     return see_other(f"/instances/{instance_id}")
-
-

@@ -19,15 +19,17 @@ from api.web.common import (
     Posted,
     Viewer,
     WebUser,
+    _labels,
     check_csrf,
     process_names,
     render,
     see_other,
 )
 from api.web.i18n import translations
+from api.web.views import CaseReader
 from engine import access, attachments, commands, worklist
 from engine.errors import FormInvalid, InvalidInput
-from engine.models import OpenTask, User
+from engine.models import Instance, OpenTask, User
 from forms.definition import Form
 from forms.render import render_form
 from forms.submission import UploadedFile, parse_submission
@@ -76,33 +78,50 @@ def inbox(
     starters = {row.started_by for rows, _ in found.values() for row in rows if row.started_by}
     named = worklist.users_named(session, sorted(starters))
     mine, group = (_cards(found[scope][0], named, viewer) for scope in ("mine", "group"))
-    started = [
-        i for i in worklist.find_instances(session, viewer.principal, limit=20)[0]
-        if i.initiator == viewer.principal.username
-    ][:10]
+    started = _started_by(session, viewer)
     return render(request, "inbox.html", viewer, section="inbox", mine=mine, group=group, started=started,
                   more_mine=found["mine"][1] is not None, more_group=found["group"][1] is not None,
                   process_names=process_names(session), q=q, process=process, sort=sort)
 
 
+def _started_by(session: Session, viewer: WebUser, shown: int = 10) -> list[Instance]:
+    """The viewer's own cases that still need something: running, or stopped by an error (until it is
+    cancelled or retried). Finished and cancelled ones are on their registers, not in the inbox."""
+    found = [
+        instance
+        for status in ("running", "error")
+        for instance in worklist.find_instances(session, viewer.principal, status=status, limit=100)[0]
+        if instance.initiator == viewer.principal.username
+    ]
+    return sorted(found, key=lambda instance: instance.started_at, reverse=True)[:shown]
+
+
 def _task_context(
     session: Session, services: Any, viewer: WebUser, task: OpenTask
 ) -> tuple[Form | None, dict[str, Any]]:
+    """A task's page: its case as a document on top, then what to do, the form, comments and files."""
     document, version = task_form(session, task)
     instance = worklist.instance_of(session, task)
     bundle = services.ctx.bundles.get(session, version.id)
     form = Form.from_document(document, locale=viewer.locale) if document is not None else None
     on_behalf_of = access.acting_for(viewer.principal, task)
+    case = CaseReader(session, viewer, instance, version)
+    status_label, _ = _labels(viewer.locale)
     context = {
         "task": task,
+        "task_name": case.labels.element(task.element_id, viewer.locale, task.name),
+        "instance": instance,
         "instance_id": task.instance_id,
-        "process_name": version.name,
+        "process_name": case.labels.process(viewer.locale, version.name),
         "documentation": bundle.documentation(task.element_id),
         "data": instance.data,
+        "reading": case.read(status_label),
+        "person": case.people,
         "comments": worklist.comments(session, task.instance_id),
-        "attachments": attachments.attachments_of(session, task.instance_id),
+        "attachments": list(case.files.values()),
         "can_act": on_behalf_of is not None,
         "can_comment": viewer.principal.has_role("staff", "admin", "designer"),
+        "shows_problems": viewer.principal.has_role("designer", "admin", "auditor"),
         "on_behalf_of": on_behalf_of if on_behalf_of not in (None, viewer.principal.username) else None,
     }
     return form, context

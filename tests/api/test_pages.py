@@ -64,7 +64,7 @@ def test_a_reviewer_completes_a_task_on_the_web_after_fixing_a_mistake(api: Api,
     history = lxml.html.fromstring(story.text).xpath("//ol[@class='cf-history']//li")
     assert any("정책기획 주무관" in item.text_content() and "제안 검토" in item.text_content() for item in history)
     assert not any("planning.staff" in item.text_content() for item in history)  # a name, never a login name
-    assert "시작: 김주무관" in story.text
+    assert "제안: 김주무관" in story.text  # the process's own word for who started it (labels.json)
     assert "처리 결과 등록" in story.text  # the next step, now waiting
     assert "<svg" in story.text
 
