@@ -16,6 +16,7 @@ instance. The rest of the engine (``instances``, ``runtime``, ``sandbox``, ``par
 - ``identity`` / ``demo`` — people, passwords, tokens, absences; the demo city hall
 - ``attachments``, ``notifications``, ``registry`` — files, telling people, registers
 - ``audit`` — records, verification, export, checkpoints
+- ``trail`` — reading trails as auditors do: search, one case's records, streamed exports, each reading recorded
 - ``citytime`` — the city's time zone and working days
 - ``bpmn_xml`` — the hardened XML reader (the diagram renderer reads BPMN with it)
 - ``db``, ``config``, ``migrate``, ``errors``, ``models`` (types and constants only)
@@ -41,6 +42,7 @@ __all__ = [
     "models",
     "notifications",
     "registry",
+    "trail",
     "worker",
     "worklist",
 ]

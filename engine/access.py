@@ -72,6 +72,13 @@ def require_admin(principal: Principal, attempted: str) -> None:
         raise NotAllowed(f"only an admin may {attempted}")
 
 
+def require_auditor(principal: Principal, attempted: str) -> None:
+    """The whole trail — searching it, reading a case's record of who did what, exporting it — is
+    for auditors and admins; everyone else reads the cases they take part in."""
+    if not principal.has_role(*READERS):
+        raise NotAllowed(f"only an auditor or an admin may {attempted}")
+
+
 def require_designer(principal: Principal) -> None:
     if not principal.has_role("designer", "admin"):
         raise NotAllowed("only a process designer or an admin may deploy processes")
