@@ -15,7 +15,7 @@ from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 from api import errors
 from api.deps import Public, Services
 from api.form_check import check_form
-from api.routes import absences, audit, auth, events, instances, processes, registry, tasks
+from api.routes import absences, audit, auth, events, instances, people, processes, registry, tasks
 from engine.attachments import BlobStore
 from engine.config import Settings, get_settings
 from engine.context import EngineContext
@@ -46,7 +46,7 @@ def create_app(
     )
     app.state.services = Services(settings, database, ctx, BlobStore(settings.attachments_dir))
     errors.install(app)
-    for module in (auth, processes, instances, tasks, audit, events, registry, absences):
+    for module in (auth, processes, instances, tasks, audit, events, registry, absences, people):
         app.include_router(module.router)
 
     mount_api_docs(app)

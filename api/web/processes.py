@@ -1,36 +1,128 @@
-"""The processes people can start."""
+"""The processes people can start, and starting one: its start form when it has one (전자결재's
+기안 page), else a title."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
 
-from api.deps import ServicesDep, SessionDep
+from api.deps import Services, ServicesDep, SessionDep
 from api.web.common import (
     Posted,
     Viewer,
+    WebUser,
     check_csrf,
     render,
     see_other,
 )
-from engine import access, commands, definitions, worklist
+from api.web.i18n import translations
+from api.web.labels import labels_of
+from engine import access, attachments, commands, definitions, identity, worklist
+from engine.errors import FormInvalid
+from engine.models import ProcessVersion
+from forms.definition import Form
+from forms.render import render_form
+from forms.submission import UploadedFile, parse_submission
+from forms.validation import FieldError
 
 router = APIRouter(include_in_schema=False)
 
 
+@dataclass(frozen=True)
+class Startable:
+    """A process as the list shows it: its name in the page's language, and how it is started."""
+
+    version: ProcessVersion
+    name: str
+    start_word: str
+    has_start_form: bool
+
+
+def _start_form(session: Session, services: Services, version: ProcessVersion) -> dict[str, Any] | None:
+    return definitions.start_form(version, services.ctx.bundles.get(session, version.id))
+
+
 @router.get("/processes", response_class=HTMLResponse)
-def processes_page(request: Request, viewer: Viewer, session: SessionDep) -> HTMLResponse:
-    return render(request, "processes.html", viewer, section="processes",
-                  processes=definitions.latest_versions(session),
-                  can_start=viewer.principal.has_role("staff", "designer", "admin"))
+def processes_page(request: Request, viewer: Viewer, session: SessionDep, services: ServicesDep) -> HTMLResponse:
+    gettext = translations(viewer.locale).gettext
+    processes = []
+    for version in definitions.latest_versions(session):
+        labels = labels_of(version)
+        processes.append(Startable(version, labels.process(viewer.locale, version.name),
+                                   labels.word("start", viewer.locale, gettext("Start")),
+                                   _start_form(session, services, version) is not None))
+    return render(request, "processes.html", viewer, section="processes", processes=processes,
+                  can_start=viewer.principal.has_role(*access.STAFF))
+
+
+def _page(
+    request: Request, viewer: WebUser, session: SessionDep, version: ProcessVersion, form: Form | None,
+    data: dict[str, Any] | None = None, errors: list[FieldError] | None = None, status: int = 200,
+) -> HTMLResponse:
+    labels = labels_of(version)
+    gettext = translations(viewer.locale).gettext
+    name = labels.process(viewer.locale, version.name)
+    form_html = None
+    if form is not None:
+        form_html = render_form(
+            form, data, errors, action=f"/processes/{version.key}/start", csrf_token=viewer.csrf_token,
+            locale=viewer.locale, submit_label=form.localized(viewer.locale).submit_label or gettext("Start"),
+            zone=viewer.zone, organisation=identity.Directory(session),
+        )
+    return render(request, "start.html", viewer, status=status, section="processes", process=version,
+                  process_name=name, start_word=labels.word("start", viewer.locale, gettext("Start")),
+                  form_html=form_html)
+
+
+@router.get("/processes/{key}/start", response_class=HTMLResponse)
+def start_page(request: Request, key: str, viewer: Viewer, session: SessionDep, services: ServicesDep) -> HTMLResponse:
+    """The start form of a process (the 기안 page of 전자결재); a title for one without a form."""
+    version = definitions.version_row(session, key)
+    document = _start_form(session, services, version)
+    form = Form.from_document(document, locale=viewer.locale) if document is not None else None
+    return _page(request, viewer, session, version, form)
+
+
+def _uploads(posted: FormData) -> dict[str, list[UploadedFile]]:
+    files: dict[str, list[UploadedFile]] = {}
+    for name, value in posted.multi_items():
+        if isinstance(value, UploadFile) and value.filename:
+            files.setdefault(name, []).append(
+                UploadedFile(value.filename, value.content_type or "", value.file.read(attachments.MAX_BYTES + 1)))
+    return files
 
 
 @router.post("/processes/{key}/start")
-def start(key: str, viewer: Viewer, posted: Posted, session: SessionDep, services: ServicesDep) -> Response:
+def start(
+    request: Request, key: str, viewer: Viewer, posted: Posted, session: SessionDep, services: ServicesDep
+) -> Response:
+    """Start a process with what its start form holds (its files become the case's attachments), or
+    with a title; then the case (a start form was the starter's work) or the starter's first task."""
     check_csrf(posted, viewer)
-    title = str(posted.get("title") or "").strip()
-    instance = commands.start(session, services.ctx, viewer.principal, key, {"title": title} if title else {})
-    mine = [t for t in worklist.tasks_of(session, instance.id) if access.acting_for(viewer.principal, t)]
-    return see_other(f"/tasks/{mine[0].id}" if mine else f"/instances/{instance.id}")
-
-
+    gettext = translations(viewer.locale).gettext
+    version = definitions.version_row(session, key)
+    document = _start_form(session, services, version)
+    if document is None:
+        title = str(posted.get("title") or "").strip()
+        instance = commands.start(session, services.ctx, viewer.principal, key, {"title": title} if title else {})
+        mine = [t for t in worklist.tasks_of(session, instance.id) if access.acting_for(viewer.principal, t)]
+        return see_other(f"/tasks/{mine[0].id}" if mine else f"/instances/{instance.id}")
+    form = Form.from_document(document, locale=viewer.locale)
+    fields = {name: [v for v in posted.getlist(name) if isinstance(v, str)] for name in posted}
+    submission = parse_submission(form, fields, _uploads(posted), zone=viewer.zone)
+    if submission.add_row:
+        return _page(request, viewer, session, version, form, submission.data)
+    files = {path: [commands.Upload(u.filename, u.content_type, u.data) for u in uploads]
+             for path, uploads in submission.files.items()}
+    try:
+        instance = commands.start(session, services.ctx, viewer.principal, key, submission.data, files=files,
+                                  store=services.blobs, max_bytes=services.settings.attachment_max_bytes)
+    except FormInvalid as invalid:
+        errors = [FieldError(e["field"], e["message"]) for e in invalid.errors]
+        return _page(request, viewer, session, version, form, submission.data, errors, status=422)
+    return see_other(f"/instances/{instance.id}", gettext("Submitted: the case is under way."))
