@@ -39,6 +39,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "add_row": "{label} 행 추가",
         "remove_row": "{row} 삭제",
         "kept_file": "첨부된 파일 유지: {name}",
+        "file_n": "파일 {n}",
+        "photo_n": "사진 {n}",
+        "another_photo": "사진 더 찍기",
+        "taken_photo": "찍은 사진: {name}",
+        "remove_photo": "빼기",
         "locate": "현재 위치 입력",
         "locating": "위치를 찾는 중…",
         "located": "현재 위치를 입력했습니다.",
@@ -63,6 +68,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "add_row": "Add a row to {label}",
         "remove_row": "Remove {row}",
         "kept_file": "Keep attached file: {name}",
+        "file_n": "file {n}",
+        "photo_n": "photo {n}",
+        "another_photo": "Take another photo",
+        "taken_photo": "Photo taken: {name}",
+        "remove_photo": "Remove",
         "locate": "Use my location",
         "locating": "Finding your location…",
         "located": "Your location was filled in.",
@@ -93,6 +103,15 @@ class OptionGroup:
 
     label: str | None
     options: tuple[Option, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AttachedFile:
+    """A file already attached to the case, as a form names it: its file name, and the address of its
+    thumbnail when it is a photo (the form itself knows no addresses)."""
+
+    name: str
+    thumbnail: str | None = None
 
 
 @dataclass(slots=True)
@@ -156,6 +175,7 @@ def render_form(
     script_nonce: str | None = None,
     zone: tzinfo,
     organisation: Organisation | None = None,
+    attached: Mapping[str, AttachedFile] | None = None,
 ) -> Markup:
     """The HTML of ``form`` filled with ``data`` and showing ``errors``.
 
@@ -164,7 +184,8 @@ def render_form(
     browser's own checks, as the "add row" buttons do. ``script_nonce`` is for a
     Content-Security-Policy that allows inline scripts by nonce. Dates and times show in ``zone``
     (the city's). Person and department fields offer the people and departments of ``organisation``
-    (without one, only those chosen already; a script searches the rest).
+    (without one, only those chosen already; a script searches the rest). ``attached`` names the files
+    a file field keeps, by reference (``attachment:12``); without it they are "photo 1", "file 2".
     """
     form = form.localized(locale)
     texts = TEXTS.get(locale, TEXTS[DEFAULT_LOCALE])
@@ -198,7 +219,10 @@ def render_form(
             submit_label=submit_label or texts["submit"],
             buttons=buttons,
             multipart=form.has_files,
-            needs_script=bool(kinds & {"group", "location"}),
+            needs_script=bool(kinds & {"group", "location"}) or any(
+                each.capture and each.multiple for each in walk_fields(form.fields)  # more than one shot
+            ),
+            attached=attached or {},
             script_nonce=script_nonce,
             any_required=any(each.required for each in walk_fields(form.fields)),
             names={"add": ADD_ROW, "remove": REMOVE_ROW, "row": ROW_MARK},

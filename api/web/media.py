@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 
 from api.web.i18n import translations
 from engine.models import Attachment
+from forms.render import AttachedFile
 
 _REFERENCE = re.compile(r"^attachment:(\d{1,18})$")
 
@@ -58,6 +59,16 @@ def file_html(file: Attachment, locale: str) -> Markup:
     return Markup('<a class="cf-file" href="/api/attachments/{id}" download title="{hint}">{name}</a>').format(
         id=file.id, name=file.filename, hint=gettext("Download")
     )
+
+
+def attached_files(files: Iterable[Attachment]) -> dict[str, AttachedFile]:
+    """The case's files as a form names the ones it keeps (``render_form(..., attached=...)``)."""
+    return {
+        f"attachment:{file.id}": AttachedFile(
+            file.filename, f"/api/attachments/{file.id}/thumbnail" if file.verified_image else None
+        )
+        for file in files
+    }
 
 
 def _one_file(reference: object, by_id: Mapping[int, Attachment], locale: str) -> Markup:

@@ -126,7 +126,7 @@ def test_already_uploaded_files_are_noted_and_kept_unless_unticked() -> None:
         required=["photos"],
     )
     assert page.value_of("photos") == [REFERENCE, "sha256:" + "cd" * 32]
-    assert "sha256:abab" in page.label_of(page.by_id("f-photos/kept0"))
+    assert page.label_of(page.by_id("f-photos/kept0")) == "첨부된 파일 유지: 사진 1"  # never its reference
     upload = page.by_id("f-photos")
     assert upload.has("multiple") and not upload.has("required")  # a new upload is not needed any more
 
