@@ -193,7 +193,7 @@
       clearTimeout(timer);
       timer = setTimeout(search, 150);
     });
-    input.addEventListener("focus", function () { if (results.hidden) search(); });
+    input.addEventListener("click", function () { if (results.hidden) search(); });  // a tap lists the organisation
     input.addEventListener("blur", function () { setTimeout(close, 150); });
     input.addEventListener("keydown", function (event) {
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {
