@@ -33,6 +33,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
+from api.web import media
 from api.web.common import WebUser, _labels, in_zone
 from api.web.i18n import translations
 from api.web.labels import NONE, Labels, labels_of
@@ -186,6 +187,10 @@ class Formatter:
             return attachment.filename if attachment is not None else text
         return text
 
+    def photo(self, ref: Any) -> Markup:
+        """A photo reference (or a list of them) as thumbnails; a file that is no photo by its name."""
+        return media.photo_html(ref, self.files.values(), self.locale)
+
     def attachment(self, ref: Any) -> Markup:
         found = _ATTACHMENT.match(ref) if isinstance(ref, str) else None
         attachment = self.files.get(int(found.group(1))) if found else None
@@ -194,15 +199,8 @@ class Formatter:
         return Markup('<a href="/api/attachments/{}">{}</a>').format(attachment.id, attachment.filename)
 
     def place(self, value: Any) -> Markup:
-        """A place: its address and coordinates."""
-        if not isinstance(value, Mapping):
-            return escape(self.text("", value))
-        address = value.get("address")
-        lat, lon = value.get("lat"), value.get("lon")
-        where = f"{lat:.5f}, {lon:.5f}" if isinstance(lat, int | float) and isinstance(lon, int | float) else ""
-        if address and where:
-            return Markup('{} <span class="cf-meta cf-coords">{}</span>').format(address, where)
-        return escape(address or where or "—")
+        """A place: its address and coordinates, and a map where the city has a tile server."""
+        return media.place_html(value, self.locale)
 
     def value(self, key: str, value: Any, depth: int = 0) -> Markup:
         """Any value as HTML: a list as a list, an object by its labelled parts, a text with its lines."""
@@ -211,12 +209,12 @@ class Formatter:
                 return Markup("—")
             if all(not isinstance(item, dict | list) for item in value):
                 if all(isinstance(item, str) and _ATTACHMENT.match(item) for item in value):
-                    return Markup(", ").join(self.attachment(item) for item in value)
+                    return self.photo(value)
                 return escape(", ".join(self.text(key, item) for item in value))
             items = Markup("").join(Markup("<li>{}</li>").format(self.value(key, item, depth + 1)) for item in value)
             return Markup('<ol class="cf-list">{}</ol>').format(items)
         if isinstance(value, dict):
-            if "lat" in value and "lon" in value:
+            if media.is_place(value):
                 return self.place(value)
             if isinstance(value.get("user"), str) and set(value) <= _PERSON_KEYS:
                 return escape(self.people(value))  # a person field: {user, name, position, rank, department}
@@ -231,7 +229,7 @@ class Formatter:
                                    for label, k, v in parts)
             return Markup('<dl class="cf-data cf-nested">{}</dl>').format(rows)
         if isinstance(value, str) and _ATTACHMENT.match(value):
-            return self.attachment(value)
+            return self.photo(value)
         if isinstance(value, str) and "\n" in value:
             return lines(value)
         return escape(self.text(key, value))
@@ -422,7 +420,7 @@ class CaseReader:
             "t": lambda ko, en=None: (en or ko) if self.locale == "en" else ko,
             "word": lambda name, default="": self.labels.word(name, self.locale, default),
             "attachment": self.format.attachment,
-            "photo": self.format.attachment,
+            "photo": self.format.photo,
             "place": self.format.place,
             "stamp": stamp,
             "acted_at": self.acted_at,
