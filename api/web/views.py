@@ -257,8 +257,10 @@ def _empty(value: Any) -> bool:
 def stamp(name: str, action: str = "") -> Markup:
     """A seal (도장) drawn in CSS: a red circle with the name, the action above it."""
     size = "cf-stamp-long" if len(name) > 3 else ""
-    return Markup('<span class="cf-stamp {}" role="img" aria-label="{}">{}</span>').format(
-        size, f"{action} {name}".strip(), name)
+    # a seal of four letters or more is cut in two lines, as a carved name is
+    carved = Markup("<br>").join((name[: (len(name) + 1) // 2], name[(len(name) + 1) // 2:])) if size else name
+    return Markup('<span class="cf-stamp {}" role="img" aria-label="{}"><span>{}</span></span>').format(
+        size, f"{action} {name}".strip(), carved)
 
 
 # -- the sandbox ---------------------------------------------------------------------------------
