@@ -242,21 +242,25 @@ class _History:
             notifications.mark_all_read(self.session, username, self.clock.now)
         self._checked(commands.complete(self.session, self.ctx, person, offered[0].id, data))
 
-    def has_task(self, instance_id: str, element_id: str) -> bool:
-        return any(task.element_id == element_id for task in worklist.tasks_of(self.session, instance_id))
-
     def data(self, instance_id: str) -> dict[str, Any]:
+        return dict(self._instance(instance_id).data)
+
+    def running(self, instance_id: str) -> bool:
+        return self._instance(instance_id).status == RUNNING
+
+    def _instance(self, instance_id: str) -> Instance:
         instance = self.session.get(Instance, instance_id)
-        assert instance is not None
-        return dict(instance.data)
+        if instance is None:
+            raise DemoStoryFailed(f"no case {instance_id}")
+        return instance
 
     def photo(self, username: str, instance_id: str, picture: bytes, filename: str) -> str:
         stored = add_attachment(self.session, self.blobs, self.who(username), instance_id, filename, "image/png",
                                 picture)
         return f"attachment:{stored.id}"
 
-    def absence(self, absence: demo_city.Absence, recorded: datetime) -> tuple[datetime, datetime]:
-        """When ``absence`` is, recorded by the absent person at ``recorded``."""
+    def away(self, absence: demo_city.Absence) -> tuple[datetime, datetime]:
+        """When ``absence`` begins (before office hours) and ends (at closing time)."""
         first = self.working_day(self.last_day, -absence.starts)
         starts = self.moment(first, time(8, 30))
         ends = self.moment(self.working_day(first, absence.days - 1), OFFICE_CLOSES)
@@ -428,9 +432,6 @@ def _field_report(scene: _Scene, number: int, r: demo_city.FieldReport) -> Story
 
 # -- 시민약속사업 ----------------------------------------------------------------------------------
 
-_ROUTINE = ["지난 분기에 이어 계획대로 추진하고 있습니다.", "세부 사업별 집행을 점검했습니다. 특이사항은 없습니다."]
-
-
 def _quarter_starts(history: _History) -> tuple[date, date]:
     """The two quarters every pledge has reported on: the last to start a month before the
     horizon, and the one before it."""
@@ -444,55 +445,63 @@ def _pledge(scene: _Scene, p: demo_city.Pledge) -> Story:
     desk = scene.history
     first_quarter, _ = _quarter_starts(desk)
     yield scene.on(first_quarter - timedelta(days=scene.rng.randint(10, 35)))
-    lead = _people_of(p.department)[1]
     milestones = [{"title": title, "year": year, "target": target, "done": False}
                   for title, year, target in p.milestones]
     case = desk.start("planning.staff", "pledge", {
         "title": p.title, "category": p.category, "department": p.department,
         "bureau": demo_city.BUREAU_OF[p.department], "target_year": p.target_year, "budget": p.budget,
         "milestones": milestones})
-    rounds: list[demo_city.Round | None] = [*p.rounds, *[None] * 4]  # then the routine quarters
-    for number, planned in enumerate(rounds):
-        settled = number < len(p.rounds) - 1 or not p.stops
+    for number, planned in enumerate(p.rounds):
+        stops = p.stops if number == len(p.rounds) - 1 else ""
+        yield from _quarterly_report(scene, p, case, milestones, planned, stops)
+        if stops:
+            return
+    while desk.running(case):  # the quarters since, reported as usual once their report is done
         data = desk.data(case)
-        if desk.session.get(Instance, case).status != RUNNING:  # type: ignore[union-attr]
-            return
-        due = datetime.fromisoformat(data["report_due_at"])
-        if planned is None:
-            if desk.moment(desk.working_day(desk.city.day(due), 8), OFFICE_CLOSES) > desk.horizon:
-                return  # the department is still writing this quarter's report
-            planned = demo_city.Round(sum(m["done"] for m in data["milestones"]), _ROUTINE[number % len(_ROUTINE)],
-                                      spent=int(data.get("budget_executed") or 0))
-        yield scene.on(desk.working_day(desk.city.day(due), scene.rng.randint(3, 7)))
-        if not settled and p.stops == demo_city.LATE:
-            return
-        for index, milestone in enumerate(milestones):
-            milestone["done"] = index < planned.done
-        report = {"progress_summary": planned.summary, "reported_milestones": milestones,
-                  "proposed_status": planned.status or data["status"], "proposal_reason": planned.reason,
-                  "issues": planned.issues, "budget_executed": planned.spent}
-        desk.act(lead, case, "report_progress", report)
-        if not settled and p.stops == demo_city.CHECKING:
-            return
-        send_back = planned.sent_back or ("추진이 늦어진 원인과 대책을 구체적으로 적어 주세요."
-                                          if not settled and p.stops == demo_city.SENT_BACK else "")
-        if send_back:
-            yield scene.later(2)
-            desk.act("planning.lead", case, "check_report", {"report_decision": "보완 요청",
-                     "review_comment": send_back})
-            if not settled and p.stops == demo_city.SENT_BACK:
-                return
-            yield scene.later(2)
-            desk.act(lead, case, "report_progress", {**report,
-                     "progress_summary": planned.summary + " 요청하신 자료를 붙였습니다."})
+        due = desk.city.day(datetime.fromisoformat(data["report_due_at"]))
+        if desk.moment(desk.working_day(due, 8), OFFICE_CLOSES) > desk.horizon:
+            return  # the department is still writing this quarter's report
+        routine = demo_city.ROUTINE_REPORTS[int(data["report_count"]) % len(demo_city.ROUTINE_REPORTS)]
+        done = sum(bool(milestone["done"]) for milestone in data["milestones"])
+        yield from _quarterly_report(scene, p, case, milestones, demo_city.Round(done, routine, spent=0), "")
+
+
+def _quarterly_report(scene: _Scene, p: demo_city.Pledge, case: str, milestones: list[dict[str, Any]],
+                      planned: demo_city.Round, stops: str) -> Story:
+    """The department reports a few days into the quarter; the planning office checks it (maybe sends
+    it back first) and approves a status change proposed — unless the pledge ``stops`` on the way."""
+    desk = scene.history
+    lead = _people_of(p.department)[1]
+    data = desk.data(case)
+    due = desk.city.day(datetime.fromisoformat(data["report_due_at"]))
+    yield scene.on(desk.working_day(due, scene.rng.randint(3, 7)))
+    if stops == demo_city.LATE:
+        return
+    for index, milestone in enumerate(milestones):
+        milestone["done"] = index < planned.done
+    report = {"progress_summary": planned.summary, "reported_milestones": milestones,
+              "proposed_status": planned.status or data["status"], "proposal_reason": planned.reason,
+              "issues": planned.issues, "budget_executed": planned.spent or int(data.get("budget_executed") or 0)}
+    desk.act(lead, case, "report_progress", report)
+    if stops == demo_city.CHECKING:
+        return
+    send_back = planned.sent_back or (demo_city.SEND_BACK if stops == demo_city.SENT_BACK else "")
+    if send_back:
         yield scene.later(2)
-        desk.act("planning.lead", case, "check_report", {"report_decision": "승인"})
-        if planned.status:
-            if not settled and p.stops == demo_city.STATUS_REVIEW:
-                return
-            yield scene.later(2)
-            desk.act("planning.chief", case, "review_status", {
-                "proposed_status": planned.status, "status_decision": "승인", "review_reason": planned.reason})
+        desk.act("planning.lead", case, "check_report", {"report_decision": "보완 요청", "review_comment": send_back})
+        if stops == demo_city.SENT_BACK:
+            return
+        yield scene.later(2)
+        desk.act(lead, case, "report_progress", {**report,
+                 "progress_summary": f"{planned.summary} {demo_city.AMENDED}"})
+    yield scene.later(2)
+    desk.act("planning.lead", case, "check_report", {"report_decision": "승인"})
+    if planned.status:
+        if stops == demo_city.STATUS_REVIEW:
+            return
+        yield scene.later(2)
+        desk.act("planning.chief", case, "review_status", {
+            "proposed_status": planned.status, "status_decision": "승인", "review_reason": planned.reason})
 
 
 def _pledge_waiting_details(scene: _Scene) -> Story:
@@ -526,7 +535,7 @@ def _document(scene: _Scene, doc: demo_city.Document) -> Story:
 
 def _absence(scene: _Scene, absence: demo_city.Absence) -> Story:
     desk = scene.history
-    starts, ends = desk.absence(absence, desk.now)
+    starts, ends = desk.away(absence)
     yield desk.moment(desk.working_day(desk.city.day(starts), -1), time(17, 10))
     desk.record_absence(absence, starts, ends)
 

@@ -423,6 +423,13 @@ PLEDGES: list[Pledge] = [
                   sent_back="설치 장소별 이용률을 함께 보고해 주세요."))),
 ]
 
+# The planning office's words when it sends a report back, and the department's when it sends it again.
+SEND_BACK = "추진이 늦어진 원인과 대책을 구체적으로 적어 주세요."
+AMENDED = "요청하신 자료를 붙였습니다."
+# What a department reports in a quarter that brings nothing new.
+ROUTINE_REPORTS = ["지난 분기에 이어 계획대로 추진하고 있습니다.",
+    "세부 사업별 집행을 점검했습니다. 특이사항은 없습니다."]
+
 # A pledge the planning office has only named so far: its details wait to be registered.
 PLEDGE_WAITING_DETAILS = "장애인 저상버스 100% 도입"
 
