@@ -116,7 +116,9 @@ def init(
             runner.drain()
         finally:
             database.dispose()
-        typer.echo(f"demo city hall: {len(DEMO_PEOPLE)} people ({len(created)} new), {started} cases under way; "
+        history = (f"{started} cases of the last months seeded" if started
+                   else "it has cases already, so no history was added")
+        typer.echo(f"demo city hall: {len(DEMO_PEOPLE)} people ({len(created)} new); {history}; "
                    f"every password is '{DEMO_PASSWORD}'")
         for person in DEMO_PEOPLE:
             typer.echo(f"  {person.username:<20} {person.name} ({person.position}, {', '.join(person.roles)})")
