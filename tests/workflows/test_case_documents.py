@@ -303,3 +303,16 @@ def test_a_directive_reads_as_the_mayor_gave_it_on_its_task_pages(city: City, br
     assert told == {"지시권자": "시장", "지시일": "2026-12-07"}  # the demo mayor is named 시장, never "mayor"
     assert "지시사항 처리 · 현장" in shown
     assert_reads_as_words(readable_text(page))
+
+
+def test_a_document_whose_line_is_in_the_older_form_reads_the_same(city: City, browser: Browser) -> None:
+    iid = submit(city)
+    city.complete("roads.lead", iid, "review", {"decision": "승인"})
+    older = [{"kind": "검토", "user": "roads.lead", "rank": 2}, {"kind": "협조", "users": ["traffic.chief", "welfare.chief"]},
+             {"kind": "검토", "user": "roads.chief", "rank": 3}, {"kind": "결재", "user": "safety.director", "rank": 4}]
+    edited = city.api.call("PATCH", f"/api/instances/{iid}/data", "admin", json={"line": older})
+    assert edited.status_code == 200, edited.text
+    page = browser.page("roads.staff", f"/instances/{iid}")
+    assert [s[:3] for s in seats(page)] == [
+        ("주무관", "김주무관", "기안"), ("팀장", "김팀장", "검토"), ("과장", "이과장", "대기"), ("과장", "박과장", "대기"),
+        ("과장", "김과장", "대기"), ("국장", "안전교통국장", "대기")]
