@@ -79,8 +79,9 @@ def _one_file(reference: object, by_id: Mapping[int, Attachment], locale: str) -
     return file_html(file, locale)
 
 
-def place_html(value: object, locale: str) -> Markup:
-    """A place as people read it: "수원시 팔달구 효원로 241 (37.2636, 127.0286)", and a map where one is drawn."""
+def place_html(value: object, locale: str, *, with_map: bool = True) -> Markup:
+    """A place as people read it: "수원시 팔달구 효원로 241 (37.2636, 127.0286)", and a map where one is drawn
+    (``with_map=False``: the words alone, say in a line of the history)."""
     if not isinstance(value, Mapping):
         return Markup("—") if value in (None, "") else escape(str(value))
     gettext = translations(locale).gettext
@@ -92,6 +93,8 @@ def place_html(value: object, locale: str) -> Markup:
         title=gettext("Latitude, longitude"), lat=lat, lon=lon
     )
     text = Markup("{} {}").format(address, coordinates) if address else coordinates
+    if not with_map:
+        return Markup('<span class="cf-place">{}</span>').format(text)
     # map.js draws the map into this box, only on a page whose server names a tile server
     box = Markup('<span class="cf-map" data-cf-map data-lat="{lat}" data-lon="{lon}" role="img" aria-label="{label}"'
                  " hidden></span>").format(lat=lat, lon=lon, label=gettext("Map of %(place)s") % {

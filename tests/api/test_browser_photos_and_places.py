@@ -133,6 +133,7 @@ def test_on_a_wide_screen_without_a_tile_server_there_is_no_map_and_an_address_w
         page.screenshot(path=str(tmp_path / "directive-form.png"), full_page=True)
         page.locator("button[type=submit][value=submit]").click()
         page.wait_for_url(f"{url}/instances/{case_id}**")
+        page.locator("section[aria-labelledby=attachments]").scroll_into_view_if_needed()  # thumbnails load lazily
         page.wait_for_function("() => [...document.querySelectorAll('section[aria-labelledby=attachments] img')]"
                                ".some(image => image.complete && image.naturalWidth > 0)")
         page.screenshot(path=str(tmp_path / "case.png"), full_page=True)

@@ -186,6 +186,9 @@ def test_a_place_reads_as_its_address_and_coordinates_never_as_json() -> None:
     assert html.text_content().strip() == "수원시 팔달구 효원로 241 (37.2636, 127.0286)"
     (box,) = html.xpath("//*[@data-cf-map]")
     assert (box.get("data-lat"), box.get("data-lon"), box.get("hidden")) == ("37.263573", "127.028601", "")
+    words = lxml.html.fromstring(str(place_html(PLACE, "en", with_map=False)))
+    assert words.text_content() == "수원시 팔달구 효원로 241 (37.2636, 127.0286)"
+    assert not words.xpath("//*[@data-cf-map]")
     only_point = lxml.html.fromstring(str(place_html({"lat": 37.5, "lon": 127.0}, "ko")))
     assert only_point.text_content().strip() == "(37.5000, 127.0000)"
     only_address = lxml.html.fromstring(str(place_html({"address": "시청 앞 광장"}, "ko")))
