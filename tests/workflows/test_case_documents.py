@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import lxml.html
@@ -13,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
+from engine import identity
 from tests.api.test_pages import log_in
 from tests.workflows.conftest import City
 
@@ -316,3 +318,31 @@ def test_a_document_whose_line_is_in_the_older_form_reads_the_same(city: City, b
     assert [s[:3] for s in seats(page)] == [
         ("주무관", "김주무관", "기안"), ("팀장", "김팀장", "검토"), ("과장", "이과장", "대기"), ("과장", "박과장", "대기"),
         ("과장", "김과장", "대기"), ("국장", "안전교통국장", "대기")]
+
+
+def test_a_deputys_act_shows_as_acting_approval_with_the_deputys_seal_and_the_post_review_after(
+    city: City, browser: Browser
+) -> None:
+    now = datetime.now(UTC)
+    with city.database.unit_of_work() as session:
+        identity.add_absence(session, "roads.lead", "traffic.lead", "출장", now - timedelta(hours=1),
+                             now + timedelta(days=2), actor="admin")
+    iid = submit(city, doc_type="일반", amount=0, line=[step("검토", "roads.lead"), step("결재", "roads.chief")])
+    city.complete("traffic.lead", iid, "review", {"decision": "승인", "comment": "팀장 부재로 대결합니다"})
+    city.complete("roads.chief", iid, "approve", {"decision": "결재"})
+    city.work()
+    page = browser.page("roads.staff", f"/instances/{iid}")
+    (_, lead, chief) = seats(page)
+    assert lead[:4] == ("팀장", "김팀장", "검토 · 대결", True)
+    (seat,) = document(page).xpath(".//li[contains(@class, 'cf-seat ')][2]")
+    assert seat.xpath(".//*[contains(@class, 'cf-stamp')]")[0].text_content() == "이팀장"  # the deputy's seal
+    notes = [" ".join(n.text_content().split()) for n in seat.xpath(".//*[@class='cf-seat-note']")]
+    assert notes == ["대결: 이팀장"]
+    assert chief[:3] == ("과장", "김과장", "결재")
+    city.complete("roads.lead", iid, "post_review", {"post_review_answer": {"acknowledged": True, "note": "확인"}})
+    page = browser.page("roads.staff", f"/instances/{iid}")
+    (seat,) = document(page).xpath(".//li[contains(@class, 'cf-seat ')][2]")
+    notes = [" ".join(n.text_content().split()) for n in seat.xpath(".//*[@class='cf-seat-note']")]
+    assert notes == ["대결: 이팀장", "후결 12.07"]
+    (status,) = page.xpath("//p[@class='cf-meta']/span[contains(@class, 'cf-status')]")
+    assert status.text_content().strip() == "결재 완료"
