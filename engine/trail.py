@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from engine import access, audit, instances
+from engine import access, audit, bpmn_xml, instances
 from engine.db import Database
 from engine.errors import InvalidInput
 from engine.identity import Person, Principal
@@ -279,6 +279,7 @@ class Steps:
 
     kinds: dict[tuple[str, str | None], str] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
+    lanes: dict[str, str] = field(default_factory=dict)  # a lane's name → its element id (for its labels)
 
     def kind(self, element_id: str | None, name: str | None) -> str:
         """``person`` (a user or manual task), ``waiting`` (for a time or a message), or ``engine``
@@ -288,6 +289,10 @@ class Steps:
     def name(self, element_id: str | None) -> str | None:
         """The BPMN name of a step (a record of a fired timer names only its element)."""
         return self.names.get(element_id or "")
+
+    def lane(self, name: str | None) -> str | None:
+        """The element id of the lane records name ``name`` (a record keeps a lane's name only)."""
+        return self.lanes.get(name or "")
 
 
 _steps: dict[tuple[int, str], Steps] = {}
@@ -312,10 +317,24 @@ def steps_of(version: ProcessVersion) -> Steps:
             kinds.setdefault((element_id, name), kind)
             if name:
                 names.setdefault(element_id, name)
-    made = Steps(kinds, names)
+    made = Steps(kinds, names, _lanes(version))
     with _steps_lock:
         _steps[key] = made
     return made
+
+
+def _lanes(version: ProcessVersion) -> dict[str, str]:
+    lanes: dict[str, str] = {}
+    for name, text in sorted(version.files.items()):
+        if not name.lower().endswith(".bpmn") or not isinstance(text, str):
+            continue
+        tree, _problems = bpmn_xml.parse_xml(text.encode(), name)
+        if tree is None:
+            continue
+        for lane in tree.iter(f"{{{bpmn_xml.BPMN_NS}}}lane"):
+            if lane.get("name") and lane.get("id"):
+                lanes.setdefault(str(lane.get("name")), str(lane.get("id")))
+    return lanes
 
 
 # -- streaming an export ---------------------------------------------------------------------------

@@ -120,6 +120,10 @@ class Words:
         name = record.get("element_name") or self.steps.name(element_id) or ""
         return self.labels.element(element_id, self.locale, name) or None
 
+    def lane(self, name: str | None) -> str | None:
+        """A lane (whom a step waits for) in the reader's language."""
+        return self.labels.element(self.steps.lane(name), self.locale, name) if name else None
+
     def label(self, key: str) -> str:
         """A data key as people call it; one no form or label names, in plain words."""
         return self.vocabulary.label(key) or key.replace("_", " ")
@@ -279,7 +283,7 @@ def entry(record: Mapping[str, Any], words: Words, local: Callable[..., str], *,
         step=words.step(record),
         who=words.who(actor),
         for_whom=words.who(str(behalf)) if behalf and behalf != actor else None,
-        lane=record.get("lane") if record["action"] in ARRIVALS else None,
+        lane=words.lane(record.get("lane")) if record["action"] in ARRIVALS else None,
         changes=changes(record, words),
         notes=notes(record, words, local),
         waiting=record["action"] in ARRIVALS,

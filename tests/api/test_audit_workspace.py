@@ -278,6 +278,8 @@ def test_the_timeline_folds_the_system_s_steps_until_asked_and_says_how_many(hal
         assert any(engine_step in e and "시스템 처리" in e for e in shown)
     assert len(shown) == len(hall.records(chain=case))
     assert "사람의 처리만 보기" in everything.text
+    english = timeline(web.get(f"/audit/cases/{case}", params={"lang": "en"}).text)
+    assert any("Record outcome · waiting for" in e and "For Responsible department" in e for e in english)
 
 
 def test_changes_read_as_labelled_values_never_as_keys_reprs_or_empty_pairs(hall: Hall) -> None:
