@@ -20,6 +20,22 @@
     return { text: option.textContent.trim(), note: note || "" };
   }
 
+  /* A list item naming someone (or a department), with their department (or bureau) beside. */
+  function entry(className, shown) {
+    var item = document.createElement("li");
+    item.className = className;
+    var name = document.createElement("span");
+    name.textContent = shown.text;
+    item.appendChild(name);
+    if (shown.note) {
+      var note = document.createElement("span");
+      note.className = "cf-chip-note";
+      note.textContent = shown.note;
+      item.appendChild(note);
+    }
+    return item;
+  }
+
   function chosen(select) {
     return Array.prototype.filter.call(select.options, function (o) { return o.selected && o.value; });
   }
@@ -68,17 +84,7 @@
       list.textContent = "";
       chosen(select).forEach(function (option) {
         var shown = labelOf(option);
-        var item = document.createElement("li");
-        item.className = "cf-chip";
-        var name = document.createElement("span");
-        name.textContent = shown.text;
-        item.appendChild(name);
-        if (shown.note) {
-          var note = document.createElement("span");
-          note.className = "cf-chip-note";
-          note.textContent = shown.note;
-          item.appendChild(note);
-        }
+        var item = entry("cf-chip", shown);
         var remove = document.createElement("button");
         remove.type = "button";
         remove.className = "cf-chip-remove";
@@ -131,19 +137,9 @@
         results.appendChild(none);
       }
       items.forEach(function (item, index) {
-        var row = document.createElement("li");
+        var row = entry("cf-picker-option", item);
         row.id = id + "-" + index;
         row.setAttribute("role", "option");
-        row.className = "cf-picker-option";
-        var name = document.createElement("span");
-        name.textContent = item.text;
-        row.appendChild(name);
-        if (item.note) {
-          var note = document.createElement("span");
-          note.className = "cf-chip-note";
-          note.textContent = item.note;
-          row.appendChild(note);
-        }
         row.addEventListener("mousedown", function (event) { event.preventDefault(); });
         row.addEventListener("click", function () { choose(item); });
         row._cfItem = item;
