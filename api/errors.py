@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.web.i18n import translations
+from engine.attachments import FileRefused
 from engine.errors import (
     AccountLocked,
     CityflowError,
@@ -44,6 +46,32 @@ def status_of(error: CityflowError) -> int:
         if isinstance(error, cls):
             return status
     return 422
+
+
+# Why a file was refused, by its code (engine.attachments.FileRefused), as the catalogues translate it.
+FILE_REFUSALS = {
+    "FILE_TOO_LARGE": "The file is %(size)s; files up to %(limit)s are accepted.",
+    "FILE_EMPTY": "The file is empty.",
+    "FILE_KIND_REFUSED": "This kind of file is not accepted: photos, PDF and text files are.",
+    "FILE_TYPE_MISMATCH": "The file calls itself %(declared)s, but its content is %(actual)s.",
+    "PHOTO_TOO_MANY_PIXELS": "The photo is %(width)s × %(height)s pixels; photos up to %(limit)s pixels are accepted.",
+    "PHOTO_TOO_MANY_PIXELS_CLAIMED": "The photo claims more than %(limit)s pixels.",
+    "PHOTO_UNREADABLE": "The file begins like a %(kind)s photo but cannot be read; it may be damaged.",
+}
+
+
+def _size(count: int) -> str:
+    return f"{count / (1024 * 1024):.1f} MB" if count >= 1024 * 1024 else f"{max(1, round(count / 1024))} KB"
+
+
+def message_of(error: CityflowError, locale: str) -> str:
+    """What an error says to a reader of ``locale``: a refused file in their words, else its detail."""
+    if isinstance(error, FileRefused) and error.code in FILE_REFUSALS:
+        params = {key: (f"{value:,}" if isinstance(value, int) else value) for key, value in error.params.items()}
+        if error.code == "FILE_TOO_LARGE":
+            params.update(size=_size(int(error.params["size"])), limit=_size(int(error.params["limit"])))
+        return translations(locale).gettext(FILE_REFUSALS[error.code]) % params
+    return error.detail
 
 
 def body(name: str, detail: str, errors: list[Any] | None = None) -> dict[str, Any]:

@@ -6,6 +6,10 @@ claims more than ``MAX_PIXELS`` pixels (a decompression bomb), is refused; one t
 verified image with a thumbnail (``THUMBNAIL_PX``, turned upright by its EXIF orientation, without
 its metadata, GPS included), stored beside it. Only verified images are shown inline on a page;
 every other file, HEIC photos included (Pillow cannot read them), is a download.
+
+A refused file raises ``FileRefused`` (``FileTooLarge`` over the size limit): its ``detail`` is
+English for the API and the logs, its ``code`` and ``params`` let a page say it in its reader's
+language.
 """
 
 from __future__ import annotations
@@ -39,6 +43,18 @@ ACCEPTED = {
     "text/plain": ".txt",
 }
 GENERIC_TYPES = {"", "application/octet-stream", "binary/octet-stream"}
+
+
+class FileRefused(InvalidInput):
+    """A file cityflow does not keep: ``code`` names why, ``params`` the values the reason quotes."""
+
+    def __init__(self, code: str, detail: str, **params: Any) -> None:
+        super().__init__(detail)
+        self.code, self.params = code, params
+
+
+class FileTooLarge(FileRefused, TooLarge):
+    """A file over the size limit."""
 
 
 def sniff(data: bytes) -> str | None:
@@ -91,14 +107,19 @@ def thumbnail_of(data: bytes, content_type: str) -> bytes | None:
                 image.load()  # the first frame, whole: a truncated or corrupt photo fails here
                 return _small_jpeg(image)
     except _TooManyPixels as exc:
-        raise InvalidInput(
-            f"the photo is {exc.width:,}×{exc.height:,} pixels; the limit is {MAX_PIXELS:,} pixels"
+        raise FileRefused(
+            "PHOTO_TOO_MANY_PIXELS",
+            f"the photo is {exc.width:,}×{exc.height:,} pixels; the limit is {MAX_PIXELS:,} pixels",
+            width=exc.width, height=exc.height, limit=MAX_PIXELS,
         ) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InvalidInput(f"the photo claims more than {MAX_PIXELS:,} pixels") from None
+        raise FileRefused("PHOTO_TOO_MANY_PIXELS_CLAIMED", f"the photo claims more than {MAX_PIXELS:,} pixels",
+                          limit=MAX_PIXELS) from None
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError):
         kind = _PILLOW_FORMATS[content_type]
-        raise InvalidInput(f"the file begins like a {kind} photo but cannot be read as one (damaged?)") from None
+        raise FileRefused("PHOTO_UNREADABLE",
+                          f"the file begins like a {kind} photo but cannot be read as one (damaged?)",
+                          kind=kind) from None
 
 
 class _TooManyPixels(Exception):
@@ -164,15 +185,17 @@ def add_attachment(
 ) -> Attachment:
     """Attach a file to an instance, after checking its size and what it really is."""
     if len(data) > max_bytes:
-        raise TooLarge(f"the file is {len(data):,} bytes; the limit is {max_bytes:,}")
+        raise FileTooLarge("FILE_TOO_LARGE", f"the file is {len(data):,} bytes; the limit is {max_bytes:,}",
+                           size=len(data), limit=max_bytes)
     if not data:
-        raise InvalidInput("the file is empty")
+        raise FileRefused("FILE_EMPTY", "the file is empty")
     actual = sniff(data)
     if actual is None or actual not in ACCEPTED:
-        raise InvalidInput("this kind of file is not accepted (photos, PDF and text are)")
+        raise FileRefused("FILE_KIND_REFUSED", "this kind of file is not accepted (photos, PDF and text are)")
     declared = declared_type.split(";")[0].strip().lower()
     if declared not in GENERIC_TYPES and declared != actual:
-        raise InvalidInput(f"the file says it is {declared} but its content is {actual}")
+        raise FileRefused("FILE_TYPE_MISMATCH", f"the file says it is {declared} but its content is {actual}",
+                          declared=declared, actual=actual)
     thumbnail = thumbnail_of(data, actual)  # decoded before the case is locked: it takes a moment
     instance = instances.lock_instance(session, instance_id)
     access.require_may_take_part(session, principal, instance, "attach a file")

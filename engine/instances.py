@@ -278,7 +278,8 @@ def _announce_arrivals(session: Session, instance: Instance, arrivals: list[_Arr
                        now: datetime) -> None:
     """Tell everyone a new task is offered to — its assignee or candidates, the members of its candidate
     groups, and whoever stands in for an absent one of those named (대결) — in the app and by mail.
-    Whoever brought it about in this step is not told of work they are looking at."""
+    Only those who may act on tasks are told (an auditor in the group is not), and whoever brought it
+    about in this step is not told of work they are looking at."""
     for arrival in arrivals:
         spec = arrival.task.task_spec
         properties = (getattr(spec, "extensions", {}) or {}).get("properties") or {}
@@ -295,6 +296,7 @@ def _announce_arrivals(session: Session, instance: Instance, arrivals: list[_Arr
             instance_id=instance.id,
             now=now,
             sparing=[actor],
+            roles=access.STAFF,
         )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
-from engine.models import Absence, Department, Notification, OutgoingMail, User
+from engine.models import Absence, Department, Instance, Notification, OpenTask, OutgoingMail, User
 
 MAIL_ATTEMPTS = 5
 
@@ -64,9 +64,11 @@ def notify_people(
     instance_id: str | None = None,
     now: datetime | None = None,
     sparing: Iterable[str] = (),
+    roles: Iterable[str] = (),
 ) -> int:
     """Notify every named user and every member of the named groups, once each, in the app and by
-    mail (when they have an address), except those ``sparing`` names; returns how many."""
+    mail (when they have an address), except those ``sparing`` names and, when ``roles`` are given,
+    those who have none of them; returns how many."""
     recipients = set(users)
     for group in groups:
         recipients.update(members_of(session, group))
@@ -74,6 +76,9 @@ def notify_people(
     if not recipients:
         return 0
     people = {u.username: u for u in session.execute(select(User).where(User.username.in_(recipients))).scalars()}
+    wanted = set(roles)
+    if wanted:
+        people = {name: user for name, user in people.items() if wanted.intersection(user.roles)}
     for username in sorted(people):
         at = now or datetime.now(UTC)
         session.add(Notification(username=username, title=title[:500], body=body, link=link,
@@ -105,6 +110,37 @@ def recent(session: Session, username: str, limit: int = 50) -> list[Notificatio
         select(Notification).where(Notification.username == username)
         .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
     ).scalars())
+
+
+def processes_of(session: Session, notes: Iterable[Notification]) -> dict[str, str]:
+    """The process of each case the notifications are about: instance id → process key."""
+    ids = {note.instance_id for note in notes if note.instance_id}
+    if not ids:
+        return {}
+    return dict(session.execute(select(Instance.id, Instance.process_key).where(Instance.id.in_(ids))).all())
+
+
+TASK_LINK = "/tasks/"
+
+
+def current_link(notes: Iterable[Notification], open_tasks: set[str]) -> dict[int, str]:
+    """Where each notification leads now: a task that is done leads to its case instead."""
+    links = {}
+    for note in notes:
+        if not note.link:
+            continue
+        task_id = note.link.removeprefix(TASK_LINK) if note.link.startswith(TASK_LINK) else None
+        done = task_id is not None and task_id not in open_tasks
+        links[note.id] = f"/instances/{note.instance_id}" if done and note.instance_id else note.link
+    return links
+
+
+def open_task_ids(session: Session, notes: Iterable[Notification]) -> set[str]:
+    """Which of the tasks the notifications link to still wait for someone."""
+    ids = {note.link.removeprefix(TASK_LINK) for note in notes if note.link and note.link.startswith(TASK_LINK)}
+    if not ids:
+        return set()
+    return set(session.execute(select(OpenTask.id).where(OpenTask.id.in_(ids))).scalars())
 
 
 def mark_read(session: Session, username: str, notification_id: int, now: datetime) -> Notification:

@@ -40,10 +40,12 @@ def when(moment: datetime, zone: tzinfo, locale: str, now: datetime) -> str:
 
 
 def person(user: User | Principal | None, fallback: str) -> str:
-    """A person's name and position, never their login."""
+    """A person's name and position, never their login; the position once when the name ends with it
+    (시장, 정책기획 주무관)."""
     if user is None:
         return fallback
-    return f"{user.display_name} · {user.position}" if user.position else user.display_name
+    name = user.display_name
+    return f"{name} · {user.position}" if user.position and not name.endswith(user.position) else name
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from starlette.datastructures import FormData
 
 from api.deps import SESSION_COOKIE, SessionDep, services
 from api.web.i18n import LANGUAGE_COOKIE, choose, translations
+from api.web.labels import Labels, labels_of
 from engine import definitions, identity, notifications
 from engine.errors import CityflowError, NotAllowed, NotAuthenticated, TaskNotReady
 from engine.identity import Principal
@@ -163,8 +164,27 @@ def see_other(url: str, notice: str | None = None) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def process_names(session: Session) -> dict[str, str]:
-    return {row.key: row.name for row in definitions.latest_versions(session)}
+def process_labels(session: Session) -> dict[str, Labels]:
+    """Each deployed process's words (``labels.json`` of its newest version), by process key."""
+    return {row.key: labels_of(row) for row in definitions.latest_versions(session)}
+
+
+def process_names(session: Session, locale: str | None = None) -> dict[str, str]:
+    """Each deployed process's name by key: in ``locale`` where its labels say it, else as its BPMN does."""
+    return {row.key: labels_of(row).process(locale, row.name) if locale else row.name
+            for row in definitions.latest_versions(session)}
+
+
+def value_words(labels: Labels, locale: str) -> Callable[[str | None, Any], str]:
+    """``word(key, value)``: a coded value of a data key (a status, a category) in the page's language,
+    else the value as it is."""
+
+    def word(key: str | None, value: Any) -> str:
+        if value is None or value == "":
+            return "—"
+        return (labels.value(key, value, locale) if key else None) or str(value)
+
+    return word
 
 
 def _viewer(request: Request) -> WebUser | None:
@@ -186,14 +206,15 @@ def page_error(request: Request, error: CityflowError, status: int | None = None
                       username=error.username, error=error.detail)
     if isinstance(error, LoginRequired) or (isinstance(error, NotAuthenticated) and request.method == "GET"):
         return see_other(f"/login?next={quote(request.url.path)}")
-    from api.errors import status_of
+    from api.errors import message_of, status_of
 
     status = status or status_of(error)
     viewer = _viewer(request) if status < 500 else None  # a server failure may be the database's own
     gettext = translations(viewer.locale if viewer else choose(request)).gettext
     headings = {403: gettext("Not allowed"), 404: gettext("Page not found"), 405: gettext("Not available"),
                 409: gettext("Already done"), 413: gettext("Too large"), 422: gettext("Please check your input")}
-    heading, message, case_url = headings.get(status, gettext("Something went wrong")), error.detail, None
+    heading, case_url = headings.get(status, gettext("Something went wrong")), None
+    message = message_of(error, viewer.locale if viewer else choose(request))
     if status == 404:
         message = gettext("There is no page at this address: it may be mistyped, or what it showed is gone.")
     elif status == 405:

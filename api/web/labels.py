@@ -24,10 +24,13 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from engine.bpmn_xml import parse_xml
+
 FILE = "labels.json"
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SECTIONS = ("process", "elements", "fields", "values", "words")
 
 Texts = Mapping[str, str]
@@ -68,6 +71,7 @@ class Labels:
     fields: dict[str, dict[str, str]] = field(default_factory=dict)
     values: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     words: dict[str, dict[str, str]] = field(default_factory=dict)
+    lanes: dict[str, str] = field(default_factory=dict)  # a lane's BPMN name → its element id
 
     @classmethod
     def parse(cls, text: str | bytes) -> Labels:
@@ -95,6 +99,12 @@ class Labels:
         if not element_id:
             return default
         return self.elements.get(element_id, {}).get(locale) or default
+
+    def lane(self, name: str | None, locale: str) -> str | None:
+        """A lane, known by its BPMN name (as open tasks hold it), in ``locale``."""
+        if not name:
+            return None
+        return self.element(self.lanes.get(name), locale, name)
 
     def field(self, key: str, locale: str) -> str | None:
         return self.fields.get(key, {}).get(locale)
@@ -147,6 +157,21 @@ def problems_of(document: Any) -> list[str]:
     return problems
 
 
+def _lane_ids(files: Mapping[str, Any]) -> dict[str, str]:
+    """Lane name → lane id over the version's BPMN files (the first lane of a name wins)."""
+    lanes: dict[str, str] = {}
+    for name, text in sorted(files.items()):
+        if not name.lower().endswith(".bpmn") or not isinstance(text, str | bytes):
+            continue
+        tree, _ = parse_xml(text.encode() if isinstance(text, str) else text, name)
+        if tree is None:
+            continue
+        for lane in tree.getroot().iter(f"{{{BPMN_NS}}}lane"):
+            if lane.get("name") and lane.get("id"):
+                lanes.setdefault(str(lane.get("name")).strip(), str(lane.get("id")))
+    return lanes
+
+
 _cache: dict[tuple[int, str], Labels] = {}
 _lock = threading.Lock()
 
@@ -166,6 +191,8 @@ def labels_of(version_row: VersionRow | None) -> Labels:
             labels = Labels.parse(text)
         except ValueError:
             labels = NONE
+    if labels.elements:
+        labels = replace(labels, lanes=_lane_ids(version_row.files))
     with _lock:
         _cache[key] = labels
     return labels

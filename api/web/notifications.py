@@ -1,4 +1,4 @@
-"""What people were told: the notifications page."""
+"""What people were told: the notifications page, each note with its case's process in the reader's language."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from api.web.common import (
     Posted,
     Viewer,
     check_csrf,
+    process_names,
     render,
     see_other,
 )
@@ -20,8 +21,13 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/notifications", response_class=HTMLResponse)
 def notifications_page(request: Request, viewer: Viewer, session: SessionDep) -> HTMLResponse:
-    return render(request, "notifications.html", viewer, section="notifications",
-                  items=notifications.recent(session, viewer.principal.username))
+    items = notifications.recent(session, viewer.principal.username)
+    names = process_names(session, viewer.locale)
+    process_of = {instance_id: names.get(key, key)
+                  for instance_id, key in notifications.processes_of(session, items).items()}
+    links = notifications.current_link(items, notifications.open_task_ids(session, items))
+    return render(request, "notifications.html", viewer, section="notifications", items=items,
+                  process_of=process_of, links=links)
 
 
 @router.post("/notifications")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from api.deps import ServicesDep, SessionDep
+from api.errors import message_of
 from api.routes.tasks import task_form
 from api.web.absences import person
 from api.web.common import (
@@ -21,11 +22,13 @@ from api.web.common import (
     WebUser,
     _labels,
     check_csrf,
+    process_labels,
     process_names,
     render,
     see_other,
 )
 from api.web.i18n import translations
+from api.web.labels import NONE, Labels
 from api.web.views import CaseReader
 from engine import access, attachments, commands, worklist
 from engine.errors import FormInvalid, InvalidInput
@@ -41,27 +44,45 @@ INBOX_PAGE = 100  # tasks of each kind on the inbox page; "100+" says there are 
 
 @dataclass(frozen=True)
 class Card:
-    """A task as the inbox shows it: which case, from whom, how long it waited, when it is due."""
+    """A task as the inbox shows it, in the reader's language: which case, which step, who started it
+    in the process's own word (지시, 기안, 보고 …), how long it waited, when it is due."""
 
     task: OpenTask
     title: str
     process_name: str
+    step: str  # the task's name
+    lane: str | None
+    started_word: str  # what starting a case of this process is called: 지시, 기안, 보고, 등록, 제안
     started_by: str | None  # name and position, never a login
     waiting_days: int
     days_left: int | None  # to the due date, on the city's calendar: 0 is D-day, below 0 overdue
-    urgency: str | None
+    urgency: str | None  # as the case's data says it (긴급 marks it urgent)
+    urgency_text: str | None  # in the reader's language
 
 
-def _cards(rows: list[worklist.Waiting], named: dict[str, User], viewer: WebUser) -> list[Card]:
+def _cards(rows: list[worklist.Waiting], named: dict[str, User], viewer: WebUser,
+           labels: dict[str, Labels]) -> list[Card]:
     now = viewer.now or datetime.now(UTC)
     today = now.astimezone(viewer.zone).date()
-    return [
-        Card(row.task, row.title or row.process_name, row.process_name,
-             person(named.get(row.started_by or ""), "") or None, max(0, (now - row.task.created_at).days),
-             (row.task.due_at.astimezone(viewer.zone).date() - today).days if row.task.due_at else None,
-             row.urgency)
-        for row in rows
-    ]
+    locale = viewer.locale
+    started_by = translations(locale).gettext("Started by")
+    cards = []
+    for row in rows:
+        words, task = labels.get(row.task.process_key, NONE), row.task
+        starter = named.get(row.started_by or "")
+        process_name = words.process(locale, row.process_name)
+        cards.append(Card(
+            task, row.title or process_name, process_name,
+            step=words.element(task.element_id, locale, task.name),
+            lane=words.lane(task.lane, locale),
+            started_word=words.word("started_by", locale, started_by),
+            started_by=person(starter, "") or None,
+            waiting_days=max(0, (now - task.created_at).days),
+            days_left=(task.due_at.astimezone(viewer.zone).date() - today).days if task.due_at else None,
+            urgency=row.urgency,
+            urgency_text=(words.value("urgency", row.urgency, locale) or row.urgency) if row.urgency else None,
+        ))
+    return cards
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -77,11 +98,12 @@ def inbox(
     }
     starters = {row.started_by for rows, _ in found.values() for row in rows if row.started_by}
     named = worklist.users_named(session, sorted(starters))
-    mine, group = (_cards(found[scope][0], named, viewer) for scope in ("mine", "group"))
+    labels = process_labels(session)
+    mine, group = (_cards(found[scope][0], named, viewer, labels) for scope in ("mine", "group"))
     started = _started_by(session, viewer)
     return render(request, "inbox.html", viewer, section="inbox", mine=mine, group=group, started=started,
                   more_mine=found["mine"][1] is not None, more_group=found["group"][1] is not None,
-                  process_names=process_names(session), q=q, process=process, sort=sort)
+                  process_names=process_names(session, viewer.locale), q=q, process=process, sort=sort)
 
 
 def _started_by(session: Session, viewer: WebUser, shown: int = 10) -> list[Instance]:
@@ -139,11 +161,12 @@ def _prefill(
 
 def _form_html(form: Form | None, task: OpenTask, viewer: WebUser, data: dict[str, Any] | None,
                errors: list[FieldError] | None = None) -> Markup:
+    """The task's form, its submit button saying what it does: the form's ``ui.submit`` in the
+    page's language, else "제출"/"Submit"."""
     if form is None:
-        form = Form.from_document({"type": "object", "properties": {}})
-    gettext = translations(viewer.locale).gettext
+        form = Form.from_document({"type": "object", "properties": {}}, locale=viewer.locale)
     return render_form(form, data, errors, action=f"/tasks/{task.id}", csrf_token=viewer.csrf_token,
-                       locale=viewer.locale, submit_label=gettext("Complete"), extra_buttons=("draft",),
+                       locale=viewer.locale, submit_label=form.submit_label, extra_buttons=("draft",),
                        zone=viewer.zone)
 
 
@@ -197,7 +220,7 @@ def act_on_task(
                 )
                 references.append(f"attachment:{stored.id}")
             except InvalidInput as exc:
-                errors.append(FieldError(path, exc.detail))
+                errors.append(FieldError(path, message_of(exc, viewer.locale)))
         field = shown.field_at(path)
         submission.attach(path, references, as_list=bool(field is not None and field.multiple))
     if submission.add_row or errors:

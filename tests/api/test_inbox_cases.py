@@ -42,7 +42,7 @@ def test_two_directives_at_classification_are_two_cards_with_their_titles(api: A
     shown = cards(page.text)
     assert len(shown) == 2
     for title, card in zip(sorted(TITLES), sorted(shown), strict=True):
-        assert card.startswith(title) and "지시 분류·배정" in card and "보낸 사람 " in card and "오늘 도착" in card
+        assert card.startswith(title) and "지시 분류·배정" in card and "지시: 시장 ·" in card and "오늘 도착" in card
         assert "mayor" not in card and "None" not in card
     assert "시장" in shown[0]
     assert "나에게 온 업무 0건 · 부서 업무 2건" in page.text

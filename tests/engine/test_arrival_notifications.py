@@ -34,7 +34,7 @@ def clock() -> MovableClock:
 
 @pytest.fixture
 def roads(timed: Driver, monkeypatch: pytest.MonkeyPatch) -> Driver:
-    """A roads department of three with mail addresses, and a planner outside it."""
+    """A roads department of three with mail addresses, an auditor placed in it, and a planner outside it."""
     monkeypatch.setattr(identity, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
     with timed.database.unit_of_work() as session:
         identity.add_department(session, "roads", "도로과", "과")
@@ -46,6 +46,8 @@ def roads(timed: Driver, monkeypatch: pytest.MonkeyPatch) -> Driver:
         ]:
             identity.add_user(session, username, "city-password", actor="test", display_name=name, department=department,
                               position=position, rank=rank, email=f"{username}@city.example")
+        identity.add_user(session, "roads.auditor", "city-password", actor="test", display_name="감사 담당",
+                          roles=("auditor",), department="roads", position="주무관", email="audit@city.example")
     return timed
 
 
@@ -81,6 +83,7 @@ def test_a_group_task_announcing_its_arrival_tells_each_member_once_in_the_app_a
     roads.complete(instance, "draft_plan", {"plan": "야간 보수"}, actor="planner")
     task_id = roads.task_id(instance, "repair")
 
+    # Every member who may act on it; the auditor placed in the department reads, and is not told.
     expected = [(member, "새 할 일: 보수 계획 검토", "효원로 포트홀", f"/tasks/{task_id}")
                 for member in ("roads.chief", "roads.lead", "roads.staff")]
     assert told(roads, instance) == expected
