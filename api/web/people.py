@@ -65,32 +65,33 @@ class People:
 
     def __call__(self, someone: str | Mapping[str, Any] | None) -> str:
         """A login, or a person as a form's person field holds them (``{"user", "name", "position", …}``)."""
-        if isinstance(someone, Mapping):
-            name, position = someone.get("name"), someone.get("position")
-            if isinstance(name, str) and name:
-                return f"{name} ({position})" if isinstance(position, str) and position and \
-                    not name.endswith(position) else name
-            someone = someone.get("user") if isinstance(someone.get("user"), str) else None
-        if not someone:
+        name = _given(someone, "name")
+        if name:
+            position = _given(someone, "position")
+            return f"{name} ({position})" if position and not name.endswith(position) else name
+        login = _login(someone)
+        if not login:
             return "—"
-        user = self.user(someone)
+        user = self.user(login)
         if user is not None:
             return shown(user)
-        return self._systems.get(someone, self._gone)
+        return self._systems.get(login, self._gone)
 
     def name(self, someone: str | Mapping[str, Any] | None) -> str:
         """The name alone (a stamp carries only the name)."""
-        if isinstance(someone, Mapping):
-            if isinstance(someone.get("name"), str) and someone["name"]:
-                return str(someone["name"])
-            someone = someone.get("user") if isinstance(someone.get("user"), str) else None
-        user = self.user(someone)
-        return user.display_name if user is not None else self(someone)
+        user = self.user(_login(someone))
+        return _given(someone, "name") or (user.display_name if user is not None else self(someone))
 
     def position(self, someone: str | Mapping[str, Any] | None) -> str:
-        if isinstance(someone, Mapping):
-            if isinstance(someone.get("position"), str) and someone["position"]:
-                return str(someone["position"])
-            someone = someone.get("user") if isinstance(someone.get("user"), str) else None
-        user = self.user(someone)
-        return (user.position or "") if user is not None else ""
+        user = self.user(_login(someone))
+        return _given(someone, "position") or ((user.position or "") if user is not None else "")
+
+
+def _given(someone: object, key: str) -> str | None:
+    """What a person field's value says of them (``name``, ``position``, ``user``)."""
+    value = someone.get(key) if isinstance(someone, Mapping) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _login(someone: str | Mapping[str, Any] | None) -> str | None:
+    return _given(someone, "user") if isinstance(someone, Mapping) else someone
