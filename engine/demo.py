@@ -419,7 +419,7 @@ def _field_report(scene: _Scene, number: int, r: demo_city.FieldReport) -> Story
     if r.fate == demo_city.RECEIVED:
         return
     _, lead, officer = _people_of(_ROUTES[r.category])
-    yield scene.later(0 if r.urgent else 1)
+    yield scene.later(minutes=scene.rng.randint(10, 40) if r.urgent else scene.rng.randint(40, 300))
     fix_on = desk.working_day(desk.city.today(desk.clock.now), r.days_to_fix)
     desk.act(lead, case, "acknowledge_report", {"acknowledge_note": r.plan, "planned_fix_on": fix_on.isoformat()}
              if r.plan else {})

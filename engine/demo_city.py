@@ -112,7 +112,7 @@ DIRECTIVES: list[Directive] = [
                "나머지 2곳 교체 공사를 발주했습니다. 고장 신고 접수 창구를 120 콜센터로 일원화했습니다.",
                "교체 공사를 모두 마치고 48시간 처리 체계를 운영 중입니다."),
               "안심귀갓길 12개 구간 중 기준 미달 5곳의 LED 교체 완료, 고장 가로등 48시간 내 수리 체계 운영",
-              REPORT, age=22, deadline=20, reports=2, source="현장", place=16, photo="가로등"),
+              REPORT, age=14, deadline=20, reports=2, source="현장", place=16, photo="가로등"),
     Directive("버스정류장 온열의자 설치",
               "겨울철 대기 시간이 긴 버스정류장 50곳에 온열의자를 설치할 것. 전기 인입이 어려운 곳은 "
               "태양광 방식을 검토할 것.",
@@ -132,7 +132,7 @@ DIRECTIVES: list[Directive] = [
               ("동 행정복지센터를 통해 참여 희망 어르신 수요를 조사했습니다(2,140명).",
                "사회서비스형 일자리 6개 분야 380개를 발굴했습니다."),
               "노인 일자리 10% 확대 계획 수립 및 내년도 예산 반영",
-              REPORT, age=20, deadline=40, reports=1),
+              REPORT, age=11, deadline=40, reports=1),
     Directive("미세먼지 저감 살수차 운행 확대",
               "고농도 미세먼지 계절(12~3월)에 대비하여 주요 간선도로 살수차 운행 횟수를 늘리고 "
               "공사장 주변 도로를 집중 관리할 것.",
@@ -142,7 +142,7 @@ DIRECTIVES: list[Directive] = [
                "임차 살수차 2대를 추가로 확보했습니다.",
                "공사장 주변 도로 14곳을 집중 관리 구간으로 지정했습니다."),
               "살수차 운행 확대(일 2회 → 3회), 공사장 주변 14곳 집중 관리",
-              REPORT, age=25, deadline=35, reports=2),
+              REPORT, age=15, deadline=35, reports=2),
     Directive("보도 턱 낮춤 정비",
               "휠체어와 유모차 이용에 불편한 보도 턱을 조사하여 낮추고, 점자블록 파손 구간도 함께 "
               "정비할 것.",
@@ -152,7 +152,7 @@ DIRECTIVES: list[Directive] = [
                "우선순위 1순위 18곳 정비를 마쳤습니다.",
                "2순위 16곳 공사 중입니다."),
               "보도 턱 46곳 정비, 점자블록 파손 구간 22곳 보수",
-              REPORT, age=30, deadline=45, reports=3, support=("복지정책과",), source="현장", place=0,
+              REPORT, age=19, deadline=45, reports=3, support=("복지정책과",), source="현장", place=0,
               photo="도로파손"),
     Directive("시내버스 도착정보 안내 확대",
               "버스 도착정보 안내기가 없는 정류장에서 어르신들이 불편을 겪고 있음. 이용객이 많은 정류장부터 "
@@ -162,7 +162,7 @@ DIRECTIVES: list[Directive] = [
               ("정류장 1,240곳의 이용객을 분석했습니다. 안내기가 없는 곳 중 우선 설치 대상은 86곳입니다.",
                "우선 설치 86곳 중 40곳의 전기 인입 공사를 마쳤습니다."),
               "버스정보안내기 86곳 설치, QR 안내판 310곳 부착",
-              REPORT, age=15, deadline=60, reports=1, source="모바일"),
+              REPORT, age=10, deadline=60, reports=1, source="모바일"),
     # past their deadline and still open
     Directive("지하차도 침수 대비 차단시설 점검",
               "집중호우 때 지하차도 침수 사고가 나지 않도록 진입 차단시설과 배수 펌프를 점검하고, "
@@ -173,7 +173,7 @@ DIRECTIVES: list[Directive] = [
                "배수펌프 2대가 노후되어 교체를 요청했습니다.",
                "교체 예산 확보를 협의 중입니다."),
               "지하차도 7곳 점검, 배수펌프 2대 교체",
-              REPORT, age=45, deadline=-9, reports=3),
+              REPORT, age=30, deadline=-9, reports=3),
     Directive("하천 악취 민원 해소",
               "서호천 하류 악취 민원이 여름마다 반복됨. 원인 조사 후 하수관로 오접 정비와 준설을 "
               "추진할 것.",
@@ -182,7 +182,7 @@ DIRECTIVES: list[Directive] = [
               ("악취 원인 조사 결과 오접 하수관로 12곳을 찾았습니다.",
                "오접 관로 12곳 중 4곳 정비를 마쳤습니다."),
               "오접 하수관로 12곳 정비, 하천 준설 1.2km",
-              REPORT, age=38, deadline=-3, reports=2, source="현장", place=15, photo="환경오염"),
+              REPORT, age=24, deadline=-3, reports=2, source="현장", place=15, photo="환경오염"),
     Directive("폐현수막 재활용 장바구니 제작",
               "선거 뒤 쏟아진 폐현수막을 장바구니와 마대로 재활용하는 사업을 사회적기업과 함께 "
               "추진할 것.",
@@ -211,14 +211,14 @@ DIRECTIVES: list[Directive] = [
               "단절 구간 설계 → 우선 구간 공사 → 나머지 구간 공사",
               ("9곳 설계를 마쳤습니다.", "우선 4곳 공사를 마쳤습니다.", "나머지 5곳 중 2곳 공사를 마쳤습니다."),
               "단절 구간 9곳 중 6곳 연결",
-              CONTINUE, age=60, deadline=-5, review="3곳이 남았으니 계속관리하며 새 기한까지 마무리하기 바랍니다."),
+              CONTINUE, age=28, deadline=-5, review="3곳이 남았으니 계속관리하며 새 기한까지 마무리하기 바랍니다."),
     Directive("공영주차장 스마트 안내 시스템",
               "공영주차장 빈자리 정보를 실시간으로 알려주는 안내 시스템을 구축할 것.",
               "교통정책과",
               "대상 주차장 선정 → 감지기 설치 → 안내 앱 연계",
               ("대상 주차장 12곳을 선정했습니다.", "감지기 설치를 마쳤습니다.", "안내 앱 연계를 마쳤습니다."),
               "공영주차장 12곳 실시간 안내 시스템 구축",
-              REINSTRUCT, age=50, deadline=20,
+              REINSTRUCT, age=26, deadline=20,
               review="전광판 안내가 빠졌습니다. 주요 교차로 전광판에도 빈자리 정보를 표출하기 바랍니다."),
     # long-term: reviewed monthly
     Directive("도심 녹지축 연결 장기 계획",
@@ -227,7 +227,7 @@ DIRECTIVES: list[Directive] = [
               "기본구상 용역 → 주민 의견 수렴 → 연차별 조성 계획",
               ("기본구상 용역을 발주했습니다.", "주민 설명회 2회를 열었습니다."),
               "",
-              REPORT, age=100, deadline=200, reports=2, term="장기", support=("도로과",)),
+              REPORT, age=50, deadline=200, reports=2, term="장기", support=("도로과",)),
     Directive("1인 가구 지원 종합계획",
               "늘어나는 1인 가구를 위한 안전·건강·관계망 지원 종합계획을 수립할 것.",
               "복지정책과",
@@ -235,7 +235,7 @@ DIRECTIVES: list[Directive] = [
               ("1인 가구 실태조사(표본 1,500가구)를 마쳤습니다.", "분야별 과제 28개를 발굴했습니다.",
                "전문가 자문회의를 열었습니다."),
               "",
-              REPORT, age=115, deadline=180, reports=3, term="장기"),
+              REPORT, age=65, deadline=180, reports=3, term="장기"),
     # not feasible
     Directive("시청 광장 지하주차장 건설 검토",
               "시청 광장 지하에 공영주차장을 건설하는 방안을 검토할 것.",
@@ -244,7 +244,7 @@ DIRECTIVES: list[Directive] = [
               ("타당성 조사 결과 지하 문화재 분포 가능성이 높아 추가 조사가 필요합니다.",
                "문화재 시굴조사 결과 보존 가치가 높은 유구가 확인되었습니다."),
               "문화재 보존 구역으로 지하주차장 건설 불가",
-              ACKNOWLEDGE, age=40, deadline=30,
+              ACKNOWLEDGE, age=19, deadline=30,
               review="문화재 보존 구역이라 건설할 수 없습니다. 인근 부지 대안은 별도 과제로 검토합니다."),
     Directive("구도심 트램 도입 검토",
               "구도심 교통 활성화를 위해 트램 도입 가능성을 검토할 것.",
