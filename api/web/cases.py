@@ -4,7 +4,9 @@ in words, comments and files; its print view and PDF; cancelling it."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -96,25 +98,43 @@ def print_view(request: Request, instance_id: str, viewer: Viewer, session: Sess
 
 
 @router.get("/instances/{instance_id}/document.pdf", response_class=Response)
-def document_pdf(request: Request, instance_id: str, viewer: Viewer, session: SessionDep) -> Response:
+def document_pdf(
+    request: Request, instance_id: str, viewer: Viewer, session: SessionDep, services: ServicesDep
+) -> Response:
     """The print view as a PDF (WeasyPrint), for whoever may read the case."""
     html = _print_html(viewer, session, instance_id, for_pdf=True)
+    thumbnails = {f"{PDF_BASE}api/attachments/{file.id}/thumbnail": file.thumbnail_sha256
+                  for file in attachments.attachments_of(session, instance_id) if file.thumbnail_sha256}
     try:
-        from weasyprint import HTML
+        pdf = _pdf(html, lambda url: services.blobs.get(thumbnails[url]) if url in thumbnails else None)
     except OSError:  # WeasyPrint is installed but Pango is not (make run installs it)
         gettext = translations(viewer.locale).gettext
         return render(request, "error.html", viewer, status=503, heading=gettext("No PDF on this server"),
                       message=gettext("The PDF needs the Pango library: apt-get install libpango-1.0-0 "
                                       "libpangoft2-1.0-0 fonts-noto-cjk (make run does it)."),
                       case_url=f"/instances/{instance_id}")
-    # Every style is inline and the document links nothing it must fetch: no URL is ever opened.
-    pdf = HTML(string=html, base_url=None, url_fetcher=_no_fetching).write_pdf()
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{instance_id}.pdf"'})
 
 
-def _no_fetching(url: str, *args: object, **kwargs: object) -> dict[str, object]:
-    raise ValueError(f"the PDF fetches nothing ({url})")
+PDF_BASE = "https://cityflow.invalid/"  # a base for the page's links; never opened (see _pdf)
+
+
+def _pdf(html: str, photo: Callable[[str], bytes | None]) -> bytes:
+    """``html`` as a PDF. Its only outside source is the case's own photo thumbnails (``photo`` by
+    URL): every style is inline, and any other URL is refused, never fetched."""
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class CaseFiles(URLFetcher):  # type: ignore[misc]
+        def fetch(self, url: str, headers: object = None) -> Any:
+            found = photo(url)
+            if found is None:
+                raise ValueError(f"a case's PDF fetches nothing from outside ({url})")
+            return URLFetcherResponse(url, found, {"Content-Type": "image/jpeg"})
+
+    result: bytes = HTML(string=html, base_url=PDF_BASE, url_fetcher=CaseFiles()).write_pdf()
+    return result
 
 
 @router.post("/instances/{instance_id}/comments")

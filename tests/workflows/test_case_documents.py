@@ -16,6 +16,7 @@ from pypdf import PdfReader
 
 from engine import identity
 from tests.api.test_pages import log_in
+from tests.images import jpeg
 from tests.workflows.conftest import City
 
 BODY = "1. 목적\n시청 앞 보도의 파손 구간을 정비합니다.\n\n2. 내용\n- 구간: 시청 정문 ~ 중앙로 120m"
@@ -346,3 +347,34 @@ def test_a_deputys_act_shows_as_acting_approval_with_the_deputys_seal_and_the_po
     assert notes == ["대결: 이팀장", "후결 12.07"]
     (status,) = page.xpath("//p[@class='cf-meta']/span[contains(@class, 'cf-status')]")
     assert status.text_content().strip() == "결재 완료"
+
+
+# -- a field report --------------------------------------------------------------------------------
+
+
+def test_a_field_report_reads_with_its_photo_and_place_and_its_pdf_carries_the_photo(
+    city: City, browser: Browser
+) -> None:
+    iid = city.api.start("roads.staff", "field_report", {})["id"]
+    uploaded = city.api.call("POST", f"/api/instances/{iid}/attachments", "roads.staff",
+                             files={"file": ("pothole.jpg", jpeg(320, 240), "image/jpeg")})
+    assert uploaded.status_code == 201, uploaded.text
+    photo = f"attachment:{uploaded.json()['id']}"
+    city.complete("roads.staff", iid, "file_report", {
+        "photos_before": [photo], "location": {"lat": 37.2636, "lon": 127.0286, "address": "수원시 팔달구 효원로 241"},
+        "category": "도로파손", "description": "보도블록이 깨져 있습니다.\n보행자가 넘어질 위험이 있습니다.", "urgency": "긴급"})
+    city.work()
+    task = city.task("roads.lead", iid, "acknowledge_report")
+    page = browser.page("roads.lead", f"/tasks/{task['id']}")
+    shown = document(page)
+    assert shown.xpath(f".//img[@src='/api/attachments/{uploaded.json()['id']}/thumbnail']")
+    assert "수원시 팔달구 효원로 241 (37.2636, 127.0286)" in " ".join(shown.text_content().split())
+    (body,) = shown.xpath(".//section[@class='cf-doc-body']")
+    assert lines_of(body) == ["보도블록이 깨져 있습니다.", "보행자가 넘어질 위험이 있습니다."]
+    assert photo not in shown.text_content()
+    assert_reads_as_words(readable_text(page))
+    answer = browser.get("roads.lead", f"/instances/{iid}/document.pdf")
+    assert answer.status_code == 200
+    (pdf_page,) = PdfReader(io.BytesIO(answer.content)).pages
+    assert len(pdf_page.images) == 1  # the photo's thumbnail, from the case's own files
+    assert "효원로241" in "".join(pdf_page.extract_text().split())
