@@ -258,9 +258,6 @@ def _offer(ctx: EngineContext, instance: Instance, task: Task, now: datetime) ->
     return _Offer(assignees[0] if assignees else None, users, groups, due)
 
 
-ARRIVAL_TITLE = "새 할 일: {task}"
-
-
 @dataclass
 class _Arrival:
     """A task that has just become open and whose BPMN asks to tell its people (``notify`` = ``arrival``)."""
@@ -290,7 +287,7 @@ def _announce_arrivals(session: Session, instance: Instance, arrivals: list[_Arr
             session,
             users=[*named, *notifications.deputies_of(session, named, now)],
             groups=arrival.offer.groups,
-            title=str(properties.get("notify_title") or "").strip() or ARRIVAL_TITLE.format(task=name),
+            title=str(properties.get("notify_title") or "").strip() or notifications.ARRIVAL_TITLE.format(task=name),
             body=str(case_title) if isinstance(case_title, str | int | float) and case_title != "" else "",
             link=f"/tasks/{arrival.task.id}",
             instance_id=instance.id,

@@ -19,6 +19,7 @@ from engine.errors import NotFound
 from engine.models import Absence, Department, Instance, Notification, OpenTask, OutgoingMail, User
 
 MAIL_ATTEMPTS = 5
+ARRIVAL_TITLE = "새 할 일: {task}"  # a task that announces its arrival, unless its BPMN titles it (notify_title)
 
 
 def members_of(session: Session, group: str) -> list[str]:

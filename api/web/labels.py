@@ -71,7 +71,7 @@ class Labels:
     fields: dict[str, dict[str, str]] = field(default_factory=dict)
     values: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     words: dict[str, dict[str, str]] = field(default_factory=dict)
-    lanes: dict[str, str] = field(default_factory=dict)  # a lane's BPMN name → its element id
+    named: dict[str, str] = field(default_factory=dict)  # a lane's or a task's BPMN name → its element id
 
     @classmethod
     def parse(cls, text: str | bytes) -> Labels:
@@ -102,9 +102,11 @@ class Labels:
 
     def lane(self, name: str | None, locale: str) -> str | None:
         """A lane, known by its BPMN name (as open tasks hold it), in ``locale``."""
-        if not name:
-            return None
-        return self.element(self.lanes.get(name), locale, name)
+        return self.by_name(name, locale) if name else None
+
+    def by_name(self, name: str, locale: str) -> str:
+        """A lane or task known only by its BPMN name (Korean), in ``locale``; the name when unknown."""
+        return self.element(self.named.get(name.strip()), locale, name)
 
     def field(self, key: str, locale: str) -> str | None:
         return self.fields.get(key, {}).get(locale)
@@ -157,19 +159,23 @@ def problems_of(document: Any) -> list[str]:
     return problems
 
 
-def _lane_ids(files: Mapping[str, Any]) -> dict[str, str]:
-    """Lane name → lane id over the version's BPMN files (the first lane of a name wins)."""
-    lanes: dict[str, str] = {}
+NAMED = ("lane", "userTask", "task", "manualTask")
+
+
+def _named_elements(files: Mapping[str, Any]) -> dict[str, str]:
+    """Name → id of the version's lanes and user tasks (the first of a name wins): what pages hold
+    only by name (an open task's lane, a notice's task) finds its labels."""
+    named: dict[str, str] = {}
     for name, text in sorted(files.items()):
         if not name.lower().endswith(".bpmn") or not isinstance(text, str | bytes):
             continue
         tree, _ = parse_xml(text.encode() if isinstance(text, str) else text, name)
         if tree is None:
             continue
-        for lane in tree.getroot().iter(f"{{{BPMN_NS}}}lane"):
-            if lane.get("name") and lane.get("id"):
-                lanes.setdefault(str(lane.get("name")).strip(), str(lane.get("id")))
-    return lanes
+        for element in tree.getroot().iter(*(f"{{{BPMN_NS}}}{kind}" for kind in NAMED)):
+            if element.get("name") and element.get("id"):
+                named.setdefault(str(element.get("name")).strip(), str(element.get("id")))
+    return named
 
 
 _cache: dict[tuple[int, str], Labels] = {}
@@ -192,7 +198,7 @@ def labels_of(version_row: VersionRow | None) -> Labels:
         except ValueError:
             labels = NONE
     if labels.elements:
-        labels = replace(labels, lanes=_lane_ids(version_row.files))
+        labels = replace(labels, named=_named_elements(version_row.files))
     with _lock:
         _cache[key] = labels
     return labels

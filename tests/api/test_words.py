@@ -137,3 +137,30 @@ def test_a_refused_file_is_explained_in_the_page_language(api: Api, client: Test
     refused = api.call("POST", f"/api/instances/{instance['id']}/attachments", "welfare.staff",
                        files={"file": ("memo.txt", b"", "text/plain")})
     assert refused.status_code == 422 and refused.json()["detail"] == "the file is empty"
+
+
+def test_the_notifications_page_says_a_new_task_in_the_page_language_and_leads_to_it(
+    api: Api, client: TestClient
+) -> None:
+    instance = directive_to_classify(api)
+    (task,) = [t for t in api.call("GET", "/api/tasks?scope=all", "planning.staff").json()["items"]
+               if t["instance_id"] == instance["id"]]
+    log_in(client, "planning.staff")
+
+    def notice(lang: str) -> tuple[str, str | None]:
+        page = lxml.html.fromstring(client.get(f"/notifications?lang={lang}").text)
+        (card,) = [c for c in page.xpath("//li[contains(@class, 'cf-card')]") if REGISTRATION["title"] in c.text_content()]
+        links = card.xpath(".//a/@href")
+        return " ".join(card.text_content().split()), links[0] if links else None
+
+    korean, link = notice("ko")
+    assert korean.startswith("새 할 일: 지시 분류·배정 지시사항 처리 ·") and link == f"/tasks/{task['id']}"
+    english, _ = notice("en")
+    assert english.startswith("New task: Classify and assign directive Directives ·")
+    assert "지시 분류·배정" not in english and "지시사항 처리" not in english
+
+    classified = api.call("POST", f"/api/tasks/{task['id']}/complete", "planning.lead", json={"data": {
+        "term": "단기", "lead_department": "도로과", "deadline": "2026-12-31T18:00:00+09:00"}})
+    assert classified.status_code == 200, classified.text
+    _, link = notice("ko")
+    assert link == f"/instances/{instance['id']}"  # the task is done: the notice leads to its case
