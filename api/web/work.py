@@ -132,6 +132,7 @@ def _task_context(
     context = {
         "task": task,
         "task_name": case.labels.element(task.element_id, viewer.locale, task.name),
+        "lane_name": case.labels.lane(task.lane, viewer.locale),
         "instance": instance,
         "instance_id": task.instance_id,
         "process_name": case.labels.process(viewer.locale, version.name),
