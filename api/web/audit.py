@@ -81,8 +81,22 @@ def _people_of(session: SessionDep, found: list[trail.Found]) -> dict[str, Perso
     for row in found:
         detail = row.record.get("detail")
         if isinstance(detail, dict):
-            names.update(str(detail[key]) for key in ("on_behalf_of", "username") if isinstance(detail.get(key), str))
+            names.update(str(detail[key]) for key in ("on_behalf_of", "username", "deputy")
+                         if isinstance(detail.get(key), str))
     return trail.people(session, sorted(names))
+
+
+def _subject(detail: dict[str, Any], people: dict[str, Person], gettext: Any, processes: dict[str, str]) -> str | None:
+    """Whom or what a record of the system's own trail is about: a person (and their deputy), a process."""
+    if isinstance(detail.get("username"), str):
+        shown = who_label(who(detail["username"], people, gettext))
+        if isinstance(detail.get("deputy"), str):
+            shown += " · " + gettext("deputy: %(name)s") % {"name": who_label(who(detail["deputy"], people, gettext))}
+        return shown
+    if isinstance(detail.get("process_key"), str):
+        name = processes.get(detail["process_key"], detail["process_key"])
+        return f"{name} v{detail['version']}" if isinstance(detail.get("version"), int) else name
+    return None
 
 
 @router.get("/audit", response_class=HTMLResponse)
@@ -94,6 +108,9 @@ def audit_page(
     wanted, problems = _search(params, gettext)
     results = trail.search(session, viewer.principal, wanted, viewer.zone, cursor=cursor)
     people = _people_of(session, results.rows)
+    processes = [(row.key, labels_of(row).process(viewer.locale, row.name))
+                 for row in definitions.latest_versions(session)]
+    process_names = dict(processes)
     versions = trail.versions(session, [row.version_id for row in results.rows])
     rows = []
     for found in results.rows:
@@ -102,7 +119,7 @@ def audit_page(
         labels = labels_of(version)
         detail = record["detail"] if isinstance(record.get("detail"), dict) else {}
         behalf = detail.get("on_behalf_of")
-        subject = detail.get("username")
+        subject = _subject(detail, people, gettext, process_names)
         rows.append({
             "record": record,
             "who": who_label(who(str(record["actor"]), people, gettext)),
@@ -111,11 +128,9 @@ def audit_page(
             "process": labels.process(viewer.locale, version.name) if version is not None else None,
             "title": found.title or (version.name if version is not None else None),
             "business_key": found.business_key,
-            "subject": who_label(who(subject, people, gettext)) if isinstance(subject, str) else None,
+            "subject": subject,
             "person": not str(record["actor"]).startswith("system:"),
         })
-    processes = [(row.key, labels_of(row).process(viewer.locale, row.name))
-                 for row in definitions.latest_versions(session)]
     start = max(shown, 0)
     query = urlencode(params)
     next_page = None

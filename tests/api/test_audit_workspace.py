@@ -351,3 +351,15 @@ def test_staff_are_kept_out_of_the_auditor_s_workspace_and_leave_no_reading(hall
             trail.search(session, staff, trail.Search(), SEOUL)
         assert session.execute(select(func.count()).select_from(AuditRecord)
                                .where(AuditRecord.action == trail.VIEWED)).scalar_one() == 0
+
+
+def test_records_of_no_case_name_whom_or_what_they_are_about(hall: Hall) -> None:
+    now = datetime.now(UTC)
+    with hall.database.unit_of_work() as session:
+        identity.add_absence(session, "roads.chief", "roads.lead", "출장", now, now + timedelta(days=1), actor="admin")
+    web = hall.reader()
+    absence = [text_of(row) for row in rows(web.get("/audit", params={"action": "absence.added"}).text)]
+    assert len(absence) == 1
+    assert "시스템 관리자" in absence[0] and "시스템 기록 · 김과장 (도로과) · 대결자: 김팀장 (도로과)" in absence[0]
+    deployed = [text_of(row) for row in rows(web.get("/audit", params={"action": "process.deployed"}).text)]
+    assert any("시스템 기록 · 시민제안 처리 v1" in row for row in deployed)
