@@ -8,7 +8,10 @@ from typing import Any
 
 import lxml.html
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
+from engine.db import Database
+from engine.models import User
 from tests.api.conftest import Api
 from tests.api.test_pages import hidden, log_in
 
@@ -187,3 +190,15 @@ def test_a_department_the_organisation_does_not_have_is_refused(api: Api) -> Non
                     json={"data": {**details, "department": "교통정책과"}})
     assert done.status_code == 200, done.text
     assert done.json()["data"]["department"] == "교통정책과"
+
+
+def test_someone_who_no_longer_works_here_cannot_be_put_on_a_line(api: Api, database: Database) -> None:
+    with database.unit_of_work() as session:
+        session.execute(update(User).where(User.username == "traffic.chief").values(active=False))
+    line = [step("협조", "traffic.chief", "welfare.chief"), step("결재", "roads.chief")]
+    answer = api.call("POST", "/api/instances", "roads.staff", json={"process_key": "approval", "data": {
+        "title": "보도 정비 계획", "body": BODY, "doc_type": "일반", "line": line}})
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [{"field": "line[0].people", "message": "조직도에 없는 사람입니다."}]
+    assert [p["value"] for p in api.call("GET", "/api/people?q=교통정책과", "roads.staff").json()] == [
+        "traffic.lead", "traffic.staff"]
