@@ -179,7 +179,7 @@ class _History:
             self.settle(at)
             following = next(story, None)
             self.session.flush()
-            self.session.expunge_all()
+            self.session.expunge_all()  # months of cases need not stay in the session's identity map
             if following is not None:
                 heapq.heappush(waiting, (following, number, story))
         self.settle(self.now)
