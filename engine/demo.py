@@ -412,7 +412,7 @@ def _field_report(scene: _Scene, number: int, r: demo_city.FieldReport) -> Story
     case = desk.start(r.reporter, "field_report", {})
     yield scene.later(minutes=scene.rng.randint(3, 12))
     address, lat, lon = demo_city.PLACES[r.place]
-    before = desk.photo(r.reporter, case, street_photo(r.category, number), "현장사진.png")
+    before = desk.photo(r.reporter, case, street_photo(r.category, number % 4), "현장사진.png")
     desk.act(r.reporter, case, "file_report", {
         "photos_before": [before], "location": {"lat": lat, "lon": lon, "address": address},
         "category": r.category, "description": r.description, "urgency": "긴급" if r.urgent else "보통"})
@@ -426,7 +426,7 @@ def _field_report(scene: _Scene, number: int, r: demo_city.FieldReport) -> Story
     if r.fate == demo_city.IN_HAND:
         return
     yield scene.later(r.days_to_fix)
-    after = desk.photo(officer, case, street_photo(r.category, number, fixed=True), "조치후사진.png")
+    after = desk.photo(officer, case, street_photo(r.category, number % 4, fixed=True), "조치후사진.png")
     desk.act(officer, case, "resolve_report", {"photo_after": after, "resolution": r.resolution})
 
 
