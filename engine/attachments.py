@@ -52,6 +52,11 @@ class FileRefused(InvalidInput):
         super().__init__(detail)
         self.code, self.params = code, params
 
+    @property
+    def name(self) -> str:
+        """The API names it as before: ``InvalidInput``, or ``TooLarge`` over the limit."""
+        return "TooLarge" if isinstance(self, TooLarge) else "InvalidInput"
+
 
 class FileTooLarge(FileRefused, TooLarge):
     """A file over the size limit."""
