@@ -442,10 +442,12 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list[Task]:
 
 
 def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
-    """The instance's data as people see it: what the waiting tasks hold (merged, newest last),
-    or, once it has ended, what its last task held."""
+    """The instance's data as people see it: what the waiting tasks of its BPMN elements hold (merged,
+    newest last), or, once it has ended, what its last task held. SpiffWorkflow's own joins (of boundary
+    events, of the end) keep the copy they took when they began waiting, older than the work since."""
     frontier = sorted(
-        (t for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)),
+        (t for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+         if getattr(t.task_spec, "bpmn_id", None) is not None),
         key=lambda t: t.last_state_change,
     )
     data: dict[str, Any] = {}

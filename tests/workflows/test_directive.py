@@ -437,6 +437,16 @@ def test_the_lead_department_is_reminded_at_d7_d3_and_on_the_day(city: City) -> 
     assert city.verified()
 
 
+def test_a_reminder_going_off_leaves_the_progress_reports_in_the_case(city: City) -> None:
+    iid = register(city)
+    under_way(city, iid)
+    at(city, D7 - timedelta(days=1))
+    report(city, iid, "1구역 점검, 12기 교체")
+    at(city, D7 + MINUTE)  # the D-7 reminder goes off after the report
+    assert notices(city, "roads.staff", iid, REMINDER) == ["[지시사항 D-7] 어두운 골목 가로등 정비"]
+    assert [r["report"] for r in city.instance(iid)["data"]["progress_reports"]] == ["1구역 점검, 12기 교체"]
+
+
 def test_after_the_deadline_the_department_head_then_the_bureau_head_are_told(city: City) -> None:
     iid = register(city)
     under_way(city, iid)
