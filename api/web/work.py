@@ -15,6 +15,7 @@ from starlette.datastructures import FormData, UploadFile
 from api.deps import ServicesDep, SessionDep
 from api.errors import message_of
 from api.routes.tasks import task_form
+from api.web import media
 from api.web.absences import person
 from api.web.common import (
     Posted,
@@ -30,7 +31,7 @@ from api.web.common import (
 from api.web.i18n import translations
 from api.web.labels import NONE, Labels
 from api.web.views import CaseReader
-from engine import access, attachments, commands, worklist
+from engine import access, attachments, commands, identity, worklist
 from engine.errors import FormInvalid, InvalidInput
 from engine.models import Instance, OpenTask, User
 from forms.definition import Form
@@ -161,14 +162,15 @@ def _prefill(
 
 
 def _form_html(form: Form | None, task: OpenTask, viewer: WebUser, data: dict[str, Any] | None,
-               errors: list[FieldError] | None = None) -> Markup:
-    """The task's form, its submit button saying what it does: the form's ``ui.submit`` in the
-    page's language, else "제출"/"Submit"."""
+               context: dict[str, Any], session: Session, errors: list[FieldError] | None = None) -> Markup:
+    """The task's form, its submit button saying what it does (the form's ``ui.submit`` in the page's
+    language, else "제출"/"Submit"), its pickers listing the organisation, the files it keeps by name."""
     if form is None:
         form = Form.from_document({"type": "object", "properties": {}}, locale=viewer.locale)
     return render_form(form, data, errors, action=f"/tasks/{task.id}", csrf_token=viewer.csrf_token,
                        locale=viewer.locale, submit_label=form.submit_label, extra_buttons=("draft",),
-                       zone=viewer.zone)
+                       zone=viewer.zone, organisation=identity.Directory(session),
+                       attached=media.attached_files(context["attachments"]))
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
@@ -178,7 +180,8 @@ def task_page(
     task = commands.open_task(session, services.ctx, viewer.principal, task_id)
     form, context = _task_context(session, services, viewer, task)
     prefill = _prefill(form, session, viewer, task, context["data"]) if form is not None else None
-    return render(request, "task.html", viewer, form_html=_form_html(form, task, viewer, prefill), **context)
+    return render(request, "task.html", viewer, form_html=_form_html(form, task, viewer, prefill, context, session),
+                  **context)
 
 
 def _uploads(form: FormData) -> dict[str, list[UploadedFile]]:
@@ -226,7 +229,7 @@ def act_on_task(
         submission.attach(path, references, as_list=bool(field is not None and field.multiple))
     if submission.add_row or errors:
         return render(request, "task.html", viewer, status=422 if errors else 200,
-                      form_html=_form_html(form, task, viewer, submission.data, errors), **context)
+                      form_html=_form_html(form, task, viewer, submission.data, context, session, errors), **context)
     if submission.is_draft:
         commands.save_draft(session, services.ctx, viewer.principal, task_id, submission.data)
         return see_other(f"/tasks/{task_id}", gettext("Draft saved."))
@@ -235,7 +238,7 @@ def act_on_task(
     except FormInvalid as invalid:
         errors = [FieldError(e["field"], e["message"]) for e in invalid.errors]
         return render(request, "task.html", viewer, status=422,
-                      form_html=_form_html(form, task, viewer, submission.data, errors), **context)
+                      form_html=_form_html(form, task, viewer, submission.data, context, session, errors), **context)
     return see_other(f"/instances/{instance.id}", gettext("Done: the task is completed."))
 
 

@@ -81,7 +81,7 @@ def test_on_a_phone_a_reviewer_completes_the_form_and_the_task_leaves_the_inbox(
         page.get_by_label("채택").check()
         page.get_by_label("검토 의견").fill("주민 안전에 필요합니다.")
         page.screenshot(path=str(tmp_path / "task.png"), full_page=True)
-        page.get_by_role("button", name="완료", exact=True).click()
+        page.get_by_role("button", name="검토 결과 보내기", exact=True).click()
         page.wait_for_url(f"{url}/instances/**")
         assert page.get_by_text("업무를 완료했습니다.").is_visible()
         page.screenshot(path=str(tmp_path / "instance.png"), full_page=True)

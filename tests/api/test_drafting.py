@@ -202,3 +202,16 @@ def test_someone_who_no_longer_works_here_cannot_be_put_on_a_line(api: Api, data
     assert answer.json()["errors"] == [{"field": "line[0].people", "message": "조직도에 없는 사람입니다."}]
     assert [p["value"] for p in api.call("GET", "/api/people?q=교통정책과", "roads.staff").json()] == [
         "traffic.lead", "traffic.staff"]
+
+
+def test_a_task_page_without_script_lists_the_organisations_departments_to_choose_from(
+    api: Api, client: TestClient
+) -> None:
+    pledge = api.start("planning.staff", "pledge", {"title": "공공자전거 확대"})
+    (task,) = pledge["tasks"]
+    log_in(client, "planning.staff")
+    page = client.get(f"/tasks/{task['id']}")
+    assert page.status_code == 200
+    offered = lxml.html.fromstring(page.text).xpath("//select[@name='department']//option/text()")
+    assert "교통정책과" in offered and "도로과" in offered
+    assert "교통과" not in offered
