@@ -58,6 +58,7 @@ def instance_page(request: Request, instance_id: str, viewer: Viewer, session: S
         can_comment=principal.has_role("staff", "admin", "designer"),
         can_cancel=access.may_cancel(principal, instance),
         shows_problems=principal.has_role("designer", "admin", "auditor"),
+        reads_trail=principal.has_role(*access.READERS),
     )
 
 

@@ -443,25 +443,24 @@ class CaseReader:
 
     # the history ------------------------------------------------------------------------------
 
-    def history(self, everything: bool) -> list[Event]:
-        """The trail in words: changes by their labels. ``everything`` (auditors) keeps the engine's own
-        steps and unlabelled keys; others see what people did, what was offered to them, what the
-        timers did and every labelled change."""
+    def history(self) -> list[Event]:
+        """The trail in words, the same for everyone: what people did, what was offered to them, what the
+        timers did and every labelled change. The engine's own steps and unlabelled keys are in the
+        auditor's workspace (api.web.timeline)."""
         _, action_words = _labels(self.locale)
         people_tasks = user_tasks(self.version)
         events = []
         for record in self.trail:
             changes = []
             for key, (old, new) in sorted((record.get("changes") or {}).items()):
-                label = self.words.label(key) or (key if everything else None)
+                label = self.words.label(key)
                 change = self._change(label, key, old, new) if label else None
                 if change is not None and change.old != change.new:  # None → "" reads as no change
                     changes.append(change)
-            if not everything and not changes and _inner_step(record, people_tasks):
+            if not changes and _inner_step(record, people_tasks):
                 continue
             element_id, element_name = record.get("element_id"), record.get("element_name")
-            element = self.labels.element(element_id, self.locale, element_name or "") or (
-                element_id if everything else None)
+            element = self.labels.element(element_id, self.locale, element_name or "")
             behalf = (record.get("detail") or {}).get("on_behalf_of")
             events.append(Event(str(record["at"]), self.people(str(record["actor"])), action_words(record["action"]),
                                 element or None, self.people(str(behalf)) if behalf else None, changes))
@@ -477,7 +476,9 @@ class CaseReader:
         may_read_raw = self.viewer.principal.has_role(*READERS_OF_RAW_DATA)
         document, problem = self.document(printing)
         raw = json.dumps(self.instance.data or {}, ensure_ascii=False, indent=2, sort_keys=True, default=str)
-        return Reading(document, self.state(status_label), self.ending(), self.history(may_read_raw),
+        # The case page's history is the same for everyone; auditors read the whole trail, the engine's
+        # own steps included, in their workspace (/audit/cases/{id}), which the page links to.
+        return Reading(document, self.state(status_label), self.ending(), self.history(),
                        raw if may_read_raw else None, problem)
 
 

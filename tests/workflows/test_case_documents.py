@@ -211,7 +211,8 @@ def test_an_auditor_sees_the_stored_data_folded_and_unescaped_and_staff_do_not(c
     assert "시청 앞 보도 정비 계획" in stored
     assert "\\u" not in stored
     history = " ".join(audited.xpath("//ol[@class='cf-history']")[0].text_content().split())
-    assert "step_index" in history  # auditors see every key and every step of the engine
+    assert "step_index" not in history  # the case's history reads the same for everyone …
+    assert audited.xpath(f"//a[@href='/audit/cases/{iid}']")  # … and the whole trail is in the auditor's workspace
     staff = browser.page("roads.chief", f"/instances/{iid}")
     assert not staff.xpath("//details[contains(@class, 'cf-raw')]")
     assert '"document_number"' not in lxml.html.tostring(staff, encoding="unicode")
