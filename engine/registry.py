@@ -613,6 +613,7 @@ def _figures(session: Session, columns: _Columns, result: Register) -> None:
     measured_field = declared.field(declared.mean_of)
     mean = columns.value(measured_field) if measured_field is not None else cast(null(), Numeric())
     rows = select(
+        columns.rows.c.id,  # the FROM of the figures even when the register declares no column of its own
         columns.role(declared.department).label("department"),
         columns.role(declared.status).label("status"),
         columns.flag().label("overdue"),

@@ -93,3 +93,12 @@ def test_every_register_is_served_as_its_process_declares_it_a_page_at_a_time(ci
     html = lxml.html.fromstring(page.get("/directives?offset=2").text)
     assert html.xpath("count(//ul[@class='cf-cards']/li)") == 1
     assert html.xpath("//nav[@class='cf-pager']/a[@rel='prev']/@href")[0].endswith("offset=0")
+
+
+def test_a_register_without_statuses_or_departments_counts_every_case(city: City) -> None:
+    line = [{"kind": "결재", "people": [{"user": "roads.chief"}]}]
+    for n in range(3):
+        city.api.start("roads.staff", "approval", {"title": f"문서 {n}", "body": "본문", "doc_type": "일반",
+                                                   "amount": 0, "line": line})
+    documents = city.api.call("GET", "/api/registers/approval", "auditor").json()
+    assert (documents["total"], documents["overall"]["total"], documents["matching"]) == (3, 3, 3)
