@@ -24,7 +24,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jinja2 import ChainableUndefined, FunctionLoader, TemplateSyntaxError
@@ -426,7 +426,20 @@ class CaseReader:
             "place": self.format.place,
             "stamp": stamp,
             "acted_at": self.acted_at,
+            "past": self.past,
         }
+
+    def past(self, moment: Any) -> bool:
+        """Whether ``moment`` (a datetime or its ISO text; a date alone is its end) has gone by."""
+        now = self.viewer.now or datetime.now(UTC)
+        try:
+            when = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
+        except ValueError:
+            return False
+        if when.tzinfo is None:
+            whole_day = timedelta(days=1) if len(str(moment)) == 10 else timedelta()
+            when = when.replace(tzinfo=self.viewer.zone) + whole_day
+        return when < now
 
     def document(self, printing: bool = False) -> tuple[Markup, str | None]:
         """The process's view of the case, or the readable default with why the view failed."""

@@ -379,3 +379,17 @@ def test_a_field_report_reads_with_its_photo_and_place_and_its_pdf_carries_the_p
     (pdf_page,) = PdfReader(io.BytesIO(answer.content)).pages
     assert len(pdf_page.images) == 1  # the photo's thumbnail, from the case's own files
     assert "효원로241" in "".join(pdf_page.extract_text().split())
+
+
+def test_a_directive_past_its_deadline_says_it_is_overdue_on_its_page(city: City, browser: Browser) -> None:
+    from tests.workflows.test_directive import DUE, MINUTE, classify, register
+
+    iid = register(city)
+    classify(city, iid)
+    banner = " ".join(document(browser.page("mayor", f"/instances/{iid}")).xpath(
+        ".//p[contains(@class, 'cf-doc-banner')]")[0].text_content().split())
+    assert "기한 초과" not in banner
+    city.clock.set(DUE + MINUTE)
+    banner = " ".join(document(browser.page("mayor", f"/instances/{iid}")).xpath(
+        ".//p[contains(@class, 'cf-doc-banner')]")[0].text_content().split())
+    assert banner.startswith("추진중 · 기한 초과 · 처리기한 2026-12-31 18:00")
