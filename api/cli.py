@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -409,13 +410,24 @@ def token_create(username: str) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify(instance: Annotated[str | None, typer.Option("--instance")] = None) -> None:
-    """Recompute the hash chains and checkpoints; names the first broken record."""
+def audit_verify(
+    instance: Annotated[str | None, typer.Option("--instance", help="only this instance's chain")] = None,
+    anchors: Annotated[Path | None, typer.Option(
+        "--anchors", help="compare with this copy of the anchor log (e.g. the one on write-once storage)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="the report as JSON, as /api/audit/verify gives it")] = False,
+) -> None:
+    """Recompute every chain, its head, the checkpoints and the anchor log; name everything wrong.
+    Exits 1 on any finding."""
+    settings = get_settings()
+    if anchors is not None:
+        settings = settings.model_copy(update={"audit_anchors": anchors})
     with _unit_of_work() as session:
-        result = audit.verify(session, get_settings().key("audit"), instance)
-    if not result.ok:
-        typer.echo(f"broken: {result.first_broken}")
-    typer.echo(f"verified {result.records} records")
+        result = audit.verify(session, audit.keyring(settings), instance, settings=settings)
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        for line in result.lines():
+            typer.echo(line)
     if not result.ok:
         raise typer.Exit(1)
 
@@ -435,12 +447,74 @@ def audit_export(
 
 @audit_app.command("checkpoint")
 def audit_checkpoint() -> None:
-    """Sign the current head of every chain into the checkpoint chain."""
+    """Sign the heads of the chains that moved into the checkpoint chain, then append it to the anchor log."""
     with _unit_of_work() as session:
-        checkpoint = audit.write_checkpoint(session, get_settings().key("audit"))
+        checkpoint = audit.write_checkpoint(session)
         assert checkpoint is not None
-        line = f"checkpoint {checkpoint.id} {checkpoint.hash} ({len(checkpoint.heads)} chains)"
-    typer.echo(line)
+        summary = checkpoint.summary or {}
+        line = (f"checkpoint {checkpoint.id} {checkpoint.hash} ({len(checkpoint.heads)} chains moved, "
+                f"{summary.get('chains', 0)} chains and {summary.get('records', 0)} records in all)")
+    with _unit_of_work() as session:
+        appended = audit.anchor(session)
+    typer.echo(f"{line}; {appended} appended to the anchor log {get_settings().audit_anchor_log}")
+
+
+@audit_app.command("new-key")
+def audit_new_key() -> None:
+    """Make the next audit key, var/audit-<id>.key: restarted servers and workers key new records with it;
+    the older keys stay, to verify what they keyed."""
+    settings = get_settings()
+    ring = audit.keyring(settings)
+    next_id = ring.current + 1
+    if settings.audit_keys or settings.audit_key:
+        typer.echo(f"the audit keys come from the environment: add key {next_id} to CITYFLOW_AUDIT_KEYS "
+                   f"(e.g. {next_id}:{secrets.token_hex(32)}), keeping the others", err=True)
+        raise typer.Exit(1)
+    path = settings.var_dir / f"audit-{next_id}.key"
+    path.write_text(secrets.token_hex(32))
+    path.chmod(0o600)
+    typer.echo(f"audit key {next_id} written to {path}; restart the server and the worker to key with it. "
+               "Keep every older key: records and checkpoints keyed with it verify only with it.")
+
+
+@app.command()
+def backup(path: Annotated[Path, typer.Argument(help="a new file; a backup never overwrites one")]) -> None:
+    """Back the database up while it runs: SQLite's online backup, or pg_dump (custom format) for PostgreSQL.
+    The audit keys and the anchor log are not in it: keep them apart."""
+    database = Database(get_settings().database_url)
+    try:
+        made = audit.backup(database.engine, path)
+    except CityflowError as error:
+        _fail(error)
+    finally:
+        database.dispose()
+    newest = f"checkpoint #{made.newest_checkpoint}" if made.newest_checkpoint else "no checkpoint"
+    typer.echo(f"backup {made.path}: {made.bytes:,} bytes, {made.records:,} audit records, newest {newest}")
+
+
+@app.command()
+def restore(
+    path: Annotated[Path, typer.Argument(help="a file `cityflow backup` made")],
+    force: Annotated[bool, typer.Option("--force", help="replace a database that has rows")] = False,
+) -> None:
+    """Put the database back as a backup holds it (stop the server and the worker first), bring its
+    schema up to date, then verify it against the anchor log: records written after the backup are named."""
+    settings = get_settings()
+    database = Database(settings.database_url)
+    try:
+        audit.restore(database.engine, path, force)
+        upgrade(database.engine)
+        with database.unit_of_work() as session:
+            result = audit.verify(session, audit.keyring(settings), settings=settings)
+    except CityflowError as error:
+        _fail(error)
+    finally:
+        database.dispose()
+    typer.echo(f"restored {database.engine.url.render_as_string(hide_password=True)} from {path}")
+    if not result.ok:
+        typer.echo("the restored database does not verify against the anchor log:")
+    for line in result.lines():
+        typer.echo(line)
 
 
 def main() -> None:

@@ -195,10 +195,42 @@ class AttachmentOut(BaseModel):
     )
 
 
+class FindingOut(BaseModel):
+    code: str = Field(description="what kind of finding (README: \"What verify reports\")")
+    message: str = Field(description="what is wrong, naming the record, chain, checkpoint or anchor line")
+
+
+class NewestAnchorOut(BaseModel):
+    checkpoint: int
+    at: str = Field(description="UTC, e.g. 2026-11-28T06:30:00.123456Z")
+    city_time: str = Field(description="the same moment in the city's time zone, e.g. 2026-11-28 15:30:00 KST")
+    age_seconds: float = Field(description="how long ago: the window in which a deletion could go unnoticed")
+
+
+class ChainAnchorOut(BaseModel):
+    checkpoint: int
+    at: str = Field(description="in the city's time zone, as a sentence shows it")
+    seq: int = Field(description="the case's records #1 to #seq are anchored")
+
+
 class VerifyOut(BaseModel):
-    ok: bool
-    records: int
-    first_broken: str | None = None
+    """What ``cityflow audit verify --json`` prints too: one report, two ways to ask for it."""
+
+    ok: bool = Field(description="true when there is no finding")
+    records: int = Field(description="records verified")
+    first_broken: str | None = Field(None, description="the first finding's message")
+    findings: list[FindingOut] = []
+    more_findings: int = Field(0, description="findings left out of the list (it holds the first 200)")
+    instance: str | None = Field(None, description="the one instance verified, when one was asked for")
+    legacy_records: int = Field(0, description="records written before audit keys (plain sha256)")
+    keys: dict[str, int] = Field({}, description="records per audit key id; \"0\" is the legacy records")
+    checkpoints: int = Field(0, description="checkpoints in the database")
+    anchor_log: str = Field("", description="the anchor log compared with the database")
+    anchors: int = Field(0, description="lines in the anchor log")
+    newest_anchor: NewestAnchorOut | None = None
+    unanchored_records: int = Field(0, description="records written after the checkpoints that hold their chains")
+    chain_anchor: ChainAnchorOut | None = Field(None, description="for one instance: how far it is anchored")
+    notes: list[str] = Field([], description="worth knowing, not wrong (legacy records, an old anchor)")
 
 
 def process_out(row: ProcessVersion) -> ProcessOut:

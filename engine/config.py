@@ -3,6 +3,15 @@
 Secrets are never defaults: when ``CITYFLOW_SECRET_KEY`` or ``CITYFLOW_AUDIT_KEY``
 is not set, a random key is generated once into ``var/`` and reused.
 
+Audit keys have ids and rotate: ``CITYFLOW_AUDIT_KEYS`` (``1:secret,2:secret``) or
+``CITYFLOW_AUDIT_KEY`` (key 1) in the environment, else the files ``var/audit-<id>.key``
+(``var/audit.key``, as written before keys had ids, is key 1). The highest id keys what is
+written now; records and checkpoints written under an older key verify with it. Each
+checkpoint of the trail also goes to the anchor log outside the database
+(``CITYFLOW_AUDIT_ANCHORS``, ``var/audit-anchors.jsonl`` by default) and, when
+``CITYFLOW_AUDIT_ANCHOR_SYSLOG`` names a syslog (``1`` for the machine's, a socket path or
+``host:port``), to syslog too; the worker writes one every ``CITYFLOW_AUDIT_CHECKPOINT_SECONDS``.
+
 The city's time zone (``CITYFLOW_TIMEZONE``) and its own days off
 (``CITYFLOW_EXTRA_HOLIDAYS``, ISO dates separated by commas) are checked here, so a
 misspelt zone or date stops the program at start, naming the value.
@@ -14,6 +23,7 @@ A map is drawn only when a tile server is named (``CITYFLOW_MAP_TILES``, a URL w
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import date
 from functools import lru_cache
@@ -33,7 +43,11 @@ class Settings(BaseSettings):
     workflows_dir: Path = Path("workflows")
     var_dir: Path = Path("var")
     secret_key: str | None = None
-    audit_key: str | None = None
+    audit_key: str | None = None  # audit key 1
+    audit_keys: Annotated[dict[int, str], NoDecode] = {}  # "1:secret,2:secret": every audit key by id
+    audit_anchors: Path | None = None  # the anchor log; var/audit-anchors.jsonl when not set
+    audit_anchor_syslog: str | None = None  # also to syslog: "1" (the machine's), a socket path or host:port
+    audit_checkpoint_seconds: int = 60  # how often the worker checkpoints (and anchors) the trail
     script_time_limit: float = 1.0
     attachment_max_bytes: int = 10 * 1024 * 1024
     secure_cookies: bool = False  # set true behind HTTPS
@@ -111,6 +125,60 @@ class Settings(BaseSettings):
         parts = urlsplit(self.map_tiles)
         return f"{parts.scheme}://{parts.netloc}"
 
+    @field_validator("audit_keys", mode="before")
+    @classmethod
+    def _audit_keys(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        keys: dict[int, str] = {}
+        for pair in (part.strip() for part in value.split(",")):
+            if not pair:
+                continue
+            key_id, _, secret = pair.partition(":")
+            if not re.fullmatch(r"[1-9][0-9]{0,5}", key_id.strip()) or not secret.strip():
+                raise ValueError("CITYFLOW_AUDIT_KEYS: each key is written id:secret (an id from 1, a secret "
+                                 "without commas), e.g. '1:3f9c…,2:77ab…'")
+            if int(key_id) in keys:
+                raise ValueError(f"CITYFLOW_AUDIT_KEYS names key {int(key_id)} twice")
+            keys[int(key_id)] = secret.strip()
+        return keys
+
+    @field_validator("audit_checkpoint_seconds")
+    @classmethod
+    def _checkpoint_interval(cls, value: int) -> int:
+        if not 1 <= value <= 3600:
+            raise ValueError(f"CITYFLOW_AUDIT_CHECKPOINT_SECONDS={value} is not between 1 and 3600 seconds")
+        return value
+
+    @property
+    def audit_anchor_log(self) -> Path:
+        """Where checkpoints are anchored outside the database."""
+        return self.audit_anchors or self.var_dir / "audit-anchors.jsonl"
+
+    def audit_key_set(self) -> dict[int, bytes]:
+        """Every audit key by id (the highest writes). From the environment when it names any
+        (``CITYFLOW_AUDIT_KEYS``, ``CITYFLOW_AUDIT_KEY`` as key 1), else from ``var/audit-<id>.key``
+        files (``var/audit.key`` is key 1); with neither, key 1 is generated into ``var/``."""
+        keys = {key_id: secret.encode() for key_id, secret in self.audit_keys.items()}
+        if self.audit_key:
+            if keys.get(1, self.audit_key.encode()) != self.audit_key.encode():
+                raise ValueError("CITYFLOW_AUDIT_KEY is key 1, and CITYFLOW_AUDIT_KEYS gives another key 1")
+            keys[1] = self.audit_key.encode()
+        if keys:
+            return keys
+        files = {int(path.stem.removeprefix("audit-")): path for path in self.var_dir.glob("audit-*.key")
+                 if re.fullmatch(r"audit-[1-9][0-9]{0,5}", path.stem)}
+        legacy = self.var_dir / "audit.key"
+        if legacy.exists():
+            if 1 in files and files[1].read_text().strip() != legacy.read_text().strip():
+                raise ValueError(f"{legacy} and {files[1]} are both audit key 1 but differ: keep the one "
+                                 "that signed the trail")
+            files[1] = legacy
+        if not files:
+            files[1] = self.var_dir / "audit-1.key"
+            _generate(files[1])
+        return {key_id: path.read_text().strip().encode() for key_id, path in files.items()}
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -120,16 +188,24 @@ class Settings(BaseSettings):
         return self.var_dir / "attachments"
 
     def key(self, name: str) -> bytes:
-        """The named secret (``secret`` or ``audit``): from the environment, else ``var/<name>.key``."""
-        configured = self.secret_key if name == "secret" else self.audit_key
-        if configured:
-            return configured.encode()
+        """The named secret (``secret``, or ``audit``: the audit key that writes now): from the
+        environment, else ``var/<name>.key``."""
+        if name == "audit":
+            keys = self.audit_key_set()
+            return keys[max(keys)]
+        if self.secret_key:
+            return self.secret_key.encode()
         path = self.var_dir / f"{name}.key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
+            _generate(path)
         return path.read_text().strip().encode()
+
+
+def _generate(path: Path) -> None:
+    """A new random secret, readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(secrets.token_hex(32))
+    path.chmod(0o600)
 
 
 @lru_cache(maxsize=1)

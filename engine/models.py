@@ -185,6 +185,8 @@ class AuditRecord(Base):
     process_version: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The audit key the hash is keyed with; 0: written before keys, a plain sha256 (see engine/audit.py).
+    key_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ChainHead(Base):
@@ -201,7 +203,8 @@ class ChainHead(Base):
 
 
 class AuditCheckpoint(Base):
-    """Every chain head at one moment, chained and signed with the audit key."""
+    """The chain heads that moved since the checkpoint before (all of them in checkpoints written
+    before ``summary`` existed), chained and signed with the audit key ``key_id``."""
 
     __tablename__ = "audit_checkpoints"
 
@@ -211,6 +214,9 @@ class AuditCheckpoint(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Chains and records in all, and the unkeyed records written before keys: {"chains", "records", "legacy"}.
+    summary: Mapped[JsonDict | None]
 
 
 # -- organisation and identity ---------------------------------------------------------------

@@ -45,7 +45,6 @@ TIMER_ACTOR = "system:timer"
 WORKER_ACTOR = "system:worker"
 MESSAGE_ACTOR = "system:message"
 BACKOFF_SECONDS = 30.0
-CHECKPOINT_EVERY = timedelta(minutes=5)
 
 
 class MessageUnmatched(NotFound):
@@ -332,6 +331,7 @@ class Worker:
 
     def __init__(self, database: Database, ctx: EngineContext, settings: Settings, batch: int = 100) -> None:
         self.database, self.ctx, self.settings, self.batch = database, ctx, settings, batch
+        self._next_checkpoint = float("-inf")  # time.monotonic() of the next look at the trail
 
     def run_pass(self) -> Pass:
         done = Pass()
@@ -357,7 +357,7 @@ class Worker:
                 done.mails = notifications.send_mail(
                     session, self.settings.smtp_host, self.settings.smtp_port, self.settings.smtp_from, now,
                     self.settings.smtp_user, self.settings.smtp_password, self.settings.smtp_starttls)
-        done.checkpoints = self._checkpoint(now)
+        done.checkpoints = self._checkpoint()
         return done
 
     def _each(self, work: Any) -> int:
@@ -367,9 +367,21 @@ class Worker:
         except Conflict:
             return 0  # someone else changed the instance first; it is looked at again next pass
 
-    def _checkpoint(self, now: datetime) -> int:
+    def _checkpoint(self) -> int:
+        """Every CITYFLOW_AUDIT_CHECKPOINT_SECONDS (a minute by default): a checkpoint when any chain moved,
+        then the anchor log brought up to date (after the commit, so it only ever holds committed ones)."""
+        every = timedelta(seconds=self.settings.audit_checkpoint_seconds)
+        if time.monotonic() < self._next_checkpoint:
+            return 0
+        self._next_checkpoint = time.monotonic() + every.total_seconds()
         with self.database.unit_of_work() as session:
-            written = audit.write_checkpoint(session, self.settings.key("audit"), CHECKPOINT_EVERY, now)
+            written = audit.write_checkpoint(session, audit.keyring(self.settings), only_if_moved=True)
+        try:
+            with self.database.unit_of_work() as session:
+                audit.anchor(session, self.settings)
+        except OSError:
+            log.exception("the audit anchor log %s could not be written; the next checkpoint tries again",
+                          self.settings.audit_anchor_log)
         return 0 if written is None else 1
 
     def drain(self) -> Pass:

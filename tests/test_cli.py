@@ -21,8 +21,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from engine import audit, definitions, identity
+from engine.config import get_settings
 from engine.db import Database
-from tests.cli_helpers import WORKFLOWS, Cli
+from tests.cli_helpers import AUDIT_KEY, WORKFLOWS, Cli
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 SUGGESTION = WORKFLOWS / "suggestion"
@@ -44,8 +45,11 @@ BROKEN_SCRIPT_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Cli:
+def cli(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
     """``cityflow`` on a migrated, empty database of this test's own."""
+    # The people this process adds are on the trail the command verifies: keyed with the command's key.
+    monkeypatch.setenv("CITYFLOW_AUDIT_KEY", AUDIT_KEY)
+    get_settings.cache_clear()
     if request.param == "postgresql":
         url = request.getfixturevalue("postgres").url
     else:
@@ -221,9 +225,12 @@ def test_a_citizen_suggestion_is_reviewed_answered_and_audited_through_the_cli(c
     assert records[0]["prev_hash"] == audit.GENESIS
     for previous, record in pairwise(records):
         assert record["prev_hash"] == previous["hash"], f"record #{record['seq']} does not chain"
+    keys = audit.Keyring({1: AUDIT_KEY.encode()})  # the key the command was given: each link is keyed with it
     for record in records:
         assert HEX64.fullmatch(record["hash"])
-        assert audit.record_hash(record) == record["hash"], f"record #{record['seq']} is not its hash"
+        assert record["key_id"] == 1
+        assert audit.record_link(record, keys) == record["hash"], f"record #{record['seq']} is not its hash"
+        assert audit.record_hash(record) != record["hash"], "without the key nobody can recompute a link"
 
     table = cli.ok("audit", "export", "--instance", instance_id, "--format", "csv")
     header = table.splitlines()[0]

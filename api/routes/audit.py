@@ -39,7 +39,8 @@ def search(
 
 
 @router.get("/verify", response_model=VerifyOut)
-def verify(principal: Reader, session: SessionDep, services: ServicesDep) -> VerifyOut:
-    """Recompute every hash chain and checkpoint; names the first record that does not match."""
-    result = audit.verify(session, services.settings.key("audit"))
+def verify(principal: Reader, session: SessionDep, services: ServicesDep, instance: str | None = None) -> VerifyOut:
+    """Recompute every chain (or one instance's), its head, the checkpoints and the anchor log, and compare
+    them: ``ok`` when nothing is wrong, else every finding named. The same report as ``cityflow audit verify``."""
+    result = audit.verify(session, audit.keyring(services.settings), instance, settings=services.settings)
     return VerifyOut(**result.as_dict())
