@@ -66,7 +66,7 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Engine, Table, Text, bindparam, func, insert, make_url, select, text
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import UserDefinedType
 
@@ -773,7 +773,7 @@ class _Signed:
     valid: bool = False
 
 
-def _check_signed(item: _Signed, ring: Keyring, missing_keys: Counter[int]) -> str | None:
+def _check_signed(item: _Signed, ring: Keyring, missing_keys: Counter[tuple[int, str]]) -> str | None:
     """Why a checkpoint (or anchor line) does not hold, or None; sets ``valid``."""
     if item.heads is not None:
         digest = _checkpoint_digest(timestamp(item.at), item.heads, item.prev_hash, item.key_id, item.summary)
@@ -781,7 +781,7 @@ def _check_signed(item: _Signed, ring: Keyring, missing_keys: Counter[int]) -> s
             return "altered"
     key = ring.get(item.key_id)
     if key is None:
-        missing_keys[item.key_id] += 1
+        missing_keys[item.key_id, "anchor line" if item.line else "checkpoint"] += 1
         return None
     if not hmac.compare_digest(_sign(key, item.hash), item.signature):
         return "signature"
@@ -827,7 +827,7 @@ class _Verifier:
         self.session, self.ring, self.instance_id, self.settings, self.now = session, ring, instance_id, settings, now
         self.city = CityTime.from_settings(settings)
         self.result = Verification(records=0, instance_id=instance_id, anchor_log=str(settings.audit_anchor_log))
-        self.missing_keys: Counter[int] = Counter()
+        self.missing_keys: Counter[tuple[int, str]] = Counter()  # (key id, what): how many
         self.signed: dict[str, _Point] = {}  # chain -> the furthest head a valid checkpoint or anchor signed
         self.legacy: dict[str, Any] | None = None  # the newest valid summary's legacy count
         self.newest_at: datetime | None = None
@@ -878,10 +878,14 @@ class _Verifier:
         self.result.anchors = len(lines)
         if not exists and self.instance_id is None:
             settled = [c for c in in_database if c.at <= self.now - ANCHOR_GRACE]
-            if settled:
+            if any(c.summary is not None for c in settled):
                 self.result.add("anchor-log-missing", f"the anchor log {path} is missing, and the database has "
-                                                      f"{len(in_database):,} checkpoints (the newest #{settled[-1].id} "
-                                                      f"at {self.when(settled[-1].at)})")
+                                                      f"{_checkpoints(in_database)} (the newest at "
+                                                      f"{self.when(settled[-1].at)})")
+            elif settled:  # all written before checkpoints were anchored: the worker's next pass anchors them
+                self.result.notes.append(f"the anchor log {path} is not there yet: the database's checkpoints were "
+                                         "written before cityflow anchored them, and the worker's next pass "
+                                         "appends them")
         previous: _Signed | None = None
         for line in lines:
             if isinstance(line, int):
@@ -1058,7 +1062,7 @@ class _Verifier:
         result.unanchored_records = unanchored
         for key_id, count in sorted(keys.items()):
             if key_id and self.ring.get(key_id) is None:
-                self.missing_keys[key_id] += count
+                self.missing_keys[key_id, "record"] += count
         self.late_legacy(late_legacy, keys.get(LEGACY_KEY, 0))
         if self.old_unsigned and not self.signed and not self.result.checkpoints and not self.result.anchors:
             first_chain, first_seq = self.old_unsigned
@@ -1093,22 +1097,25 @@ class _Verifier:
     def legacy_link(self, row: Sequence[Any], whole_message: bool) -> str:
         """The plain sha256 of a legacy record, from its fields as the record query gives them."""
         values = json.loads(row[7]) if whole_message else list(row[7:])
-        for at in (_CHANGES, _DETAIL):
-            if values[at] is not None:
-                values[at] = json.loads(values[at])
+        try:
+            for at in (_CHANGES, _DETAIL):
+                if values[at] is not None:
+                    values[at] = json.loads(values[at])
+        except ValueError:
+            return ""  # not JSON cityflow wrote
         return hashlib.sha256(_record_json(values)).hexdigest()
 
     def recheck(self, row_id: int, stored: str) -> bool:
         """The record read as the models read it (for text stored in another but equal form)."""
-        record = self.session.get(AuditRecord, row_id)
-        if record is None:
-            return False
-        values = {name: getattr(record, name) for name in (*FIELDS, "key_id")}
-        values["at"] = timestamp(record.at)
         try:
+            record = self.session.get(AuditRecord, row_id)
+            if record is None:
+                return False
+            values = {name: getattr(record, name) for name in (*FIELDS, "key_id")}
+            values["at"] = timestamp(record.at)
             return record_link(values, self.ring) == stored
-        except InvalidInput:
-            return False
+        except (InvalidInput, ValueError, TypeError, StatementError):
+            return False  # a value cityflow never writes (an unreadable time, broken JSON): not what was keyed
 
     def chain_end(self, chain: str, last_seq: int, point: _Point | None, unsigned: tuple[str, int] | None,
                   last_at: str, wall_stale: str) -> None:
@@ -1116,7 +1123,10 @@ class _Verifier:
         # before the chain's own newest record: a chain judged by its own clock, so one written on a clock
         # that is not the wall's (a test's, an import's) is not old merely for that.
         if unsigned is not None and self.old_unsigned is None and unsigned[0] < wall_stale:
-            newest = datetime.fromisoformat(last_at.replace("Z", "+00:00"))
+            try:
+                newest = datetime.fromisoformat(last_at.replace("Z", "+00:00"))
+            except (ValueError, AttributeError):
+                return  # not a time cityflow wrote: the record's link says so
             if unsigned[0] < timestamp(newest - self.interval()):
                 self.old_unsigned = (chain, unsigned[1])
         if point is not None and last_seq < point.seq:
@@ -1170,10 +1180,11 @@ class _Verifier:
                                               f"({row})")
 
     def keys_report(self) -> None:
-        for key_id, count in sorted(self.missing_keys.items()):
-            self.result.add("key-missing", f"audit key {key_id} is missing: {count:,} records and checkpoints "
-                                           f"written under it cannot be verified (give it in CITYFLOW_AUDIT_KEYS "
-                                           f"or var/audit-{key_id}.key)")
+        for key_id in sorted({key_id for key_id, _ in self.missing_keys}):
+            what = ", ".join(f"{count:,} {kind}{'s' if count > 1 else ''}" for kind in ("record", "checkpoint",
+                             "anchor line") if (count := self.missing_keys[key_id, kind]))
+            self.result.add("key-missing", f"audit key {key_id} is missing: what it keyed ({what}) cannot be "
+                                           f"verified; give it in CITYFLOW_AUDIT_KEYS or var/audit-{key_id}.key")
 
     def run(self) -> Verification:
         in_database = self.checkpoints()

@@ -324,7 +324,8 @@ def test_a_cut_anchor_log_is_named_once_its_checkpoint_had_time_to_reach_it(driv
 def test_a_missing_anchor_log_is_named(driver: Driver, finished: str) -> None:
     anchor_log().unlink()
     result = verify(driver, later=timedelta(minutes=5))
-    assert f"the anchor log {anchor_log()} is missing" in found(result, "anchor-log-missing")[0]
+    assert f"the anchor log {anchor_log()} is missing, and the database has checkpoint #1" in \
+        found(result, "anchor-log-missing")[0]
 
 
 # -- one instance, exports -------------------------------------------------------------------
