@@ -162,7 +162,9 @@ class AuditRecord(Base):
     """One transition of anything, chained per instance (``chain`` = instance id, or ``system``)."""
 
     __tablename__ = "audit_records"
-    __table_args__ = (UniqueConstraint("chain", "seq"),)
+    # The auditor's search counts a month's or a process's records through these (engine.trail).
+    __table_args__ = (UniqueConstraint("chain", "seq"), Index("ix_audit_records_at", "at"),
+                      Index("ix_audit_records_process", "process_key", "id"))
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True

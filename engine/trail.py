@@ -29,7 +29,7 @@ from engine import access, audit, bpmn_xml, instances
 from engine.db import Database
 from engine.errors import InvalidInput
 from engine.identity import Person, Principal
-from engine.models import AuditCheckpoint, AuditRecord, Department, Instance, ProcessVersion, User
+from engine.models import AuditRecord, Department, Instance, ProcessVersion, User
 
 VIEWED = "case.viewed"  # 열람: an auditor (or admin) read or exported a case's trail
 EXPORTED = "trail.exported"  # the records of a search were exported
@@ -75,15 +75,6 @@ class Results:
     rows: list[Found]
     total: int
     next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class Checkpointed:
-    """How far the newest checkpoint covers one case's chain."""
-
-    checkpoint_id: int
-    at: datetime
-    seq: int  # the case's records 1..seq are signed in it
 
 
 @dataclass
@@ -261,16 +252,6 @@ def record_export(session: Session, principal: Principal, wanted: Search, how: s
     audit.append_to_system(session, audit.Entry(action=EXPORTED, actor=principal.username,
                                                 detail={"as": how, "search": wanted.as_detail()}))
     session.flush()
-
-
-def checkpointed(session: Session, instance_id: str) -> Checkpointed | None:
-    """How far the newest checkpoint signed this case's chain; None when no checkpoint holds it yet
-    (a chain only grows, so an older checkpoint holds no more of it)."""
-    newest = session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)).scalar_one_or_none()
-    if newest is None or instance_id not in newest.heads:
-        return None
-    seq, _digest = newest.heads[instance_id]
-    return Checkpointed(newest.id, newest.at, int(seq))
 
 
 @dataclass(frozen=True)

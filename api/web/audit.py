@@ -197,7 +197,7 @@ def case_page(request: Request, instance_id: str, viewer: Auditor, session: Sess
     case = trail.view_case(session, viewer.principal, instance_id)
     words = words_of(session, case.version, instance_id, case.records, viewer.locale, viewer.zone)
     timeline = build(case.records, words, viewer.zone, everything=everything)
-    verification = audit.verify(session, services.settings.key("audit"), instance_id)
+    verification = audit.verify(session, audit.keyring(services.settings), instance_id, settings=services.settings)
     labels = labels_of(case.version)
     data = case.instance.data or {}
     return render(
@@ -205,7 +205,7 @@ def case_page(request: Request, instance_id: str, viewer: Auditor, session: Sess
         instance=case.instance, title=data.get("title") or labels.process(viewer.locale, case.version.name),
         process_name=labels.process(viewer.locale, case.version.name),
         started_by=who_label(words.who(case.instance.initiator)) if case.instance.initiator else None,
-        timeline=timeline, verification=verification, checkpoint=trail.checkpointed(session, instance_id),
+        timeline=timeline, verification=verification, anchor_age=_age(verification, viewer.locale),
         zone_name=_zone_name(viewer), who_label=who_label, action_words=_extra_action_words(viewer.locale),
     )
 
@@ -221,6 +221,21 @@ def export_case(instance_id: str, fmt: str, viewer: Auditor, session: SessionDep
 @router.get("/audit/verify", response_class=HTMLResponse)
 def verify_page(request: Request, viewer: Auditor, session: SessionDep, services: ServicesDep) -> HTMLResponse:
     """Every chain and checkpoint recomputed, on request (it reads the whole trail)."""
-    verification = audit.verify(session, services.settings.key("audit"))
-    return render(request, "audit_verify.html", viewer, section="audit", verification=verification)
+    verification = audit.verify(session, audit.keyring(services.settings), settings=services.settings)
+    return render(request, "audit_verify.html", viewer, section="audit", verification=verification,
+                  anchor_age=_age(verification, viewer.locale))
+
+
+def _age(verification: audit.Verification, locale: str) -> str | None:
+    """How long ago the newest line of the anchor log was written, in words."""
+    newest = verification.newest_anchor
+    if newest is None:
+        return None
+    gettext = translations(locale).gettext
+    minutes = int(float(newest["age_seconds"]) // 60)
+    if minutes < 1:
+        return gettext("less than a minute ago")
+    if minutes < 120:
+        return gettext("%(n)s minutes ago") % {"n": minutes}
+    return gettext("%(n)s hours ago") % {"n": minutes // 60}
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import lxml.html
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from api.app import create_app
 from engine import audit, identity, trail
@@ -36,7 +36,7 @@ class Hall:
     """The demo city hall on a clock the test moves; the API for acting, a browser session for reading."""
 
     def __init__(self, database: Database, settings: Settings) -> None:
-        self.database = database
+        self.database, self.settings = database, settings
         self.clock = MovableClock(datetime(2027, 3, 2, 1, 0, tzinfo=UTC))
         seed(database)
         self.app = create_app(settings, database, EngineContext.create(clock=self.clock))
@@ -363,3 +363,31 @@ def test_records_of_no_case_name_whom_or_what_they_are_about(hall: Hall) -> None
     assert "시스템 관리자" in absence[0] and "시스템 기록 · 김과장 (도로과) · 대결자: 김팀장 (도로과)" in absence[0]
     deployed = [text_of(row) for row in rows(web.get("/audit", params={"action": "process.deployed"}).text)]
     assert any("시스템 기록 · 시민제안 처리 v1" in row for row in deployed)
+
+
+def test_a_case_says_whether_its_chain_verifies_and_which_checkpoint_and_anchor_hold_it(hall: Hall) -> None:
+    case = hall.suggestion("횡단보도 조명 개선")
+    web = hall.reader()
+    before = lxml.html.fromstring(web.get(f"/audit/cases/{case}").text)
+    integrity = text_of(before.xpath("//section[@class='cf-integrity']")[0])
+    assert "아직 이 건을 담은 체크포인트가 없습니다" in integrity
+    assert "앵커 기록에 아직 아무 줄도 없습니다" in integrity
+
+    signed = len(hall.records(chain=case))
+    with hall.database.unit_of_work() as session:
+        audit.write_checkpoint(session, audit.keyring(hall.settings))
+    with hall.database.unit_of_work() as session:
+        assert audit.anchor(session, hall.settings) == 1
+    after = lxml.html.fromstring(web.get(f"/audit/cases/{case}").text)
+    integrity = text_of(after.xpath("//section[@class='cf-integrity']")[0])
+    assert f"기록 #1–#{signed} 서명됨" in integrity
+    assert f"#{signed + 1} 이후 기록은 다음 체크포인트에 담깁니다" in integrity  # this reading, not yet signed
+    assert "앵커 기록은 1분 이내에 마지막으로 쓰였습니다" in integrity
+    assert "모두 검증되었습니다" in integrity
+
+    with hall.database.unit_of_work() as session:  # an attacker with the database, without the key
+        session.execute(text("UPDATE audit_records SET actor = 'welfare.staff' WHERE chain = :case AND seq = 1"),
+                        {"case": case})
+    broken = lxml.html.fromstring(web.get(f"/audit/cases/{case}").text)
+    alert = text_of(broken.xpath("//section[@class='cf-integrity']//*[@role='alert']")[0])
+    assert "이 건의 기록이 검증되지 않습니다" in alert and "#1" in alert
