@@ -32,7 +32,7 @@ PAGES_PER_WALKER = 300
 SAMPLES_PER_KIND = 4  # pages of one kind (a case, a task, a register's filter) read per walker
 ID = re.compile(r"/[0-9a-f]{8}-[0-9a-f-]{27}|/[0-9]+(?=/|$)")
 # Links that change something, leave the pages or are files, not pages.
-NOT_PAGES = re.compile(r"^/(logout|api/|static/)|/(download|inline|thumbnail|document\.pdf)\b|\.(svg|pdf|png|jpe?g)$")
+NOT_PAGES = re.compile(r"^/(logout|api/|static/)|/(download|inline|thumbnail|document\.pdf|export\.\w+)\b|\.(svg|pdf|png|jpe?g)$")
 RAW_WORDS = re.compile(r"\b(None|True|False|null|undefined)\b|\\u[0-9a-fA-F]{4}")
 
 
