@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 
 from bench.transitions import Figure, measure
 
 
 def main() -> int:
+    # Keys and the anchor log of a run of its own, never the repository's var/.
+    os.environ.setdefault("CITYFLOW_VAR_DIR", tempfile.mkdtemp(prefix="cityflow-bench-var-"))
+    os.environ.setdefault("CITYFLOW_AUDIT_KEY", "bench-audit-key")
     quick = "--quick" in sys.argv
     if "--profile" in sys.argv:
         from bench.profile import profile_transitions
@@ -26,7 +30,12 @@ def main() -> int:
         figures += measure("PostgreSQL", postgres, 2, quick)
     else:
         print("PostgreSQL figures skipped: CITYFLOW_TEST_POSTGRES_URL is not set", file=sys.stderr)
+    from bench.audit import measure as measure_audit
     from bench.inbox import measure as measure_inbox
+
+    for label, url in (("SQLite", None), ("PostgreSQL", postgres)):
+        if label == "SQLite" or url:
+            figures += measure_audit(label, url, quick)
 
     for label, url in (("SQLite", None), ("PostgreSQL", postgres)):
         if label == "SQLite" or url:

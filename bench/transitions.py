@@ -1,4 +1,4 @@
-"""P1, P2 and P5: one persisted transition against a raw insert, loops, and audit verification."""
+"""P1 and P2: one persisted transition against a raw insert, and loops (P5 is ``bench/audit.py``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Column, Integer, MetaData, String, Table, select
 
 from bench.common import deploy_loop, median_seconds, scratch_database
-from engine import audit, instances
+from engine import instances
 from engine.context import EngineContext
 from engine.db import Database
 from engine.models import Instance, OpenTask
@@ -106,17 +106,6 @@ def measure(label: str, url: str | None, p1_limit: float, quick: bool) -> list[F
     )
     figures.append(Figure("P2", f"stored state at iteration {iterations} / at iteration 1, {label}",
                           later_bytes, first_bytes, "bytes", "≤ 1.2×"))
-
-    with database.unit_of_work() as session:
-        records = session.execute(select(audit.AuditRecord.id)).all()
-    def verify_once() -> None:
-        with database.unit_of_work() as session:
-            result = audit.verify(session, b"bench-key")
-        assert result.ok, result.first_broken
-
-    elapsed = median_seconds(verify_once, 3)
-    figures.append(Figure("P5", f"audit verify, {label} ({len(records):,} records)", len(records) / elapsed,
-                          50_000, "records/s", "≥ 1×"))
     database.dispose()
     return figures
 

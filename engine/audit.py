@@ -43,6 +43,7 @@ anchor log is reported as rolled back, with the records it lost.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import fcntl
 import hashlib
@@ -52,10 +53,12 @@ import json
 import logging
 import logging.handlers
 import os
+import queue
 import shutil
 import socket
 import sqlite3
 import subprocess
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
@@ -239,16 +242,21 @@ def _keyed_message(values: Sequence[Any]) -> bytes:
     return _ARRAY.encode(values).encode()
 
 
-def _c_array_encoder() -> Any:
-    """``_keyed_message`` in one call of the C encoder (verify calls it for every record)."""
+def _array_encoder() -> Callable[[Sequence[Any]], str]:
+    """``_ARRAY.encode`` without setting the C encoder up again for every call (verify calls it per record)."""
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:
-        return _keyed_message
+        return _ARRAY.encode
     chunks = make(None, str, json.encoder.encode_basestring, None, ":", ",", False, False, True)
-    return lambda values: "".join(chunks(values, 0)).encode()
+    return lambda values: "".join(chunks(values, 0))
 
 
-_encode_array = _c_array_encoder()
+_encode_array = _array_encoder()
+
+
+def _message_of_fields(row: Sequence[Any]) -> bytes:
+    """The keyed message of a record query's row of fields (PostgreSQL's)."""
+    return _encode_array(row[7:]).encode()
 
 
 def record_link(values: Mapping[str, Any], keys: Keyring | None = None) -> str:
@@ -957,32 +965,33 @@ class _Verifier:
 
     # -- the records
     def _record_query(self) -> tuple[Any, bool]:
-        """The records in chain order as (chain, seq, prev_hash, hash, key_id, id, at, message…): on SQLite
-        the keyed message itself (its ``json_array`` writes the same text as ``_keyed_message``), on
-        PostgreSQL the fields it is made of. Returns the query and whether it gives the message."""
-        sqlite = self.session.get_bind().dialect.name == "sqlite"
+        """The records in chain order as (chain, seq, prev_hash, hash, key_id, id, at, message…). On SQLite
+        the message a keyed record's link is of, written by its ``json_array`` as ``_keyed_message`` writes
+        it (the same escapes; where it is written otherwise the record is read again, ``recheck``); on
+        PostgreSQL the fields it is made of, which this process writes as the message faster than the
+        server would. Returns the query and whether it gives the message whole."""
         at_text: ColumnElement[str]
-        if sqlite:
+        columns: list[Any] = [getattr(AuditRecord, name) for name in FIELDS]
+        columns[_CHANGES] = sql_cast(AuditRecord.changes, Text)
+        columns[_DETAIL] = sql_cast(AuditRecord.detail, Text)
+        whole = self.session.get_bind().dialect.name == "sqlite"
+        if whole:
             at_text = func.replace(sql_cast(AuditRecord.at, Text), " ", "T") + "Z"
         else:
             at_text = func.to_char(func.timezone("UTC", AuditRecord.at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-        columns: list[Any] = [getattr(AuditRecord, name) for name in FIELDS]
         columns[FIELDS.index("at")] = at_text
-        columns[_CHANGES] = sql_cast(AuditRecord.changes, Text)
-        columns[_DETAIL] = sql_cast(AuditRecord.detail, Text)
-        message = [func.json_array(*columns)] if sqlite else columns
+        message = [func.json_array(*columns)] if whole else columns
         query = select(AuditRecord.chain, AuditRecord.seq, AuditRecord.prev_hash, AuditRecord.hash,
                        AuditRecord.key_id, AuditRecord.id, at_text, *message)
         if self.instance_id is not None:
             query = query.where(AuditRecord.chain == self.instance_id)
-        return query.order_by(AuditRecord.chain, AuditRecord.seq), sqlite
+        return query.order_by(AuditRecord.chain, AuditRecord.seq), whole
 
     def records(self) -> dict[str, tuple[int, str]]:
         """Every record, chain by chain: links, keys, signed points. Returns what each chain ends with."""
         result, signed = self.result, self.signed
-        query, whole_message = self._record_query()
-        message_of: Callable[[Any], bytes] = (
-            (lambda row: row[7].encode()) if whole_message else (lambda row: _encode_array(row[7:])))
+        query, whole = self._record_query()
+        message_of: Callable[[Sequence[Any]], bytes] = (lambda row: row[7].encode()) if whole else _message_of_fields
         wall_stale = timestamp(self.now - self.interval())
         # No unkeyed record is newer than the newest one the checkpoints counted, nor than the first keyed one.
         limits = [self.legacy.get("last_id") or 0] if self.legacy is not None else []
@@ -1045,7 +1054,8 @@ class _Verifier:
                     broken = True
                 elif legacy_limit is not None and row[5] > legacy_limit:
                     late_legacy.append((chain, seq))
-                elif self.legacy_link(row, whole_message) != stored and not self.recheck(row[5], stored):
+                elif self.legacy_link(json.loads(row[7]) if whole else list(row[7:])) != stored \
+                        and not self.recheck(row[5], stored):
                     result.add("record-altered", f"{_describe(chain, seq, row[5])}: content does not match its "
                                                  "hash (a legacy record, unkeyed): it was changed")
                     broken = True
@@ -1079,24 +1089,51 @@ class _Verifier:
         return timedelta(seconds=2 * self.settings.audit_checkpoint_seconds) + ANCHOR_GRACE
 
     def _batches(self, query: Any, size: int = 5000) -> Iterator[Sequence[Sequence[Any]]]:
-        """The rows of ``query`` in batches, read with the driver's own cursor (a server-side one on
-        PostgreSQL): plain tuples, which is a good part of verifying fast."""
+        """The rows of ``query`` in batches, read with the driver's own cursor: plain tuples, which is a good
+        part of verifying fast. On PostgreSQL a server-side cursor, read ahead by a thread while this one
+        hashes (the driver waits for the server without the GIL; its connection serializes queries)."""
         connection = self.session.connection()
         statement = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
         driver = connection.connection.dbapi_connection
         assert driver is not None
-        postgresql = connection.dialect.name == "postgresql"
-        cursor = driver.cursor(name="cityflow_audit_verify") if postgresql else driver.cursor()
+        if connection.dialect.name != "postgresql":
+            cursor = driver.cursor()
+            try:
+                cursor.execute(statement)
+                while batch := cursor.fetchmany(size):
+                    yield batch
+            finally:
+                cursor.close()
+            return
+        cursor = driver.cursor(name="cityflow_audit_verify")
+        ahead: queue.Queue[Sequence[Sequence[Any]] | BaseException | None] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+
+        def read_ahead() -> None:
+            try:
+                cursor.execute(statement)
+                while not stop.is_set() and (batch := cursor.fetchmany(size)):
+                    ahead.put(batch)
+                ahead.put(None)
+            except BaseException as exc:  # handed to the reading thread, raised there
+                ahead.put(exc)
+
+        reader = threading.Thread(target=read_ahead, name="cityflow-audit-verify", daemon=True)
+        reader.start()
         try:
-            cursor.execute(statement)
-            while batch := cursor.fetchmany(size):
-                yield batch
+            while (item := ahead.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
         finally:
+            stop.set()
+            while reader.is_alive():  # let a reader blocked on a full queue finish
+                with contextlib.suppress(queue.Empty):
+                    ahead.get(timeout=0.1)
             cursor.close()
 
-    def legacy_link(self, row: Sequence[Any], whole_message: bool) -> str:
+    def legacy_link(self, values: list[Any]) -> str:
         """The plain sha256 of a legacy record, from its fields as the record query gives them."""
-        values = json.loads(row[7]) if whole_message else list(row[7:])
         try:
             for at in (_CHANGES, _DETAIL):
                 if values[at] is not None:

@@ -358,3 +358,22 @@ def test_export_as_jsonl_and_csv_carries_every_field(driver: Driver, finished: s
     header, *rows = csv_text.splitlines()
     assert header.split(",")[:3] == ["id", "chain", "seq"]
     assert len(rows) == len(lines)
+
+
+def test_the_database_writes_each_keyed_message_as_cityflow_did_whatever_the_text(
+        driver: Driver, finished: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verify reads each message as the database writes it; for every character a record may hold it must
+    be the text cityflow keyed, or every record would be read a second time (and P5 lost)."""
+    awkward = 'quote " backslash \\ slash / tab \t newline \n nul-ish \x01 \x1f del \x7f 한글 ￦ \u2028 🏛'
+    with driver.database.unit_of_work() as session:
+        audit.append_to_system(session, audit.Entry(
+            action="comment.added", actor=awkward, element_name=awkward, lane="도로과 \"A\"",
+            changes={awkward: [None, awkward], "n": [1.5, -0.0], "big": [10**20, 1e100], "t": [True, False]},
+            detail={"nested": {"é": ["\\u0041", {"": None}]}, "list": [awkward] * 3}))
+    read_again: list[int] = []
+    monkeypatch.setattr(audit._Verifier, "recheck", lambda self, row_id, stored: read_again.append(row_id))
+    result = verify(driver)
+    assert result.ok, result.findings
+    assert read_again == []
+    record = next(r for r in driver.trail("system") if r["action"] == "comment.added")
+    assert record["actor"] == awkward and record["changes"][awkward] == [None, awkward]
