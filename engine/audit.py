@@ -797,6 +797,11 @@ def _check_signed(item: _Signed, ring: Keyring, missing_keys: Counter[tuple[int,
     return None
 
 
+def _breaks(item: _Signed, previous: _Signed | None) -> bool:
+    """Whether a checkpoint does not follow the one before it (the first: does not begin the chain)."""
+    return item.prev_hash != (previous.hash if previous is not None else GENESIS)
+
+
 def _db_checkpoints(session: Session, instance_id: str | None) -> list[_Signed]:
     query = select(AuditCheckpoint).order_by(AuditCheckpoint.id).execution_options(yield_per=500)
     if instance_id is not None:
@@ -867,15 +872,12 @@ class _Verifier:
             elif problem == "signature":
                 self.result.add("checkpoint-signature", f"checkpoint #{item.id}: signature does not verify with "
                                                         f"audit key {item.key_id}: forged, or signed with another key")
-            if self.instance_id is None:
-                if previous is None and item.prev_hash != GENESIS:
-                    self.result.add("checkpoint-unlinked", f"checkpoint #{item.id}, the first in the database, "
-                                                           "follows a checkpoint that is not there: the checkpoints "
-                                                           "before it were deleted")
-                elif previous is not None and item.prev_hash != previous.hash:
-                    self.result.add("checkpoint-unlinked", f"checkpoint #{item.id} does not follow checkpoint "
-                                                           f"#{previous.id}: a checkpoint between them was deleted "
-                                                           "or changed")
+            if self.instance_id is None and _breaks(item, previous):
+                self.result.add("checkpoint-unlinked", (
+                    f"checkpoint #{item.id}, the first in the database, follows a checkpoint that is not there: the "
+                    "checkpoints before it were deleted") if previous is None else (
+                    f"checkpoint #{item.id} does not follow checkpoint #{previous.id}: a checkpoint between them was "
+                    "deleted or changed"))
             previous = item
         return rows
 
@@ -905,16 +907,13 @@ class _Verifier:
                 self.result.add("anchor-altered", f"anchor log line {line.line} (checkpoint #{line.id}) does not "
                                                   "match its signature: the line was edited")
                 continue
-            if self.instance_id is None:
-                if previous is None and line.prev_hash != GENESIS:
-                    self.result.add("anchor-unlinked", f"anchor log line {line.line} (checkpoint #{line.id}) follows "
-                                                       "a checkpoint the log does not hold: lines before it were "
-                                                       "removed")
-                elif previous is not None and line.prev_hash != previous.hash:
-                    self.result.add("anchor-unlinked", f"anchor log line {line.line}: checkpoint #{line.id} does not "
-                                                       f"follow checkpoint #{previous.id} on the line before: lines "
-                                                       "between were removed, or the database went back to an "
-                                                       "earlier checkpoint and went on from there")
+            if self.instance_id is None and _breaks(line, previous):
+                self.result.add("anchor-unlinked", (
+                    f"anchor log line {line.line} (checkpoint #{line.id}) follows a checkpoint the log does not hold: "
+                    "lines before it were removed") if previous is None else (
+                    f"anchor log line {line.line}: checkpoint #{line.id} does not follow checkpoint #{previous.id} "
+                    "on the line before: lines between were removed, or the database went back to an earlier "
+                    "checkpoint and went on from there"))
             previous = line
         self.compare(in_database, [line for line in anchored if line.valid])
         for line in anchored:

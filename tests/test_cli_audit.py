@@ -14,22 +14,15 @@ from engine.config import get_settings
 from engine.context import EngineContext
 from engine.db import Database
 from tests.cli_helpers import AUDIT_KEY, Cli
-from tests.engine.helpers import Driver, bpmn, chain, process, user_task, write_folder
-from tests.engine.test_audit_backup import _own_postgres
-
-BODY = (
-    '<bpmn:startEvent id="start"/>' + user_task("draft") + user_task("approve") + '<bpmn:endEvent id="end"/>'
-    + chain("start", "draft", "approve", "end")
-)
+from tests.engine.helpers import Driver, bpmn, process, write_folder
+from tests.engine.test_audit import BODY
+from tests.engine.test_audit_backup import own_postgres
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def operator(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
     """``cityflow`` on a database of its own; this process works on the same database, var folder and key."""
-    if request.param == "sqlite":
-        urls: Iterator[str] = iter([f"sqlite:///{tmp_path / 'city.db'}"])
-    else:
-        urls = _own_postgres("cli")
+    urls = iter([f"sqlite:///{tmp_path / 'city.db'}"]) if request.param == "sqlite" else own_postgres("cli")
     command = Cli.configured(tmp_path, next(urls))
     assert command.ok("init").startswith("database ready: ")
     monkeypatch.setenv("CITYFLOW_AUDIT_KEY", AUDIT_KEY)

@@ -13,12 +13,8 @@ from engine import audit, worker
 from engine.config import Settings, get_settings
 from engine.context import EngineContext
 from engine.db import Database
-from tests.engine.helpers import Driver, bpmn, chain, process, user_task, write_folder
-
-BODY = (
-    '<bpmn:startEvent id="start"/>' + user_task("draft") + user_task("approve") + '<bpmn:endEvent id="end"/>'
-    + chain("start", "draft", "approve", "end")
-)
+from tests.engine.helpers import Driver, bpmn, process, write_folder
+from tests.engine.test_audit import BODY
 
 
 @pytest.fixture

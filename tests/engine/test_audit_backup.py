@@ -16,16 +16,12 @@ from engine.context import EngineContext
 from engine.db import Database
 from engine.migrate import upgrade
 from tests.conftest import _postgres_url
-from tests.engine.helpers import Driver, bpmn, chain, process, user_task, write_folder
-from tests.engine.test_audit import checkpoint
-
-BODY = (
-    '<bpmn:startEvent id="start"/>' + user_task("draft") + user_task("approve") + '<bpmn:endEvent id="end"/>'
-    + chain("start", "draft", "approve", "end")
-)
+from tests.engine.helpers import Driver, bpmn, process, write_folder
+from tests.engine.test_audit import BODY, checkpoint
 
 
-def _own_postgres(suffix: str) -> Iterator[str]:
+def own_postgres(suffix: str) -> Iterator[str]:
+    """A PostgreSQL database of this test's own on the test server: its URL, then (next()) it is dropped."""
     server = make_url(_postgres_url())
     name = f"{server.database}_{os.getpid()}_{suffix}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
@@ -41,13 +37,8 @@ def _own_postgres(suffix: str) -> Iterator[str]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def city(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A city hall's database of this test's own (a restore replaces all of it)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'city.db'}"
-        urls: Iterator[str] = iter([url])
-    else:
-        urls = _own_postgres("city")
-        url = next(urls)
-    database = Database(url)
+    urls = iter([f"sqlite:///{tmp_path / 'city.db'}"]) if request.param == "sqlite" else own_postgres("city")
+    database = Database(next(urls))
     upgrade(database.engine)
     yield database
     database.dispose()
@@ -57,12 +48,7 @@ def city(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture
 def empty(city: Database, tmp_path: Path) -> Iterator[Database]:
     """A second, empty database on the same server, to restore into."""
-    if city.dialect == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'empty.db'}")
-        yield database
-        database.dispose()
-        return
-    urls = _own_postgres("empty")
+    urls = iter([f"sqlite:///{tmp_path / 'empty.db'}"]) if city.dialect == "sqlite" else own_postgres("empty")
     database = Database(next(urls))
     yield database
     database.dispose()
@@ -135,7 +121,7 @@ def test_a_file_that_is_not_a_backup_of_this_kind_of_database_is_refused(city: D
 
 def test_without_pg_dump_a_postgresql_backup_says_what_to_install(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    urls = _own_postgres("nodump")
+    urls = own_postgres("nodump")
     database = Database(next(urls))
     try:
         assert shutil.which("pg_dump"), "the machine has pg_dump; this test hides it"

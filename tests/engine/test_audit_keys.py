@@ -13,13 +13,8 @@ from sqlalchemy import text
 from engine import audit
 from engine.config import Settings, get_settings
 from engine.db import Database
-from tests.engine.helpers import Driver, bpmn, chain, process, user_task, write_folder
-from tests.engine.test_audit import checkpoint, found, sql
-
-BODY = (
-    '<bpmn:startEvent id="start"/>' + user_task("draft") + user_task("approve") + '<bpmn:endEvent id="end"/>'
-    + chain("start", "draft", "approve", "end")
-)
+from tests.engine.helpers import Driver, bpmn, process, write_folder
+from tests.engine.test_audit import BODY, checkpoint, found, sql
 
 
 def keys(monkeypatch: pytest.MonkeyPatch, key: str | None, keys: str | None) -> None:

@@ -7,19 +7,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, text
 
 from engine import audit, identity
 from engine.db import Database
 from engine.migrate import alembic_config
-from tests.conftest import _postgres_url
+from tests.engine.test_audit_backup import own_postgres
 
 OLD_KEY = b"test-audit-key"  # conftest's CITYFLOW_AUDIT_KEY: the key of the time becomes key 1
 
@@ -27,23 +26,11 @@ OLD_KEY = b"test-audit-key"  # conftest's CITYFLOW_AUDIT_KEY: the key of the tim
 @pytest.fixture(params=["sqlite", "postgresql"])
 def blank(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A database with no schema at all, of this test's own."""
-    if request.param == "sqlite":
-        engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
-        yield engine
-        engine.dispose()
-        return
-    server = make_url(_postgres_url())
-    name = f"{server.database}_{os.getpid()}_keys"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(server.set(database=name))
+    urls = iter([f"sqlite:///{tmp_path / 'old.db'}"]) if request.param == "sqlite" else own_postgres("keys")
+    engine = create_engine(next(urls))
     yield engine
     engine.dispose()
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    next(urls, None)
 
 
 def old_record(seq: int, prev_hash: str, actor: str, action: str, detail: dict[str, object]) -> dict[str, object]:
