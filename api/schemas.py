@@ -72,6 +72,7 @@ class TaskOut(BaseModel):
     created_at: datetime
     due_at: datetime | None
     overdue: bool = False
+    standing: bool = False  # an option its case offers while it runs (회수), not a to-do
 
 
 class FormOut(BaseModel):
@@ -258,6 +259,7 @@ def task_out(row: OpenTask, now: datetime | None = None) -> TaskOut:
         created_at=row.created_at,
         due_at=row.due_at,
         overdue=_overdue(row.due_at, now),
+        standing=row.standing,
     )
 
 

@@ -271,6 +271,13 @@ def _announces_arrival(task: Task) -> bool:
     return str(properties.get("notify", "")).strip().lower() == "arrival"
 
 
+def _standing(task: Task) -> bool:
+    """A task whose BPMN says ``standing = true``: an option its case offers while it runs (the
+    drafter's 회수), shown on the case page as an action and never in an inbox as a to-do."""
+    properties = (getattr(task.task_spec, "extensions", {}) or {}).get("properties") or {}
+    return str(properties.get("standing", "")).strip().lower() == "true"
+
+
 def _announce_arrivals(session: Session, instance: Instance, arrivals: list[_Arrival], actor: str,
                        now: datetime) -> None:
     """Tell everyone a new task is offered to — its assignee or candidates, the members of its candidate
@@ -321,6 +328,7 @@ def _insert_open_tasks(
             "form_key": extensions.get("formKey")
             or (extensions.get("properties") or {}).get("formJsonSchemaFilename"),
             "claimed_by": None, "opened_at": None, "created_at": now, "due_at": offer.due_at,
+            "standing": _standing(task),
         })
         candidates.extend({"task_id": task_id, "kind": kind, "name": name} for kind, name in offer.candidates)
         offered.update(offer.candidates)

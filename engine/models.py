@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -131,6 +132,8 @@ class OpenTask(Base):
     opened_at: Mapped[datetime | None]  # first looked at by someone it is offered to (개봉)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_at: Mapped[datetime | None]
+    # An option the case offers while it runs (the drafter's 회수): on the case page, not in inboxes.
+    standing: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Participant(Base):

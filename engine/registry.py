@@ -696,7 +696,7 @@ def waiting_tasks(
     title is the field the process's register names as ``title``, when it declares one. The count
     is the city's; the oldest shown are those ``reader`` may read."""
     actor = func.coalesce(OpenTask.claimed_by, OpenTask.assignee)
-    scope = [OpenTask.process_key == process_key,
+    scope = [OpenTask.process_key == process_key, OpenTask.standing.is_(False),
              or_(actor.is_(None), Instance.initiator.is_(None), actor != Instance.initiator)]
     joined = select(func.count()).select_from(OpenTask).join(Instance, Instance.id == OpenTask.instance_id)
     count = session.execute(joined.where(*scope)).scalar_one()

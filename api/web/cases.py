@@ -41,6 +41,7 @@ def instance_page(request: Request, instance_id: str, viewer: Viewer, session: S
     principal = viewer.principal
     status_label, _ = _labels(viewer.locale)
     reading = case.read(status_label)
+    tasks = worklist.tasks_of(session, instance.id)
     return render(
         request, "instance.html", viewer,
         person=case.people,
@@ -49,7 +50,8 @@ def instance_page(request: Request, instance_id: str, viewer: Viewer, session: S
         title=(instance.data or {}).get("title") or case.labels.process(viewer.locale, case.version.name),
         process_name=case.labels.process(viewer.locale, case.version.name),
         diagram=diagram,
-        tasks=worklist.tasks_of(session, instance.id),
+        tasks=[task for task in tasks if not task.standing],
+        options=[task for task in tasks if task.standing and access.acting_for(principal, task) is not None],
         element_name=lambda task: case.labels.element(task.element_id, viewer.locale, task.name),
         reading=reading,
         started_word=case.labels.word("started_by", viewer.locale, ""),

@@ -110,7 +110,8 @@ def start(
     if document is None:
         title = str(posted.get("title") or "").strip()
         instance = commands.start(session, services.ctx, viewer.principal, key, {"title": title} if title else {})
-        mine = [t for t in worklist.tasks_of(session, instance.id) if access.acting_for(viewer.principal, t)]
+        mine = [t for t in worklist.tasks_of(session, instance.id)
+                if not t.standing and access.acting_for(viewer.principal, t)]
         return see_other(f"/tasks/{mine[0].id}" if mine else f"/instances/{instance.id}")
     form = Form.from_document(document, locale=viewer.locale)
     fields = {name: [v for v in posted.getlist(name) if isinstance(v, str)] for name in posted}

@@ -215,3 +215,32 @@ def test_a_task_page_without_script_lists_the_organisations_departments_to_choos
     offered = lxml.html.fromstring(page.text).xpath("//select[@name='department']//option/text()")
     assert "교통정책과" in offered and "도로과" in offered
     assert "교통과" not in offered
+
+
+def test_withdrawing_is_a_button_on_the_drafters_document_not_a_to_do_in_their_inbox(
+    api: Api, client: TestClient,
+) -> None:
+    log_in(client, "roads.staff")
+    page = client.get("/processes/approval/start")
+    started = client.post("/processes/approval/start", data=as_posted(draft_posted(hidden(page.text))),
+                          follow_redirects=False)
+    assert started.status_code == 303, started.text
+    case_url = started.headers["location"].split("?")[0]
+    withdraw = [t for t in api.call("GET", f"/api/instances/{case_url.rsplit('/', 1)[1]}", "roads.staff").json()["tasks"]
+                if t["element_id"] == "withdraw"]
+    assert [t["standing"] for t in withdraw] == [True]
+
+    inbox = client.get("/")
+    assert "회수" not in inbox.text and "보도 정비 계획" not in " ".join(
+        e.text_content() for e in lxml.html.fromstring(inbox.text).xpath('//li[contains(@class, "cf-task")]'))
+    assert api.call("GET", "/api/tasks", "roads.staff").json()["items"] == []
+    case = lxml.html.fromstring(client.get(case_url).text)
+    assert case.xpath("//p[contains(@class, 'cf-options')]/a/text()") == ["회수"]
+    assert case.xpath("//p[contains(@class, 'cf-options')]/a/@href") == [f"/tasks/{withdraw[0]['id']}"]
+    waiting = " ".join(" ".join(li.text_content().split()) for li in case.xpath("//section[@aria-labelledby='open']//li"))
+    assert "검토" in waiting and "회수" not in waiting
+    assert "이 문서를 회수합니다" in client.get(f"/tasks/{withdraw[0]['id']}").text
+
+    log_in(client, "roads.lead")  # the reviewer sees the document waiting for them, and no 회수
+    assert client.get(case_url).text.count("cf-options") == 0
+    assert [t["element_id"] for t in api.call("GET", "/api/tasks", "roads.lead").json()["items"]] == ["review"]

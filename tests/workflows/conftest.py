@@ -42,8 +42,13 @@ class City:
         return items
 
     def task(self, username: str, instance_id: str, element_id: str) -> dict[str, Any]:
-        """The one open task of ``element_id`` in the instance that ``username`` may act on."""
+        """The one open task of ``element_id`` in the instance that ``username`` may act on: from
+        their inbox, or, for a standing option such as 회수, from the case's tasks."""
         found = [t for t in self.tasks(username) if t["instance_id"] == instance_id and t["element_id"] == element_id]
+        if not found:
+            found = [t for t in self.instance(instance_id, username).get("tasks", [])
+                     if t["element_id"] == element_id and t["standing"]
+                     and username in (t["claimed_by"] or t["assignee"], *t["candidates"]["users"])]
         assert len(found) == 1, f"{username} sees {len(found)} '{element_id}' tasks of {instance_id}: {found}"
         return found[0]
 
