@@ -170,8 +170,8 @@ def find_waiting(
     """A page of the open tasks ``principal`` may act on (``all``: also their groups') — the one
     definition of someone's inbox, for the API, the pages and the CLI. Oldest first (``sort="age"``)
     or due soonest first, tasks without a due date last (``"due"``); ``q`` keeps the tasks whose
-    case title holds it (any case). Standing tasks (an option like 회수) are on their case, not here. Each row brings its case's title, process name, initiator and
-    urgency from the same query."""
+    case title holds it (any case). Standing tasks (an option like 회수) are on their case, not
+    here. Each row brings its case's title, process name, initiator and urgency from the same query."""
     if scope not in SCOPES:
         raise InvalidInput(f"scope must be one of {', '.join(SCOPES)}")
     if sort not in SORTS:
