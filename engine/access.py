@@ -84,15 +84,26 @@ def require_designer(principal: Principal) -> None:
         raise NotAllowed("only a process designer or an admin may deploy processes")
 
 
+def decided(instance: Instance) -> bool:
+    """A case whose data holds its ``result`` has been decided (an approved document still waiting
+    for its 후결): what follows is after the fact."""
+    return bool((instance.data or {}).get("result"))
+
+
 def may_cancel(principal: Principal, instance: Instance) -> bool:
-    """Whoever started an instance, or an admin, may cancel it while it has not ended."""
-    return instance.status in ("running", "error") and (
-        instance.initiator == principal.username or principal.has_role("admin"))
+    """Whoever started an instance may cancel it while it has not ended and is not decided; an admin
+    may cancel any instance that has not ended."""
+    if instance.status not in ("running", "error"):
+        return False
+    return principal.has_role("admin") or (instance.initiator == principal.username and not decided(instance))
 
 
 def require_may_cancel(principal: Principal, instance: Instance) -> None:
-    if not may_cancel(principal, instance) and instance.status in ("running", "error"):
-        raise NotAllowed("only whoever started it, or an admin, may cancel an instance")
+    if may_cancel(principal, instance) or instance.status not in ("running", "error"):
+        return
+    if instance.initiator == principal.username:
+        raise NotAllowed("this case has been decided; only an admin may cancel it now")
+    raise NotAllowed("only whoever started it, or an admin, may cancel an instance")
 
 
 def require_may_send(principal: Principal, message: str, senders: Iterable[str]) -> None:

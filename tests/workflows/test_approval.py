@@ -16,6 +16,7 @@ from typing import Any
 from lxml import etree
 
 from engine import identity
+from tests.api.test_pages import log_in
 from tests.workflows.conftest import City
 
 FOLDER = Path(__file__).resolve().parents[2] / "workflows" / "approval"
@@ -321,8 +322,14 @@ def test_a_deputy_acts_for_an_absent_reviewer_and_the_reviewer_gets_a_post_revie
     assert result["history"][0]["acting_for"] == "roads.lead"
     assert result["proxy_acts"] == [{"user": "roads.lead", "deputy": "traffic.lead", "submission": 1, "step": 1,
                                      "decision": "승인"}]
-    # 후결: the absent reviewer sees what was decided for them
+    # 후결: the absent reviewer sees what was decided for them; the decided document is no longer the
+    # drafter's to cancel
     assert city.open_elements(iid) == ["post_review"]
+    refused = city.api.call("POST", f"/api/instances/{iid}/cancel", "roads.staff", json={"reason": "취소"})
+    assert refused.status_code == 403 and "decided" in refused.json()["detail"]
+    log_in(city.api.client, "roads.staff")
+    page = city.api.client.get(f"/instances/{iid}").text
+    assert "결재" in page and "/cancel" not in page
     post_review = city.task("roads.lead", iid, "post_review")
     assert post_review["assignee"] == "roads.lead"
     city.complete("roads.lead", iid, "post_review", {"post_review_answer": {"acknowledged": True, "note": "확인"}})
