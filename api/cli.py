@@ -245,7 +245,7 @@ def complete(
 def claim(task_id: str, as_user: AsUser = None, override: Override = False) -> None:
     """Take a task offered to USER, so others see it is theirs."""
     with _unit_of_work() as session:
-        task = commands.claim(session, _person(session, as_user), task_id, override=override)
+        task = commands.claim(session, _context(), _person(session, as_user), task_id, override=override)
         line = f"{task.id} claimed by {task.claimed_by}"
     typer.echo(line)
 
@@ -254,7 +254,7 @@ def claim(task_id: str, as_user: AsUser = None, override: Override = False) -> N
 def unclaim(task_id: str, as_user: AsUser = None) -> None:
     """Give a claimed task back to everyone it was offered to."""
     with _unit_of_work() as session:
-        task = commands.unclaim(session, _person(session, as_user), task_id)
+        task = commands.unclaim(session, _context(), _person(session, as_user), task_id)
         line = f"{task.id} released"
     typer.echo(line)
 
@@ -264,7 +264,7 @@ def delegate(task_id: str, to: Annotated[str, typer.Option("--to", help="the col
              as_user: AsUser = None) -> None:
     """Hand a task to a colleague."""
     with _unit_of_work() as session:
-        task = commands.delegate(session, _person(session, as_user), task_id, to)
+        task = commands.delegate(session, _context(), _person(session, as_user), task_id, to)
         line = f"{task.id} delegated to {task.assignee}"
     typer.echo(line)
 

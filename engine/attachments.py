@@ -20,6 +20,7 @@ import os
 import re
 import tempfile
 import warnings
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -187,8 +188,10 @@ def add_attachment(
     data: bytes,
     task_id: str | None = None,
     max_bytes: int = MAX_BYTES,
+    *,
+    at: datetime,
 ) -> Attachment:
-    """Attach a file to an instance, after checking its size and what it really is."""
+    """Attach a file to an instance at the engine's time ``at``, after checking its size and what it really is."""
     if len(data) > max_bytes:
         raise FileTooLarge("FILE_TOO_LARGE", f"the file is {len(data):,} bytes; the limit is {max_bytes:,}",
                            size=len(data), limit=max_bytes)
@@ -213,6 +216,7 @@ def add_attachment(
         content_type=actual,
         size=len(data),
         uploaded_by=principal.username,
+        uploaded_at=at,
         thumbnail_sha256=store.put(thumbnail) if thumbnail is not None else None,
     )
     session.add(attachment)
@@ -225,6 +229,7 @@ def add_attachment(
                 actor=principal.username,
                 task_id=task_id,
                 detail={"sha256": digest, "filename": attachment.filename, "size": len(data), "content_type": actual},
+                at=at,
             )
         ],
         None,

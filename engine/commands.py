@@ -87,7 +87,7 @@ def start(
             for upload in uploads:
                 try:
                     attachments.add_attachment(session, store, principal, instance.id, upload.filename,
-                                               upload.content_type, upload.data, max_bytes=max_bytes)
+                                               upload.content_type, upload.data, at=ctx.clock(), max_bytes=max_bytes)
                 except InvalidInput as exc:
                     refused.append({"field": path, "message": exc.detail})
         if refused:
@@ -98,21 +98,23 @@ def start(
 # -- tasks -------------------------------------------------------------------------------------
 
 
-def _refused(session: Session, principal: Principal, instance: Instance, task: OpenTask, attempted: str) -> NotAllowed:
+def _refused(session: Session, ctx: EngineContext, principal: Principal, instance: Instance, task: OpenTask,
+             attempted: str) -> NotAllowed:
     """Record a refused attempt on the instance's trail and return the error to raise."""
     audit.append_to_instance(session, instance, [audit.Entry(
         action="task.refused", actor=principal.username, task_id=task.id, element_id=task.element_id,
-        element_name=task.name, lane=task.lane, detail={"attempted": attempted},
+        element_name=task.name, lane=task.lane, detail={"attempted": attempted}, at=ctx.clock(),
     )], None)
     session.flush()
     return NotAllowed(f"you may not {attempted} this task: it is not offered to you", recorded=True)
 
 
-def _record(session: Session, instance: Instance, task: OpenTask, action: str, actor: str,
+def _record(session: Session, ctx: EngineContext, instance: Instance, task: OpenTask, action: str, actor: str,
             detail: dict[str, Any]) -> None:
+    """Put what someone did to a task on its instance's trail, at the engine's time."""
     audit.append_to_instance(session, instance, [audit.Entry(
         action=action, actor=actor, task_id=task.id, element_id=task.element_id, element_name=task.name,
-        lane=task.lane, detail=detail)], None)
+        lane=task.lane, detail=detail, at=ctx.clock())], None)
 
 
 @dataclass(frozen=True)
@@ -124,17 +126,18 @@ class _Acting:
 
 
 def _authorize(
-    session: Session, principal: Principal, instance: Instance, task: OpenTask, attempted: str, override: bool,
+    session: Session, ctx: EngineContext, principal: Principal, instance: Instance, task: OpenTask, attempted: str,
+    override: bool,
 ) -> _Acting:
     acting = access.acting_for(principal, task)
     if acting is not None:
         return _Acting(acting if acting != principal.username else None, False)
     if override and access.may_override(principal):
-        _record(session, instance, task, "task.overridden", principal.username,
+        _record(session, ctx, instance, task, "task.overridden", principal.username,
                 {"attempted": attempted, "offered_to": task.claimed_by or task.assignee
                  or {"users": task.candidate_users, "groups": task.candidate_groups}})
         return _Acting(None, True)
-    raise _refused(session, principal, instance, task, attempted)
+    raise _refused(session, ctx, principal, instance, task, attempted)
 
 
 def open_task(session: Session, ctx: EngineContext, principal: Principal, task_id: str) -> OpenTask:
@@ -144,7 +147,7 @@ def open_task(session: Session, ctx: EngineContext, principal: Principal, task_i
         instance, task = instances.lock_by_task(session, task_id)  # then the same questions under the lock
         if task.opened_at is None and access.acting_for(principal, task) is not None:
             task.opened_at = ctx.clock()
-            _record(session, instance, task, "task.opened", principal.username, {})
+            _record(session, ctx, instance, task, "task.opened", principal.username, {})
             session.flush()
     return task
 
@@ -157,33 +160,33 @@ def _readable_task(session: Session, principal: Principal, task_id: str) -> Open
     return task
 
 
-def claim(session: Session, principal: Principal, task_id: str, override: bool = False) -> OpenTask:
+def claim(session: Session, ctx: EngineContext, principal: Principal, task_id: str, override: bool = False) -> OpenTask:
     """Take a task offered to you (or to a colleague you stand in for), so others see it is yours."""
     instance, task = instances.lock_by_task(session, task_id)
-    acting = _authorize(session, principal, instance, task, "claim", override)
+    acting = _authorize(session, ctx, principal, instance, task, "claim", override)
     task.claimed_by = principal.username
     access.add_participants(session, instance.id, [("user", principal.username, "assignee")])
-    _record(session, instance, task, "task.claimed", principal.username,
+    _record(session, ctx, instance, task, "task.claimed", principal.username,
             {"on_behalf_of": acting.on_behalf_of or (None if acting.overridden else principal.username)})
     session.flush()
     return task
 
 
-def unclaim(session: Session, principal: Principal, task_id: str) -> OpenTask:
+def unclaim(session: Session, ctx: EngineContext, principal: Principal, task_id: str) -> OpenTask:
     """Give a claimed task back to everyone it was offered to (its claimant, or an admin)."""
     instance, task = instances.lock_by_task(session, task_id)
     if task.claimed_by != principal.username and not principal.has_role("admin"):
-        raise _refused(session, principal, instance, task, "unclaim")
+        raise _refused(session, ctx, principal, instance, task, "unclaim")
     previous, task.claimed_by = task.claimed_by, None
-    _record(session, instance, task, "task.unclaimed", principal.username, {"was_claimed_by": previous})
+    _record(session, ctx, instance, task, "task.unclaimed", principal.username, {"was_claimed_by": previous})
     session.flush()
     return task
 
 
-def delegate(session: Session, principal: Principal, task_id: str, to_user: str) -> OpenTask:
+def delegate(session: Session, ctx: EngineContext, principal: Principal, task_id: str, to_user: str) -> OpenTask:
     """Hand a task to another user (you act on it, or you are an admin), who then alone may act on it."""
     instance, task = instances.lock_by_task(session, task_id)
-    _authorize(session, principal, instance, task, "delegate", override=principal.has_role("admin"))
+    _authorize(session, ctx, principal, instance, task, "delegate", override=principal.has_role("admin"))
     target = identity.get_user(session, to_user)
     if not target.active:
         raise InvalidInput(f"{target.display_name} no longer works here")
@@ -193,7 +196,8 @@ def delegate(session: Session, principal: Principal, task_id: str, to_user: str)
     if session.get(TaskCandidate, (task.id, "user", target.username)) is None:
         session.add(TaskCandidate(task_id=task.id, kind="user", name=target.username))
     access.add_participants(session, instance.id, [("user", target.username, "assignee")])
-    _record(session, instance, task, "task.delegated", principal.username, {"from": previous, "to": target.username})
+    _record(session, ctx, instance, task, "task.delegated", principal.username,
+            {"from": previous, "to": target.username})
     session.flush()
     return task
 
@@ -223,7 +227,7 @@ def complete(
     """Complete a task offered to ``principal`` (or, as deputy, to the absent colleague) with the
     data its form asks for — nothing else — and let the engine run on."""
     instance, task = instances.lock_by_task(session, task_id)
-    acting = _authorize(session, principal, instance, task, "complete", override)
+    acting = _authorize(session, ctx, principal, instance, task, "complete", override)
     if instance.status not in instances.ACTIVE_STATUSES:
         raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
     data = dict(data or {})
@@ -320,7 +324,7 @@ def retry_incident(session: Session, ctx: EngineContext, principal: Principal, j
 
 
 def comment(
-    session: Session, principal: Principal, instance_id: str, body: str, task_id: str | None = None,
+    session: Session, ctx: EngineContext, principal: Principal, instance_id: str, body: str, task_id: str | None = None,
 ) -> Comment:
     """A comment on an instance (or one of its tasks), by staff who take part in it."""
     instance = instances.lock_instance(session, instance_id)
@@ -330,22 +334,24 @@ def comment(
         raise InvalidInput("a comment needs some text")
     if len(body) > COMMENT_LIMIT:
         raise InvalidInput(f"a comment is limited to {COMMENT_LIMIT:,} characters")
-    added = Comment(instance_id=instance_id, task_id=task_id, author=principal.username, body=body)
+    now = ctx.clock()
+    added = Comment(instance_id=instance_id, task_id=task_id, author=principal.username, body=body, created_at=now)
     session.add(added)
     audit.append_to_instance(session, instance, [audit.Entry(
-        action="comment.added", actor=principal.username, task_id=task_id, detail={"body": body})], None)
+        action="comment.added", actor=principal.username, task_id=task_id, detail={"body": body}, at=now)], None)
     session.flush()
     return added
 
 
-def share(session: Session, principal: Principal, instance_id: str, username: str) -> Instance:
+def share(session: Session, ctx: EngineContext, principal: Principal, instance_id: str, username: str) -> Instance:
     """Let a colleague read an instance you take part in (recorded); they may then follow and comment."""
     instance = instances.lock_instance(session, instance_id)
     access.require_may_take_part(session, principal, instance, "share this instance")
     colleague = identity.get_user(session, username)
     access.add_participants(session, instance.id, [("user", colleague.username, "shared")])
     audit.append_to_instance(session, instance, [audit.Entry(
-        action="instance.shared", actor=principal.username, detail={"with": colleague.username})], None)
+        action="instance.shared", actor=principal.username, detail={"with": colleague.username}, at=ctx.clock())],
+        None)
     session.flush()
     return instance
 

@@ -256,7 +256,7 @@ class _History:
 
     def photo(self, username: str, instance_id: str, picture: bytes, filename: str) -> str:
         stored = add_attachment(self.session, self.blobs, self.who(username), instance_id, filename, "image/png",
-                                picture)
+                                picture, at=self.clock.now)
         return f"attachment:{stored.id}"
 
     def away(self, absence: demo_city.Absence) -> tuple[datetime, datetime]:

@@ -119,9 +119,11 @@ def edit_instance_data(
 
 
 @router.post("/instances/{instance_id}/share", response_model=InstanceOut)
-def share_instance(instance_id: str, body: ShareRequest, principal: Staff, session: SessionDep) -> InstanceOut:
+def share_instance(
+    instance_id: str, body: ShareRequest, principal: Staff, session: SessionDep, services: ServicesDep,
+) -> InstanceOut:
     """Let a colleague read a case you take part in (recorded)."""
-    return instance_view(session, commands.share(session, principal, instance_id, body.user))
+    return instance_view(session, commands.share(session, services.ctx, principal, instance_id, body.user))
 
 
 @router.get("/instances/{instance_id}/audit", response_model=list[dict[str, object]])
@@ -138,8 +140,10 @@ def list_comments(instance_id: str, principal: Anyone, session: SessionDep) -> l
 
 
 @router.post("/instances/{instance_id}/comments", status_code=201, response_model=CommentOut)
-def add_comment(instance_id: str, body: CommentRequest, principal: Staff, session: SessionDep) -> CommentOut:
-    comment = commands.comment(session, principal, instance_id, body.body, body.task_id)
+def add_comment(
+    instance_id: str, body: CommentRequest, principal: Staff, session: SessionDep, services: ServicesDep,
+) -> CommentOut:
+    comment = commands.comment(session, services.ctx, principal, instance_id, body.body, body.task_id)
     return CommentOut.model_validate(comment, from_attributes=True)
 
 
@@ -164,7 +168,7 @@ def add_attachment(
     data = file.file.read(limit + 1)
     attachment = attachments.add_attachment(
         session, services.blobs, principal, instance_id, file.filename or "file", file.content_type or "", data,
-        task_id=task_id, max_bytes=limit,
+        task_id=task_id, max_bytes=limit, at=services.ctx.clock(),
     )
     return AttachmentOut.model_validate(attachment, from_attributes=True)
 

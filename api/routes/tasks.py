@@ -78,18 +78,20 @@ def get_task(task_id: str, principal: Anyone, session: SessionDep, services: Ser
 
 
 @router.post("/{task_id}/claim", response_model=TaskOut)
-def claim(task_id: str, principal: Staff, session: SessionDep) -> TaskOut:
-    return task_out(commands.claim(session, principal, task_id))
+def claim(task_id: str, principal: Staff, session: SessionDep, services: ServicesDep) -> TaskOut:
+    return task_out(commands.claim(session, services.ctx, principal, task_id))
 
 
 @router.post("/{task_id}/unclaim", response_model=TaskOut)
-def unclaim(task_id: str, principal: Staff, session: SessionDep) -> TaskOut:
-    return task_out(commands.unclaim(session, principal, task_id))
+def unclaim(task_id: str, principal: Staff, session: SessionDep, services: ServicesDep) -> TaskOut:
+    return task_out(commands.unclaim(session, services.ctx, principal, task_id))
 
 
 @router.post("/{task_id}/delegate", response_model=TaskOut)
-def delegate(task_id: str, body: DelegateRequest, principal: Staff, session: SessionDep) -> TaskOut:
-    return task_out(commands.delegate(session, principal, task_id, body.user))
+def delegate(
+    task_id: str, body: DelegateRequest, principal: Staff, session: SessionDep, services: ServicesDep,
+) -> TaskOut:
+    return task_out(commands.delegate(session, services.ctx, principal, task_id, body.user))
 
 
 @router.put("/{task_id}/draft", status_code=204)
@@ -105,5 +107,5 @@ def complete(
     any other); the engine runs on. A comment, if given, is added to the case."""
     instance = commands.complete(session, services.ctx, principal, task_id, body.data)
     if body.comment:
-        commands.comment(session, principal, instance.id, body.comment, task_id)
+        commands.comment(session, services.ctx, principal, instance.id, body.comment, task_id)
     return instance_view(session, instance, services.ctx.clock())

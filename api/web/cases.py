@@ -141,11 +141,13 @@ def _pdf(html: str, photo: Callable[[str], bytes | None]) -> bytes:
 
 
 @router.post("/instances/{instance_id}/comments")
-def comment(instance_id: str, viewer: Viewer, posted: Posted, session: SessionDep) -> Response:
+def comment(
+    instance_id: str, viewer: Viewer, posted: Posted, session: SessionDep, services: ServicesDep,
+) -> Response:
     check_csrf(posted, viewer)
     task_id = posted.get("task_id")
-    commands.comment(session, viewer.principal, instance_id, str(posted.get("body") or ""),
-                         task_id if isinstance(task_id, str) and task_id else None)
+    commands.comment(session, services.ctx, viewer.principal, instance_id, str(posted.get("body") or ""),
+                     task_id if isinstance(task_id, str) and task_id else None)
     back = f"/tasks/{task_id}" if isinstance(task_id, str) and task_id else f"/instances/{instance_id}"
     return see_other(back + "#comments")
 
@@ -160,7 +162,7 @@ def attach(instance_id: str, viewer: Viewer, posted: Posted, session: SessionDep
     attachments.add_attachment(
         session, services.blobs, viewer.principal, instance_id, upload.filename, upload.content_type or "",
         upload.file.read(services.settings.attachment_max_bytes + 1),
-        task_id=task_id if isinstance(task_id, str) and task_id else None,
+        task_id=task_id if isinstance(task_id, str) and task_id else None, at=services.ctx.clock(),
         max_bytes=services.settings.attachment_max_bytes,
     )
     back = f"/tasks/{task_id}" if isinstance(task_id, str) and task_id else f"/instances/{instance_id}"

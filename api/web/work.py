@@ -203,10 +203,10 @@ def act_on_task(
     action = posted.get("action") or "complete"
     gettext = translations(viewer.locale).gettext
     if action == "claim":
-        commands.claim(session, viewer.principal, task_id)
+        commands.claim(session, services.ctx, viewer.principal, task_id)
         return see_other(f"/tasks/{task_id}", gettext("The task is yours now."))
     if action == "unclaim":
-        commands.unclaim(session, viewer.principal, task_id)
+        commands.unclaim(session, services.ctx, viewer.principal, task_id)
         return see_other(f"/tasks/{task_id}", gettext("The task is back with everyone it was offered to."))
     task = commands.open_task(session, services.ctx, viewer.principal, task_id)
     form, context = _task_context(session, services, viewer, task)
@@ -221,6 +221,7 @@ def act_on_task(
                 stored = attachments.add_attachment(
                     session, services.blobs, viewer.principal, task.instance_id, upload.filename,
                     upload.content_type, upload.data, task_id=task.id, max_bytes=services.settings.attachment_max_bytes,
+                    at=services.ctx.clock(),
                 )
                 references.append(f"attachment:{stored.id}")
             except InvalidInput as exc:

@@ -31,7 +31,8 @@ def stored(driver: Driver, store: BlobStore, tmp_path: Path, name: str, content:
     driver.deploy(write_folder(tmp_path, "site_visit", {"site_visit.bpmn": PROCESS}))
     instance_id = driver.start("site_visit", initiator=REPORTER.username)
     with driver.database.unit_of_work() as session:
-        return attachments.add_attachment(session, store, REPORTER, instance_id, name, "", content).id
+        return attachments.add_attachment(session, store, REPORTER, instance_id, name, "", content,
+                                          at=driver.ctx.clock()).id
 
 
 def test_a_stored_photo_is_read_back_as_a_verified_image_with_its_thumbnail_in_the_store(

@@ -502,3 +502,29 @@ def test_every_bpmn_of_the_approval_folder_parses_with_its_diagram_intact() -> N
         assert all(len(list(edge.iter(f"{DI}waypoint"))) >= 2 for edge in root.iter(f"{BPMNDI}BPMNEdge"))
         activities = [n for n in nodes if not n.tag.endswith(("Gateway", "Event"))]
         assert all(re.search(r"[가-힣]", a.get("name", "")) for a in activities), "every activity has a Korean name"
+
+
+def test_every_record_of_a_documents_trail_is_at_the_citys_time_its_claims_comments_and_files_included(
+    city: City,
+) -> None:
+    iid = submit(city, line=[LINE[0], LINE[2]])
+    city.clock.advance(days=3)
+    moment = city.clock.now
+    review = city.task("roads.lead", iid, "review")
+    assert city.api.call("GET", f"/api/tasks/{review['id']}", "roads.lead").status_code == 200  # 개봉
+    assert city.api.call("POST", f"/api/tasks/{review['id']}/claim", "roads.lead").status_code == 200
+    assert city.api.call("POST", f"/api/instances/{iid}/comments", "roads.lead", json={"body": "금액 확인 바랍니다"}).status_code == 201
+    sent = city.api.call("POST", f"/api/instances/{iid}/attachments", "roads.lead",
+                         files={"file": ("견적서.txt", "견적 금액 10,000,000원".encode(), "text/plain")})
+    assert sent.status_code == 201, sent.text
+    assert city.api.call("POST", f"/api/tasks/{review['id']}/unclaim", "roads.lead").status_code == 200
+    later = [r for r in city.trail(iid) if r["action"] in
+             ("task.opened", "task.claimed", "comment.added", "attachment.added", "task.unclaimed")]
+    assert sorted(r["action"] for r in later) == sorted(
+        ["task.opened", "task.claimed", "comment.added", "attachment.added", "task.unclaimed"])
+    assert {datetime.fromisoformat(r["at"]) for r in later} == {moment}
+    comments = city.api.call("GET", f"/api/instances/{iid}/comments", "roads.lead").json()
+    files = city.api.call("GET", f"/api/instances/{iid}/attachments", "roads.lead").json()
+    assert [datetime.fromisoformat(c["created_at"]) for c in comments] == [moment]
+    assert [datetime.fromisoformat(f["uploaded_at"]) for f in files] == [moment]
+    assert city.verified()
