@@ -18,6 +18,7 @@ instance. The rest of the engine (``instances``, ``runtime``, ``sandbox``, ``par
 - ``audit`` — records, verification, export, checkpoints
 - ``trail`` — reading trails as auditors do: search, one case's records, streamed exports, each reading recorded
 - ``citytime`` — the city's time zone and working days
+- ``labels`` — a process's own words in other languages (``labels.json`` beside its BPMN)
 - ``bpmn_xml`` — the hardened XML reader (the diagram renderer reads BPMN with it)
 - ``db``, ``config``, ``migrate``, ``errors``, ``models`` (types and constants only)
 
@@ -38,6 +39,7 @@ __all__ = [
     "demo",
     "errors",
     "identity",
+    "labels",
     "migrate",
     "models",
     "notifications",

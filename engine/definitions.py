@@ -33,7 +33,7 @@ from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from engine import audit, registry
+from engine import audit, labels, registry
 from engine.bpmn_xml import element_line, parse_xml, read_bytes, schema_problems
 from engine.citytime import CityTime
 from engine.errors import DefinitionError, Problem, ProcessNotFound
@@ -126,7 +126,9 @@ def check(source: DefinitionSource) -> Checked:
     for name, content in sorted(source.files.items()):
         shown = source.display(name)
         if name.lower().endswith(".json"):
-            if name != registry.DECLARATION:  # the register declaration is no form
+            if name == labels.FILE:  # the process's words in other languages
+                result.problems.extend(_labels_problems(shown, content))
+            elif name != registry.DECLARATION:  # the register declaration is no form
                 result.problems.extend(_form_problems(shown, content))
             continue
         if name.lower().endswith(".html"):  # a case view: a template the pages render in their sandbox
@@ -198,6 +200,14 @@ def _spiff_problem(exc: Exception, source: DefinitionSource, bpmn: dict[str, etr
                 file_name, line = source.display(name), element_line(found)
                 break
     return Problem(file_name, line, "BPMN_INVALID", message)
+
+
+def _labels_problems(shown: str, content: bytes) -> list[Problem]:
+    try:
+        document = json.loads(content)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return [Problem(shown, getattr(exc, "lineno", 0), "LABELS_INVALID_JSON", str(exc))]
+    return [Problem(shown, 0, "LABELS_INVALID", problem) for problem in labels.problems_of(document)]
 
 
 def _form_problems(shown: str, content: bytes) -> list[Problem]:

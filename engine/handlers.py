@@ -14,6 +14,7 @@ A package adds a handler in its ``pyproject.toml``::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -85,12 +86,23 @@ def known_handler_names() -> frozenset[str]:
 # -- built in --------------------------------------------------------------------------------
 
 
+def _in_other_languages(params: dict[str, Any], title: str, body: str) -> dict[str, tuple[str, str]]:
+    """``title_en`` and ``body_en`` (any two-letter language) → {"en": (title, body)}; a language with
+    only one of them keeps the other from ``title``/``body``."""
+    languages = {name.rsplit("_", 1)[1] for name in params
+                 if re.fullmatch(r"(title|body)_[a-z]{2}", name) and str(params[name] or "").strip()}
+    return {language: (str(params.get(f"title_{language}") or "").strip() or title,
+                       str(params.get(f"body_{language}") or "") or body) for language in sorted(languages)}
+
+
 def notify(call: HandlerCall) -> dict[str, Any] | None:
     """Tell people: ``user``, ``group``, ``head_of`` (the head of a department, by name) and/or
-    ``bureau_head_of`` (the head of the bureau above it); ``title``, optional ``body``."""
+    ``bureau_head_of`` (the head of the bureau above it); ``title``, optional ``body``, and the same
+    in other languages as ``title_en``/``body_en`` — each person is told in their own language."""
     title = str(call.params.get("title") or "").strip()
     if not title:
         raise InvalidInput("notify needs a title")
+    body = str(call.params.get("body") or "")
     user, group = call.params.get("user"), call.params.get("group")
     heads = [h for h in (head_of(call.session, str(call.params["head_of"])) if call.params.get("head_of") else None,
                          head_of(call.session, str(call.params["bureau_head_of"]), above=True)
@@ -102,7 +114,8 @@ def notify(call: HandlerCall) -> dict[str, Any] | None:
         users=([str(user)] if user else []) + heads,
         groups=[str(group)] if group else [],
         title=title,
-        body=str(call.params.get("body") or ""),
+        body=body,
+        translations=_in_other_languages(call.params, title, body),
         link=call.link,
         instance_id=call.instance_id,
         now=call.now,

@@ -22,7 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Table, delete, insert, inspect, select
 from sqlalchemy.orm import Session
 
-from engine import access, audit, notifications
+from engine import access, audit, labels, notifications
 from engine.context import EngineContext
 from engine.definitions import latest_version
 from engine.errors import (
@@ -44,6 +44,7 @@ from engine.models import (
     Job,
     MessageWait,
     OpenTask,
+    ProcessVersion,
     TaskCandidate,
     Timer,
 )
@@ -283,19 +284,27 @@ def _announce_arrivals(session: Session, instance: Instance, arrivals: list[_Arr
     """Tell everyone a new task is offered to — its assignee or candidates, the members of its candidate
     groups, and whoever stands in for an absent one of those named (대결) — in the app and by mail.
     Only those who may act on tasks are told (an auditor in the group is not), and whoever brought it
-    about in this step is not told of work they are looking at."""
+    about in this step is not told of work they are looking at. Each is told in their own language:
+    the BPMN's title (``notify_title``, ``notify_title_en``), else "new task" and the task's name
+    in that language (labels.json)."""
+    words = labels.labels_of(session.get(ProcessVersion, instance.process_version_id))
     for arrival in arrivals:
         spec = arrival.task.task_spec
         properties = (getattr(spec, "extensions", {}) or {}).get("properties") or {}
         name = spec.bpmn_name or spec.bpmn_id
+        titles = {language: str(properties.get("notify_title" if language == "ko" else f"notify_title_{language}")
+                                or "").strip() or template.format(task=words.element(spec.bpmn_id, language, name))
+                  for language, template in notifications.ARRIVAL_TITLES.items()}
         named = [*([arrival.offer.assignee] if arrival.offer.assignee else []), *arrival.offer.users]
         case_title = arrival.task.data.get("title")
+        body = str(case_title) if isinstance(case_title, str | int | float) and case_title != "" else ""
         notifications.notify_people(
             session,
             users=[*named, *notifications.deputies_of(session, named, now)],
             groups=arrival.offer.groups,
-            title=str(properties.get("notify_title") or "").strip() or notifications.ARRIVAL_TITLE.format(task=name),
-            body=str(case_title) if isinstance(case_title, str | int | float) and case_title != "" else "",
+            title=titles["ko"],
+            translations={language: (title, body) for language, title in titles.items()},
+            body=body,
             link=f"/tasks/{arrival.task.id}",
             instance_id=instance.id,
             now=now,

@@ -8,7 +8,7 @@ configured and retries with backoff when the server refuses.
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
@@ -19,7 +19,9 @@ from engine.errors import NotFound
 from engine.models import Absence, Department, Instance, Notification, OpenTask, OutgoingMail, User
 
 MAIL_ATTEMPTS = 5
-ARRIVAL_TITLE = "새 할 일: {task}"  # a task that announces its arrival, unless its BPMN titles it (notify_title)
+# A task that announces its arrival, unless its BPMN titles it (notify_title, notify_title_en), by language.
+ARRIVAL_TITLES = {"ko": "새 할 일: {task}", "en": "New task: {task}"}
+ARRIVAL_TITLE = ARRIVAL_TITLES["ko"]
 
 
 def members_of(session: Session, group: str) -> list[str]:
@@ -66,10 +68,12 @@ def notify_people(
     now: datetime | None = None,
     sparing: Iterable[str] = (),
     roles: Iterable[str] = (),
+    translations: Mapping[str, tuple[str, str]] | None = None,
 ) -> int:
     """Notify every named user and every member of the named groups, once each, in the app and by
     mail (when they have an address), except those ``sparing`` names and, when ``roles`` are given,
-    those who have none of them; returns how many."""
+    those who have none of them; returns how many. Each is told in their own language when
+    ``translations`` has it (language → title and body), else in ``title`` and ``body``."""
     recipients = set(users)
     for group in groups:
         recipients.update(members_of(session, group))
@@ -80,13 +84,14 @@ def notify_people(
     wanted = set(roles)
     if wanted:
         people = {name: user for name, user in people.items() if wanted.intersection(user.roles)}
+    at = now or datetime.now(UTC)
     for username in sorted(people):
-        at = now or datetime.now(UTC)
-        session.add(Notification(username=username, title=title[:500], body=body, link=link,
+        said, text = (translations or {}).get(people[username].locale) or (title, body)
+        session.add(Notification(username=username, title=said[:500], body=text, link=link,
                                  instance_id=instance_id, created_at=at))
         if people[username].email:
-            session.add(OutgoingMail(recipient=people[username].email, subject=title[:500],
-                                     body=body + (f"\n\n{link}" if link else ""), created_at=at, due_at=at))
+            session.add(OutgoingMail(recipient=people[username].email, subject=said[:500],
+                                     body=text + (f"\n\n{link}" if link else ""), created_at=at, due_at=at))
     return len(people)
 
 

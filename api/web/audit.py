@@ -20,11 +20,11 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from api.deps import ServicesDep, SessionDep
 from api.web.common import Auditor, WebUser, render
 from api.web.i18n import translations
-from api.web.labels import labels_of
 from api.web.timeline import build, who, who_label, words_of
 from engine import audit, definitions, identity, trail
 from engine.errors import NotFound
 from engine.identity import Person
+from engine.labels import labels_of
 
 router = APIRouter(include_in_schema=False)
 

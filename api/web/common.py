@@ -21,10 +21,10 @@ from starlette.datastructures import FormData
 
 from api.deps import SESSION_COOKIE, SessionDep, services
 from api.web.i18n import LANGUAGE_COOKIE, choose, translations
-from api.web.labels import Labels, labels_of
 from engine import definitions, identity, notifications
 from engine.errors import CityflowError, NotAllowed, NotAuthenticated, TaskNotReady
 from engine.identity import Principal
+from engine.labels import Labels, labels_of
 
 HERE = Path(__file__).resolve().parent
 LOGIN_CSRF_COOKIE = "cityflow_login_csrf"

@@ -16,8 +16,8 @@ from api.web.common import (
     see_other,
 )
 from api.web.i18n import translations
-from api.web.labels import NONE, Labels
 from engine import notifications
+from engine.labels import NONE, Labels
 from engine.models import Notification
 
 router = APIRouter(include_in_schema=False)

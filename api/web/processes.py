@@ -21,9 +21,9 @@ from api.web.common import (
     see_other,
 )
 from api.web.i18n import translations
-from api.web.labels import labels_of
 from engine import access, attachments, commands, definitions, identity, worklist
 from engine.errors import FormInvalid
+from engine.labels import labels_of
 from engine.models import ProcessVersion
 from forms.definition import Form
 from forms.render import render_form

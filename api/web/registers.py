@@ -20,9 +20,9 @@ from api.web.common import (
     render,
     value_words,
 )
-from api.web.labels import NONE, Labels
 from engine import registry, worklist
 from engine.errors import CityflowError, ProcessNotFound
+from engine.labels import NONE, Labels
 
 router = APIRouter(include_in_schema=False)
 T = TypeVar("T")

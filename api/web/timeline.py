@@ -33,11 +33,11 @@ from sqlalchemy.orm import Session
 
 from api.web.common import in_zone
 from api.web.i18n import translations
-from api.web.labels import Labels, labels_of
 from api.web.people import People
 from api.web.views import Formatter, Vocabulary, vocabulary
 from engine import attachments, trail
 from engine.identity import Person
+from engine.labels import Labels, labels_of
 from engine.models import ProcessVersion
 
 # What became of the case, whoever (or whatever) did it.

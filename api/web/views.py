@@ -7,7 +7,7 @@ A process declares how its cases read in its folder, beside the BPMN:
   write it, so it runs in a sandbox (:class:`jinja2.sandbox.ImmutableSandboxedEnvironment`,
   autoescaped): no Python internals, no changing the data. A view that fails shows the readable
   default instead, with the reason (file and line) for designers, administrators and auditors.
-- ``labels.json`` (read through :mod:`api.web.labels`) — ``fields``: what the data keys are called,
+- ``labels.json`` (read through :mod:`engine.labels`) — ``fields``: what the data keys are called,
   ``values``: coded values in words. Field labels and choice labels of the process's forms count
   too; ``labels.json`` wins on a case's pages.
 
@@ -36,9 +36,9 @@ from sqlalchemy.orm import Session
 from api.web import media
 from api.web.common import WebUser, _labels, in_zone
 from api.web.i18n import translations
-from api.web.labels import NONE, Labels, labels_of
 from api.web.people import People
 from engine import attachments, audit
+from engine.labels import NONE, Labels, labels_of
 from engine.models import Attachment, Instance, ProcessVersion
 from forms.definition import Form, FormError, walk_fields
 

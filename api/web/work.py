@@ -29,10 +29,10 @@ from api.web.common import (
     see_other,
 )
 from api.web.i18n import translations
-from api.web.labels import NONE, Labels
 from api.web.views import CaseReader
 from engine import access, attachments, commands, identity, worklist
 from engine.errors import FormInvalid, InvalidInput
+from engine.labels import NONE, Labels
 from engine.models import Instance, OpenTask, User
 from forms.definition import Form
 from forms.render import render_form

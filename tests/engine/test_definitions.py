@@ -146,3 +146,20 @@ def test_a_form_named_by_the_spiffworkflow_property_must_exist(tmp_path: Path) -
     checked = definitions.check(definitions.read_source(folder))
     assert checked.problems == []
     assert definitions.resolve_form(checked.source.files, "t", "t-schema.json") == "forms/t-schema.json"
+
+
+def test_a_labels_file_of_the_wrong_shape_is_refused_at_deploy_naming_its_entry(tmp_path: Path) -> None:
+    body = START + user_task("only", name="검토") + END + chain("start", "only", "end")
+
+    def said(where: Path, text: str) -> list[str]:
+        return [problem.split(":0: ", 1)[1] for problem in problems_of(where, body, **{"labels.json": text})]
+
+    wrong = '{"process": "Review", "elements": {"only": {"en": ""}}, "word": {}}'
+    assert said(tmp_path / "a", wrong) == [
+        "LABELS_INVALID: unknown section 'word' (expected process, elements, fields, values, words)",
+        'LABELS_INVALID: process must be an object of language → text, like {"en": "..."}',
+        "LABELS_INVALID: elements.only.en must be a non-empty text",
+    ]
+    assert [p.split(": ")[1] for p in problems_of(tmp_path / "b", body, **{"labels.json": "{"})] == [
+        "LABELS_INVALID_JSON"]
+    assert said(tmp_path / "c", '{"process": {"en": "Review"}, "elements": {"only": {"en": "Review"}}}') == []

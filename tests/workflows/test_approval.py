@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
+from sqlalchemy import update
 
 from engine import identity
+from engine.models import User
 from tests.api.test_pages import log_in
 from tests.workflows.conftest import City
 
@@ -528,3 +530,20 @@ def test_every_record_of_a_documents_trail_is_at_the_citys_time_its_claims_comme
     assert [datetime.fromisoformat(c["created_at"]) for c in comments] == [moment]
     assert [datetime.fromisoformat(f["uploaded_at"]) for f in files] == [moment]
     assert city.verified()
+
+
+def test_each_person_is_told_in_their_own_language_the_arrival_and_the_approval_included(city: City) -> None:
+    with city.database.unit_of_work() as session:
+        session.execute(update(User).where(User.username.in_(["roads.staff", "roads.lead"])).values(locale="en"))
+    iid = submit(city, line=[LINE[0], LINE[2]])
+    arrived = city.api.call("GET", "/api/notifications", "roads.lead").json()["items"]
+    assert [(n["title"], n["body"]) for n in arrived] == [("New task: Review", "보도 정비 계획")]
+    city.complete("roads.lead", iid, "review", {"decision": "승인"})
+    to_the_chief = city.api.call("GET", "/api/notifications", "roads.chief").json()["items"]
+    assert [n["title"] for n in to_the_chief] == ["새 할 일: 결재"]  # the chief reads Korean
+    city.complete("roads.chief", iid, "approve", {"decision": "결재"})
+    city.work()
+    told = city.api.call("GET", "/api/notifications", "roads.staff").json()["items"]
+    number = city.instance(iid)["data"]["document_number"]
+    assert [(n["title"], n["body"]) for n in told] == [
+        ("Approved", f"“보도 정비 계획” has been approved. Document number {number}")]

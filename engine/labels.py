@@ -1,7 +1,8 @@
 """A process's own words in every language: ``workflows/<key>/labels.json``, deployed with the version.
 
-The file sits beside the BPMN and is stored with each deployed version like its forms; the pages
-read it through :func:`labels_of` (cached per version row), the engine never does::
+The file sits beside the BPMN and is stored with each deployed version like its forms; deploying
+checks its shape (:func:`problems_of`), the pages and notices read it through :func:`labels_of`
+(cached per version row)::
 
     {
       "process": {"ko": "전자결재", "en": "Electronic approval"},
