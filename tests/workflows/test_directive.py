@@ -624,3 +624,17 @@ def test_every_element_of_the_directive_diagram_is_drawn(path: Path) -> None:
     assert sorted(in_lanes) == sorted(flow_nodes)  # every element in exactly one lane
     names = {lane.get("name") for lane in root.iterfind(".//bpmn:lane", ns)}
     assert {"지시권자", "기획조정실", "주관부서"} <= names
+
+
+def test_a_reminder_whose_day_is_a_weekend_or_holiday_comes_on_the_working_day_before(city: City) -> None:
+    iid = register(city)
+    # Due Wednesday 2027-01-06: D-3 is Sunday the 3rd, and Friday the 1st before it is New Year's Day,
+    # so the D-3 reminder comes on Thursday 2026-12-31 at 09:00; D-7 (Wednesday 12-30) stays.
+    under_way(city, iid, deadline="2027-01-06T18:00:00+09:00")
+    at(city, datetime(2026, 12, 30, 0, 1, tzinfo=UTC))
+    assert notices(city, "roads.staff", iid, REMINDER) == ["[지시사항 D-7] 어두운 골목 가로등 정비"]
+    at(city, datetime(2026, 12, 30, 23, 59, tzinfo=UTC))
+    assert len(notices(city, "roads.staff", iid, REMINDER)) == 1
+    at(city, datetime(2026, 12, 31, 0, 1, tzinfo=UTC))
+    assert notices(city, "roads.staff", iid, "[지시사항 D-3]") == ["[지시사항 D-3] 어두운 골목 가로등 정비"]
+    assert city.verified()
