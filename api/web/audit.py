@@ -206,6 +206,7 @@ def case_page(request: Request, instance_id: str, viewer: Auditor, session: Sess
         process_name=labels.process(viewer.locale, case.version.name),
         started_by=who_label(words.who(case.instance.initiator)) if case.instance.initiator else None,
         timeline=timeline, verification=verification, anchor_age=_age(verification, viewer.locale),
+        finding_words=audit.FINDINGS,
         zone_name=_zone_name(viewer), who_label=who_label, action_words=_extra_action_words(viewer.locale),
     )
 
@@ -223,7 +224,7 @@ def verify_page(request: Request, viewer: Auditor, session: SessionDep, services
     """Every chain and checkpoint recomputed, on request (it reads the whole trail)."""
     verification = audit.verify(session, audit.keyring(services.settings), settings=services.settings)
     return render(request, "audit_verify.html", viewer, section="audit", verification=verification,
-                  anchor_age=_age(verification, viewer.locale))
+                  anchor_age=_age(verification, viewer.locale), finding_words=audit.FINDINGS)
 
 
 def _age(verification: audit.Verification, locale: str) -> str | None:

@@ -7,12 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import lxml.html
 from sqlalchemy import text
 
 from engine import audit
 from engine.config import Settings
 from engine.db import Database
 from tests.api.conftest import Api
+from tests.api.test_pages import log_in
 from tests.cli_helpers import Cli
 
 SUGGESTION = {"title": "가로등 설치", "supporters": 12}
@@ -51,6 +53,11 @@ def test_the_api_and_the_command_give_the_same_findings(api: Api, database: Data
     assert [f["code"] for f in answer["findings"]] == ["record-altered"]
     assert f"instance {changed} record #1" in answer["first_broken"]
     assert kept not in answer["first_broken"]
+    log_in(api.client, "auditor")  # the page says what was found in the auditor's language, and where
+    alert = " ".join(lxml.html.fromstring(api.client.get("/audit/verify").text)
+                     .xpath("//*[@role='alert']")[0].text_content().split())
+    assert alert.startswith("이력이 훼손되었습니다: 기록의 내용이 해시와 맞지 않습니다: 누군가 기록을 바꿨습니다")
+    assert f"instance {changed} record #1" in alert
 
     one = api.call("GET", f"/api/audit/verify?instance={kept}", "auditor").json()
     assert one["ok"] is True and one["instance"] == kept

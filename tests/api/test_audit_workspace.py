@@ -391,3 +391,6 @@ def test_a_case_says_whether_its_chain_verifies_and_which_checkpoint_and_anchor_
     broken = lxml.html.fromstring(web.get(f"/audit/cases/{case}").text)
     alert = text_of(broken.xpath("//section[@class='cf-integrity']//*[@role='alert']")[0])
     assert "이 건의 기록이 검증되지 않습니다" in alert and "#1" in alert
+    assert "기록의 내용이 해시와 맞지 않습니다: 누군가 기록을 바꿨습니다" in alert  # what was found, in Korean
+    english = web.get(f"/audit/cases/{case}", params={"lang": "en"}).text
+    assert "a record's content does not match its hash: it was changed" in english
