@@ -417,3 +417,39 @@ class OutgoingMail(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ScheduleEvent(Base):
+    """An entry of someone's schedule (단체장 일정): a meeting, field visit, event or interview, with
+    its time, place, people and the cases it concerns. A private one shows to others only as busy."""
+
+    __tablename__ = "schedule_events"
+    __table_args__ = (Index("ix_schedule_events_owner_starts", "owner", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(ForeignKey("users.username"))  # whose schedule
+    kind: Mapped[str] = mapped_column(String(20))  # 회의, 현장방문, 행사, 면담
+    title: Mapped[str] = mapped_column(String(300))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    place: Mapped[str] = mapped_column(String(300), default="")
+    location: Mapped[JsonDict | None]  # {"lat", "lon", "address"} when the place was picked on a map
+    attendees: Mapped[list[str]] = mapped_column(JSON, default=list)  # colleagues by username
+    guests: Mapped[list[str]] = mapped_column(JSON, default=list)  # people from outside, by name
+    cases: Mapped[list[str]] = mapped_column(JSON, default=list)  # the cases it concerns, by instance id
+    notes: Mapped[str] = mapped_column(Text, default="")
+    private: Mapped[bool] = mapped_column(default=False)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[datetime | None]
+
+
+class CalendarFeed(Base):
+    """A person's iCalendar feed: its address holds a secret token, of which only the sha256 is kept."""
+
+    __tablename__ = "calendar_feeds"
+
+    username: Mapped[str] = mapped_column(ForeignKey("users.username"), primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
