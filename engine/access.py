@@ -106,6 +106,25 @@ def require_may_cancel(principal: Principal, instance: Instance) -> None:
     raise NotAllowed("only whoever started it, or an admin, may cancel an instance")
 
 
+def keeps_schedule_of(principal: Principal, owner: str) -> bool:
+    """Who keeps a person's schedule (단체장 일정): that person, those in the group ``schedule:<owner>``
+    (수행비서, 비서실), and admins."""
+    return principal.has_role(*STAFF) and (
+        principal.username == owner or f"schedule:{owner}" in principal.groups or principal.has_role("admin"))
+
+
+def reads_schedule_entry(principal: Principal, owner: str, private: bool, attendees: Iterable[str]) -> bool:
+    """Everyone who works here reads the public entries of anyone's schedule; a private one is read by
+    those who keep that schedule and those it names as attendees — others see only that the time is
+    taken."""
+    return not private or keeps_schedule_of(principal, owner) or principal.username in set(attendees)
+
+
+def require_keeps_schedule_of(principal: Principal, owner: str) -> None:
+    if not keeps_schedule_of(principal, owner):
+        raise NotAllowed("only the person, those who keep their schedule, or an admin may change a schedule")
+
+
 def require_may_send(principal: Principal, message: str, senders: Iterable[str]) -> None:
     """Messages come only from those their process allows (``role:``, ``group:`` or ``user:`` entries)."""
     allowed = set(senders)
