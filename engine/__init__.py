@@ -15,6 +15,7 @@ instance. The rest of the engine (``instances``, ``runtime``, ``sandbox``, ``par
 - ``definitions`` — read, validate and deploy process folders; versions; forms of tasks
 - ``identity`` / ``demo`` — people, passwords, tokens, absences; the demo city hall
 - ``attachments``, ``notifications``, ``registry`` — files, telling people, registers
+- ``schedule`` — people's schedules (단체장 일정) and their calendar feeds
 - ``audit`` — records, verification, export, checkpoints
 - ``trail`` — reading trails as auditors do: search, one case's records, streamed exports, each reading recorded
 - ``citytime`` — the city's time zone and working days
@@ -44,6 +45,7 @@ __all__ = [
     "models",
     "notifications",
     "registry",
+    "schedule",
     "trail",
     "worker",
     "worklist",

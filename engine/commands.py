@@ -24,12 +24,21 @@ import jsonschema
 from SpiffWorkflow.task import Task
 from sqlalchemy.orm import Session
 
-from engine import access, attachments, audit, definitions, identity, instances, worker, worklist
+from engine import access, attachments, audit, definitions, identity, instances, schedule, worker, worklist
 from engine.context import EngineContext
 from engine.errors import Conflict, FormInvalid, InstanceNotActive, InvalidInput, NotAllowed
 from engine.identity import Principal
 from engine.instances import Step
-from engine.models import Absence, Comment, Instance, OpenTask, ProcessVersion, TaskCandidate, TaskDraft
+from engine.models import (
+    Absence,
+    Comment,
+    Instance,
+    OpenTask,
+    ProcessVersion,
+    ScheduleEvent,
+    TaskCandidate,
+    TaskDraft,
+)
 
 COMMENT_LIMIT = 10_000
 UNKNOWN_FIELD = {"ko": "이 서식에 없는 항목입니다.", "en": "this form has no such field"}
@@ -457,3 +466,39 @@ def end_absence(
 
 def _active(session: Session, username: str) -> bool:
     return bool(identity.colleagues(session, [username]))
+
+
+# -- schedules (단체장 일정) ---------------------------------------------------------------------
+
+
+def add_schedule_entry(session: Session, ctx: EngineContext, principal: Principal, draft: schedule.Draft,
+                       ) -> ScheduleEvent:
+    """Put an entry on a schedule one keeps (one's own, or the mayor's as 수행비서); every field wrong
+    is named at once."""
+    access.require_keeps_schedule_of(principal, draft.owner)
+    return schedule.add(session, draft, principal.username, ctx.clock())
+
+
+def change_schedule_entry(session: Session, ctx: EngineContext, principal: Principal, entry_id: int,
+                          draft: schedule.Draft) -> ScheduleEvent:
+    """Change an entry of a schedule one keeps; it stays on the same person's schedule."""
+    event = schedule.get(session, entry_id)
+    access.require_keeps_schedule_of(principal, event.owner)
+    if draft.owner != event.owner:
+        raise InvalidInput("an entry stays on the schedule it was put on")
+    if event.cancelled_at is not None:
+        raise InvalidInput("this entry was cancelled")
+    return schedule.change(session, event, draft, principal.username, ctx.clock())
+
+
+def cancel_schedule_entry(session: Session, ctx: EngineContext, principal: Principal, entry_id: int,
+                          ) -> ScheduleEvent:
+    event = schedule.get(session, entry_id)
+    access.require_keeps_schedule_of(principal, event.owner)
+    return schedule.cancel(session, event, principal.username, ctx.clock())
+
+
+def renew_calendar_feed(session: Session, ctx: EngineContext, principal: Principal) -> str:
+    """A new address for one's calendar feed (the old one stops working); the token is shown once."""
+    access.require_staff(principal, "have a calendar feed")
+    return schedule.renew_feed(session, principal.username, ctx.clock())

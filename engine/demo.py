@@ -68,6 +68,8 @@ def _department_people(code: str, surname: str) -> list[DemoUser]:
 PEOPLE: list[DemoUser] = [
     DemoUser("mayor", "시장", "mayor_office", "시장", groups=("issuers",)),
     DemoUser("vice.mayor", "부시장", "mayor_office", "부시장", groups=("issuers",)),
+    # The 수행비서 keeps the mayor's schedule.
+    DemoUser("mayor.secretary", "한수행", "mayor_office", "주무관", groups=("schedule:mayor",)),
     DemoUser("planning.chief", "기획조정실장", "planning", "국장"),
     DemoUser("planning.lead", "정책기획팀장", "planning", "팀장"),
     DemoUser("planning.staff", "정책기획 주무관", "planning", "주무관"),
