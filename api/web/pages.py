@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from api.web import absences, audit, cases, common, login, notifications, processes, registers, work
+from api.web import absences, audit, cases, common, login, notifications, processes, registers, schedule, work
 
 router = APIRouter(include_in_schema=False)
-for _feature in (login, work, cases, notifications, registers, processes, audit, absences):
+for _feature in (login, work, cases, notifications, registers, processes, audit, absences, schedule):
     router.include_router(_feature.router)
 
 
