@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import access, commands, demo_city, identity, notifications, worker, worklist
+from engine import access, commands, demo_city, demo_schedule, identity, notifications, schedule, worker, worklist
 from engine.attachments import BlobStore, add_attachment
 from engine.citytime import CityTime
 from engine.clock import MovableClock
@@ -542,6 +542,38 @@ def _absence(scene: _Scene, absence: demo_city.Absence) -> Story:
     desk.record_absence(absence, starts, ends)
 
 
+# -- 단체장 일정 -----------------------------------------------------------------------------------
+
+
+def _schedule(scene: _Scene) -> Story:
+    """The 수행비서 enters the mayor's next week every Friday afternoon; on the last working day, the
+    two weeks ahead too."""
+    desk = scene.history
+    monday = desk.city.today(desk.now) - timedelta(days=desk.city.today(desk.now).weekday())
+    for back in range(demo_schedule.WEEKS_BACK, -3, -1):
+        week = monday - timedelta(weeks=back)
+        entered = min(week - timedelta(days=3), desk.last_day)
+        yield desk.moment(entered, time(16, 0)) + timedelta(minutes=10 * max(0, -back))
+        secretary = desk.who("mayor.secretary")
+        for offset in range(5):
+            day = week + timedelta(days=offset)
+            if not desk.city.is_working_day(day):
+                continue
+            count = scene.rng.choice((2, 2, 3))
+            if offset == 0:  # Monday opens with the 확대간부회의
+                slots = [demo_schedule.MONDAY_MEETING, *scene.rng.sample(demo_schedule.SLOTS, k=count - 1)]
+                times = [demo_schedule.TIMES[0], *sorted(scene.rng.sample(demo_schedule.TIMES[1:], k=count - 1))]
+            else:
+                slots = scene.rng.sample(demo_schedule.SLOTS, k=count)
+                times = sorted(scene.rng.sample(demo_schedule.TIMES, k=count))
+            for slot, at in zip(slots, times, strict=True):
+                starts = desk.moment(day, at)
+                commands.add_schedule_entry(desk.session, desk.ctx, secretary, schedule.Draft(
+                    owner="mayor", kind=slot.kind, title=slot.title, starts_at=starts,
+                    ends_at=starts + timedelta(minutes=slot.minutes), place=slot.place, attendees=slot.attendees,
+                    guests=slot.guests, notes=slot.notes, private=slot.private))
+
+
 # -- 시민제안 --------------------------------------------------------------------------------------
 
 
@@ -572,6 +604,7 @@ def _stories(history: _History) -> list[Story]:
         _pledge_waiting_details(scene("pledge:details")),
         *(_document(scene(f"approval:{doc.title}"), doc) for doc in demo_city.DOCUMENTS),
         *(_suggestion(scene(f"suggestion:{s.title}"), s) for s in demo_city.SUGGESTIONS),
+        _schedule(scene("schedule:mayor")),
     ]
 
 

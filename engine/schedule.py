@@ -196,6 +196,15 @@ def between(session: Session, principal: Principal, owner: str, starts: datetime
     return [entry_for(principal, event) for event in session.execute(query).scalars() if event.ends_at > starts]
 
 
+def kept_schedules(session: Session) -> list[User]:
+    """The people whose schedules others keep (the mayor's, by the 수행비서): the schedules everyone
+    may want to read, in rank order."""
+    names = {group.removeprefix("schedule:") for groups in session.execute(select(User.groups)).scalars()
+             for group in groups or () if group.startswith("schedule:")}
+    found = session.execute(select(User).where(User.username.in_(names), User.active.is_(True))).scalars()
+    return sorted(found, key=lambda user: (-user.rank, user.username))
+
+
 def owners(session: Session, principal: Principal) -> list[User]:
     """Whose schedules ``principal`` keeps: their own first, then those of the ``schedule:<owner>``
     groups they are in (a 수행비서: the mayor's)."""

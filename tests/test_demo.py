@@ -22,7 +22,7 @@ from engine.config import Settings, get_settings
 from engine.context import EngineContext
 from engine.db import Database
 from engine.demo import seed_instances
-from engine.models import AuditRecord, Instance, OpenTask, User
+from engine.models import AuditRecord, Instance, OpenTask, ScheduleEvent, User
 from engine.worker import Worker
 from tests.api.conftest import seed
 from tests.conftest import _empty
@@ -241,3 +241,20 @@ def test_seeding_the_demo_again_adds_nothing(demo_city: DemoCity) -> None:
 
 def _never() -> Any:
     raise AssertionError("nothing was seeded, so nothing is left for the worker")
+
+
+def test_the_mayors_schedule_holds_past_weeks_and_the_two_ahead_on_working_days(demo_city: DemoCity) -> None:
+    city = CityTime.from_settings(demo_city.settings)
+    with demo_city.database.unit_of_work() as session:
+        entries = list(session.execute(select(ScheduleEvent).where(ScheduleEvent.owner == "mayor")).scalars())
+        entered = list(session.execute(select(AuditRecord.actor, AuditRecord.at).where(
+            AuditRecord.action == "schedule.added")).all())
+    today = city.today(demo_city.seeded_at)
+    days = {city.day(event.starts_at) for event in entries}
+    assert all(city.is_working_day(day) for day in days)
+    assert min(days) < today - timedelta(days=49) and max(days) > today + timedelta(days=7)
+    assert {event.kind for event in entries} == {"회의", "현장방문", "행사", "면담"}
+    assert any(event.private for event in entries) and not all(event.private for event in entries)
+    assert {actor for actor, _ in entered} == {"mayor.secretary"} and len(entered) == len(entries)
+    assert all(at < event.starts_at for (_, at), event in zip(sorted(entered, key=lambda e: e[1]),
+                                                              sorted(entries, key=lambda e: e.id), strict=True))
