@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
@@ -21,8 +21,8 @@ from api.web.common import (
     see_other,
 )
 from api.web.i18n import translations
-from engine import access, attachments, commands, definitions, identity, worklist
-from engine.errors import FormInvalid
+from engine import access, attachments, commands, definitions, identity, schedule, worklist
+from engine.errors import FormInvalid, NotFound
 from engine.labels import labels_of
 from engine.models import ProcessVersion
 from forms.definition import Form
@@ -60,9 +60,23 @@ def processes_page(request: Request, viewer: Viewer, session: SessionDep, servic
                   can_start=viewer.principal.has_role(*access.STAFF))
 
 
+def _source_event(session: Session, viewer: WebUser, entry_id: Any) -> dict[str, Any] | None:
+    """The schedule entry a case is started from (a directive given at a meeting), as its start data
+    keeps it: id, title, kind, its day in the city and whose schedule — when the starter may read it."""
+    try:
+        event = schedule.get(session, int(entry_id))
+    except (TypeError, ValueError, NotFound):
+        return None
+    if not schedule.entry_for(viewer.principal, event).shown:
+        return None
+    return {"id": event.id, "title": event.title, "kind": event.kind, "owner": event.owner,
+            "day": event.starts_at.astimezone(viewer.zone).date().isoformat()}
+
+
 def _page(
     request: Request, viewer: WebUser, session: SessionDep, version: ProcessVersion, form: Form | None,
     data: dict[str, Any] | None = None, errors: list[FieldError] | None = None, status: int = 200,
+    title: str = "", source_event: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     labels = labels_of(version)
     gettext = translations(viewer.locale).gettext
@@ -76,16 +90,21 @@ def _page(
         )
     return render(request, "start.html", viewer, status=status, section="processes", process=version,
                   process_name=name, start_word=labels.word("start", viewer.locale, gettext("Start")),
-                  form_html=form_html)
+                  form_html=form_html, title=title, source_event=source_event)
 
 
 @router.get("/processes/{key}/start", response_class=HTMLResponse)
-def start_page(request: Request, key: str, viewer: Viewer, session: SessionDep, services: ServicesDep) -> HTMLResponse:
-    """The start form of a process (the 기안 page of 전자결재); a title for one without a form."""
+def start_page(
+    request: Request, key: str, viewer: Viewer, session: SessionDep, services: ServicesDep,
+    title: Annotated[str, Query(max_length=200)] = "", from_schedule: Annotated[str, Query(max_length=20)] = "",
+) -> HTMLResponse:
+    """The start form of a process (the 기안 page of 전자결재); a title for one without a form, given
+    beforehand when it is started from a schedule entry (``from_schedule``)."""
     version = definitions.version_row(session, key)
     document = _start_form(session, services, version)
     form = Form.from_document(document, locale=viewer.locale) if document is not None else None
-    return _page(request, viewer, session, version, form)
+    return _page(request, viewer, session, version, form, title=title,
+                 source_event=_source_event(session, viewer, from_schedule) if from_schedule else None)
 
 
 def _uploads(posted: FormData) -> dict[str, list[UploadedFile]]:
@@ -109,7 +128,12 @@ def start(
     document = _start_form(session, services, version)
     if document is None:
         title = str(posted.get("title") or "").strip()
-        instance = commands.start(session, services.ctx, viewer.principal, key, {"title": title} if title else {})
+        data: dict[str, Any] = {"title": title} if title else {}
+        source_event = _source_event(session, viewer, posted.get("from_schedule")) if posted.get(
+            "from_schedule") else None
+        if source_event is not None:
+            data["source_event"] = source_event
+        instance = commands.start(session, services.ctx, viewer.principal, key, data)
         mine = [t for t in worklist.tasks_of(session, instance.id)
                 if not t.standing and access.acting_for(viewer.principal, t)]
         return see_other(f"/tasks/{mine[0].id}" if mine else f"/instances/{instance.id}")

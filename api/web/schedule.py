@@ -267,7 +267,7 @@ def entry_page(request: Request, entry_id: RowId, viewer: Viewer, session: Sessi
         day=_day_label(local.date(), viewer.locale), hours=_hours(event, viewer.zone, local.date()),
         attendees=[person(names.get(name), gettext("someone no longer listed")) for name in event.attendees],
         cases=readable, keeps=access.keeps_schedule_of(viewer.principal, event.owner),
-        directive_link="/processes/directive/start?" + urlencode({"title": event.title, "source_event": event.id}),
+        directive_link="/processes/directive/start?" + urlencode({"title": event.title, "from_schedule": event.id}),
         back=f"/schedule?{urlencode({'owner': event.owner, 'day': local.date().isoformat()})}",
     )
 

@@ -60,7 +60,7 @@ def test_the_secretary_puts_a_field_visit_on_the_mayors_day_and_staff_read_it(cl
     assert text_of(entry.text, "//dl[@class='cf-facts']/dd")[:3] == [
         "광교호수공원 입구", "최과장", "주민자치위원장, 공원 관리소장"]
     links = lxml.html.fromstring(entry.text).xpath("//a[text()='이 일정에서 지시하기']/@href")
-    assert links and "source_event=" in links[0]
+    assert links and "from_schedule=" in links[0]
     assert "수정" not in text_of(entry.text, "//p[@class='cf-actions']")[0]
     assert client.post(f"/schedule/{entry_id}/cancel", data={"csrf_token": hidden(entry.text)}).status_code == 403
 
@@ -93,3 +93,33 @@ def test_a_calendar_address_is_shown_once_on_the_page_and_never_in_an_address(cl
     assert "/calendar/" in address and address.endswith(".ics")
     assert client.get(address.split("testserver", 1)[1]).status_code == 200
     assert "cf-copy" not in client.get("/schedule").text
+
+
+def test_a_directive_given_from_a_meeting_on_the_schedule_keeps_the_meeting_as_its_source(
+    client: TestClient, api: Api,
+) -> None:
+    log_in(client, "mayor.secretary")
+    form = client.get("/schedule/new")
+    client.post("/schedule/new?owner=mayor", data=posted(hidden(form.text), kind="회의", title="확대간부회의"))
+    (entry,) = api.call("GET", "/api/schedule", "mayor", params={
+        "owner": "mayor", "from": f"{tomorrow()}T00:00:00+09:00", "to": f"{tomorrow()}T23:59:00+09:00"}).json()
+
+    log_in(client, "mayor")
+    page = client.get(f"/schedule/{entry['id']}")
+    (link,) = lxml.html.fromstring(page.text).xpath("//a[text()='이 일정에서 지시하기']/@href")
+    start = client.get(link)
+    assert "일정에서: 확대간부회의" in " ".join(start.text.split())
+    assert lxml.html.fromstring(start.text).xpath("//input[@name='title']/@value") == ["확대간부회의"]
+    begun = client.post("/processes/directive/start", data={
+        "csrf_token": hidden(start.text), "title": "버스정류장 온열의자 확대", "from_schedule": str(entry["id"])})
+    assert begun.status_code == 200  # the mayor lands on the registration form, filled from the meeting
+    register = lxml.html.fromstring(begun.text)
+    assert register.xpath("//input[@name='source' and @checked]/@value") + register.xpath(
+        "//select[@name='source']/option[@selected]/@value") == ["간부회의"]
+    assert register.xpath("//input[@name='issued_on']/@value") == [tomorrow()]
+    listed = api.call("GET", "/api/instances?process_key=directive", "mayor").json()["items"]
+    case = api.call("GET", f"/api/instances/{listed[0]['id']}", "mayor").json()
+    assert case["data"]["source_event"] == {"id": entry["id"], "title": "확대간부회의", "kind": "회의",
+                                            "owner": "mayor", "day": tomorrow()}
+    view = client.get(f"/instances/{case['id']}").text
+    assert f'href="/schedule/{entry["id"]}"' in view
