@@ -453,3 +453,24 @@ class CalendarFeed(Base):
     username: Mapped[str] = mapped_column(ForeignKey("users.username"), primary_key=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Remark(Base):
+    """What the mayor (or another speaker) said (말씀): at a meeting, in a speech, on a visit — its
+    day, occasion, topics and full text, the schedule entry it was said at; the directives it
+    produced carry it as their source."""
+
+    __tablename__ = "remarks"
+    __table_args__ = (Index("ix_remarks_speaker_said", "speaker", "said_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    speaker: Mapped[str] = mapped_column(ForeignKey("users.username"))
+    said_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(20))  # 회의, 연설, 현장, 면담, 행사, 기타
+    occasion: Mapped[str] = mapped_column(String(200))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    text: Mapped[str] = mapped_column(Text)
+    schedule_entry_id: Mapped[int | None] = mapped_column(ForeignKey("schedule_events.id"))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
