@@ -15,7 +15,19 @@ from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 from api import errors
 from api.deps import Public, Services
 from api.form_check import check_form
-from api.routes import absences, audit, auth, events, instances, people, processes, registry, schedule, tasks
+from api.routes import (
+    absences,
+    audit,
+    auth,
+    events,
+    instances,
+    people,
+    processes,
+    registry,
+    remarks,
+    schedule,
+    tasks,
+)
 from engine.attachments import BlobStore
 from engine.config import Settings, get_settings
 from engine.context import EngineContext
@@ -46,7 +58,7 @@ def create_app(
     )
     app.state.services = Services(settings, database, ctx, BlobStore(settings.attachments_dir))
     errors.install(app)
-    for module in (auth, processes, instances, tasks, audit, events, registry, absences, people, schedule):
+    for module in (auth, processes, instances, tasks, audit, events, registry, absences, people, schedule, remarks):
         app.include_router(module.router)
     app.include_router(schedule.feeds)
 

@@ -16,6 +16,7 @@ instance. The rest of the engine (``instances``, ``runtime``, ``sandbox``, ``par
 - ``identity`` / ``demo`` — people, passwords, tokens, absences; the demo city hall
 - ``attachments``, ``notifications``, ``registry`` — files, telling people, registers
 - ``schedule`` — people's schedules (단체장 일정) and their calendar feeds
+- ``remarks`` — what the mayor said (말씀), searchable, with the directives it produced
 - ``audit`` — records, verification, export, checkpoints
 - ``trail`` — reading trails as auditors do: search, one case's records, streamed exports, each reading recorded
 - ``citytime`` — the city's time zone and working days
@@ -45,6 +46,7 @@ __all__ = [
     "models",
     "notifications",
     "registry",
+    "remarks",
     "schedule",
     "trail",
     "worker",

@@ -120,6 +120,17 @@ def reads_schedule_entry(principal: Principal, owner: str, private: bool, attend
     return not private or keeps_schedule_of(principal, owner) or principal.username in set(attendees)
 
 
+def records_remarks_of(principal: Principal, speaker: str) -> bool:
+    """A person's remarks (말씀) are written down by those who keep their schedule — the 비서실 —
+    by them, and by admins; everyone who works here reads them."""
+    return keeps_schedule_of(principal, speaker)
+
+
+def require_records_remarks_of(principal: Principal, speaker: str) -> None:
+    if not records_remarks_of(principal, speaker):
+        raise NotAllowed("only the speaker, those who keep their schedule, or an admin may record their remarks")
+
+
 def require_keeps_schedule_of(principal: Principal, owner: str) -> None:
     if not keeps_schedule_of(principal, owner):
         raise NotAllowed("only the person, those who keep their schedule, or an admin may change a schedule")

@@ -24,7 +24,18 @@ import jsonschema
 from SpiffWorkflow.task import Task
 from sqlalchemy.orm import Session
 
-from engine import access, attachments, audit, definitions, identity, instances, schedule, worker, worklist
+from engine import (
+    access,
+    attachments,
+    audit,
+    definitions,
+    identity,
+    instances,
+    remarks,
+    schedule,
+    worker,
+    worklist,
+)
 from engine.context import EngineContext
 from engine.errors import Conflict, FormInvalid, InstanceNotActive, InvalidInput, NotAllowed
 from engine.identity import Principal
@@ -35,6 +46,7 @@ from engine.models import (
     Instance,
     OpenTask,
     ProcessVersion,
+    Remark,
     ScheduleEvent,
     TaskCandidate,
     TaskDraft,
@@ -502,3 +514,19 @@ def renew_calendar_feed(session: Session, ctx: EngineContext, principal: Princip
     """A new address for one's calendar feed (the old one stops working); the token is shown once."""
     access.require_staff(principal, "have a calendar feed")
     return schedule.renew_feed(session, principal.username, ctx.clock())
+
+
+# -- remarks (말씀) ----------------------------------------------------------------------------------
+
+
+def add_remark(session: Session, ctx: EngineContext, principal: Principal, draft: remarks.Draft) -> Remark:
+    """Write down what someone said (their 비서실, or they themselves); every field wrong is named."""
+    access.require_records_remarks_of(principal, draft.speaker)
+    return remarks.add(session, draft, principal.username, ctx.clock())
+
+
+def change_remark(session: Session, ctx: EngineContext, principal: Principal, remark_id: int,
+                  draft: remarks.Draft) -> Remark:
+    remark = remarks.get(session, remark_id)
+    access.require_records_remarks_of(principal, remark.speaker)
+    return remarks.change(session, remark, draft, principal.username, ctx.clock())

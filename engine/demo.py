@@ -20,14 +20,25 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import access, commands, demo_city, demo_schedule, identity, notifications, schedule, worker, worklist
+from engine import (
+    access,
+    commands,
+    demo_city,
+    demo_schedule,
+    identity,
+    notifications,
+    remarks,
+    schedule,
+    worker,
+    worklist,
+)
 from engine.attachments import BlobStore, add_attachment
 from engine.citytime import CityTime
 from engine.clock import MovableClock
 from engine.context import EngineContext
 from engine.demo_photos import street_photo
 from engine.identity import Principal, add_department, add_user
-from engine.models import ERROR, RUNNING, Department, Instance, Timer, User
+from engine.models import ERROR, RUNNING, Department, Instance, ScheduleEvent, Timer, User
 
 DEMO_PASSWORD = "cityflow-demo"  # noqa: S105 - the published password of the demo logins only
 
@@ -574,6 +585,24 @@ def _schedule(scene: _Scene) -> Story:
                     guests=slot.guests, notes=slot.notes, private=slot.private))
 
 
+def _remarks(scene: _Scene) -> Story:
+    """After each Monday 확대간부회의 of the past weeks, the 비서실 writes down what the mayor said."""
+    desk = scene.history
+    monday = desk.city.today(desk.now) - timedelta(days=desk.city.today(desk.now).weekday())
+    for back, (text, tags) in zip(range(len(demo_schedule.REMARKS), 0, -1), demo_schedule.REMARKS, strict=True):
+        day = monday - timedelta(weeks=back)
+        if not desk.city.is_working_day(day) or day > desk.last_day:
+            continue
+        yield desk.moment(day, time(11, 30))
+        said = desk.moment(day, time(9, 50))
+        meeting = desk.session.execute(select(ScheduleEvent.id).where(
+            ScheduleEvent.owner == "mayor", ScheduleEvent.title == demo_schedule.MONDAY_MEETING.title,
+            ScheduleEvent.starts_at <= said, ScheduleEvent.ends_at > said)).scalar()
+        commands.add_remark(desk.session, desk.ctx, desk.who("mayor.secretary"), remarks.Draft(
+            speaker="mayor", said_at=said, kind="회의", occasion=demo_schedule.MONDAY_MEETING.title, text=text,
+            tags=tags, schedule_entry_id=meeting))
+
+
 # -- 시민제안 --------------------------------------------------------------------------------------
 
 
@@ -605,6 +634,7 @@ def _stories(history: _History) -> list[Story]:
         *(_document(scene(f"approval:{doc.title}"), doc) for doc in demo_city.DOCUMENTS),
         *(_suggestion(scene(f"suggestion:{s.title}"), s) for s in demo_city.SUGGESTIONS),
         _schedule(scene("schedule:mayor")),
+        _remarks(scene("remarks:mayor")),
     ]
 
 

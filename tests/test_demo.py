@@ -22,7 +22,7 @@ from engine.config import Settings, get_settings
 from engine.context import EngineContext
 from engine.db import Database
 from engine.demo import seed_instances
-from engine.models import AuditRecord, Instance, OpenTask, ScheduleEvent, User
+from engine.models import AuditRecord, Instance, OpenTask, Remark, ScheduleEvent, User
 from engine.worker import Worker
 from tests.api.conftest import seed
 from tests.conftest import _empty
@@ -258,3 +258,14 @@ def test_the_mayors_schedule_holds_past_weeks_and_the_two_ahead_on_working_days(
     assert {actor for actor, _ in entered} == {"mayor.secretary"} and len(entered) == len(entries)
     assert all(at < event.starts_at for (_, at), event in zip(sorted(entered, key=lambda e: e[1]),
                                                               sorted(entries, key=lambda e: e.id), strict=True))
+
+
+def test_the_mayors_remarks_at_the_monday_meetings_are_written_down_with_their_meeting(demo_city: DemoCity) -> None:
+    with demo_city.database.unit_of_work() as session:
+        kept = list(session.execute(select(Remark).order_by(Remark.said_at)).scalars())
+        meetings = {event.id: event for event in session.execute(select(ScheduleEvent)).scalars()}
+    assert len(kept) >= 6
+    for remark in kept:
+        meeting = meetings[remark.schedule_entry_id] if remark.schedule_entry_id else None
+        assert meeting is not None and meeting.title == "확대간부회의" and meeting.starts_at <= remark.said_at
+        assert remark.created_by == "mayor.secretary" and remark.created_at > remark.said_at and remark.tags

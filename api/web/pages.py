@@ -5,10 +5,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from api.web import absences, audit, cases, common, login, notifications, processes, registers, schedule, work
+from api.web import (
+    absences,
+    audit,
+    cases,
+    common,
+    login,
+    notifications,
+    processes,
+    registers,
+    remarks,
+    schedule,
+    work,
+)
 
 router = APIRouter(include_in_schema=False)
-for _feature in (login, work, cases, notifications, registers, processes, audit, absences, schedule):
+for _feature in (login, work, cases, notifications, registers, processes, audit, absences, schedule, remarks):
     router.include_router(_feature.router)
 
 

@@ -21,7 +21,7 @@ from api.web.common import (
     see_other,
 )
 from api.web.i18n import translations
-from engine import access, attachments, commands, definitions, identity, schedule, worklist
+from engine import access, attachments, commands, definitions, identity, remarks, schedule, worklist
 from engine.errors import FormInvalid, NotFound
 from engine.labels import labels_of
 from engine.models import ProcessVersion
@@ -73,10 +73,20 @@ def _source_event(session: Session, viewer: WebUser, entry_id: Any) -> dict[str,
             "day": event.starts_at.astimezone(viewer.zone).date().isoformat()}
 
 
+def _source_remark(session: Session, entry_id: Any, viewer: WebUser) -> dict[str, Any] | None:
+    """The remark (말씀) a case is started from, as its start data keeps it."""
+    try:
+        remark = remarks.get(session, int(entry_id))
+    except (TypeError, ValueError, NotFound):
+        return None
+    return {"id": remark.id, "occasion": remark.occasion, "speaker": remark.speaker,
+            "day": remark.said_at.astimezone(viewer.zone).date().isoformat()}
+
+
 def _page(
     request: Request, viewer: WebUser, session: SessionDep, version: ProcessVersion, form: Form | None,
     data: dict[str, Any] | None = None, errors: list[FieldError] | None = None, status: int = 200,
-    title: str = "", source_event: dict[str, Any] | None = None,
+    title: str = "", source_event: dict[str, Any] | None = None, source_remark: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     labels = labels_of(version)
     gettext = translations(viewer.locale).gettext
@@ -90,13 +100,14 @@ def _page(
         )
     return render(request, "start.html", viewer, status=status, section="processes", process=version,
                   process_name=name, start_word=labels.word("start", viewer.locale, gettext("Start")),
-                  form_html=form_html, title=title, source_event=source_event)
+                  form_html=form_html, title=title, source_event=source_event, source_remark=source_remark)
 
 
 @router.get("/processes/{key}/start", response_class=HTMLResponse)
 def start_page(
     request: Request, key: str, viewer: Viewer, session: SessionDep, services: ServicesDep,
     title: Annotated[str, Query(max_length=200)] = "", from_schedule: Annotated[str, Query(max_length=20)] = "",
+    from_remark: Annotated[str, Query(max_length=20)] = "",
 ) -> HTMLResponse:
     """The start form of a process (the 기안 page of 전자결재); a title for one without a form, given
     beforehand when it is started from a schedule entry (``from_schedule``)."""
@@ -104,7 +115,8 @@ def start_page(
     document = _start_form(session, services, version)
     form = Form.from_document(document, locale=viewer.locale) if document is not None else None
     return _page(request, viewer, session, version, form, title=title,
-                 source_event=_source_event(session, viewer, from_schedule) if from_schedule else None)
+                 source_event=_source_event(session, viewer, from_schedule) if from_schedule else None,
+                 source_remark=_source_remark(session, from_remark, viewer) if from_remark else None)
 
 
 def _uploads(posted: FormData) -> dict[str, list[UploadedFile]]:
@@ -133,6 +145,10 @@ def start(
             "from_schedule") else None
         if source_event is not None:
             data["source_event"] = source_event
+        source_remark = _source_remark(session, posted.get("from_remark"), viewer) if posted.get(
+            "from_remark") else None
+        if source_remark is not None:
+            data["source_remark"] = source_remark
         instance = commands.start(session, services.ctx, viewer.principal, key, data)
         mine = [t for t in worklist.tasks_of(session, instance.id)
                 if not t.standing and access.acting_for(viewer.principal, t)]

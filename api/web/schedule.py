@@ -17,7 +17,7 @@ from api.deps import RowId, ServicesDep, SessionDep
 from api.web.absences import person
 from api.web.common import Posted, Viewer, WebUser, check_csrf, render, see_other
 from api.web.i18n import translations
-from engine import access, commands, identity, schedule, worklist
+from engine import access, commands, identity, remarks, schedule, worklist
 from engine.errors import FormInvalid
 from engine.models import Instance, ScheduleEvent, User
 
@@ -267,6 +267,7 @@ def entry_page(request: Request, entry_id: RowId, viewer: Viewer, session: Sessi
         day=_day_label(local.date(), viewer.locale), hours=_hours(event, viewer.zone, local.date()),
         attendees=[person(names.get(name), gettext("someone no longer listed")) for name in event.attendees],
         cases=readable, keeps=access.keeps_schedule_of(viewer.principal, event.owner),
+        said=remarks.at_entry(session, event.id) if entry.shown else [],
         directive_link="/processes/directive/start?" + urlencode({"title": event.title, "from_schedule": event.id}),
         back=f"/schedule?{urlencode({'owner': event.owner, 'day': local.date().isoformat()})}",
     )
