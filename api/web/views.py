@@ -37,7 +37,7 @@ from api.web import media
 from api.web.common import WebUser, _labels, in_zone
 from api.web.i18n import translations
 from api.web.people import People
-from engine import attachments, audit
+from engine import attachments, audit, worklist
 from engine.labels import NONE, Labels, labels_of
 from engine.models import Attachment, Instance, ProcessVersion
 from forms.definition import Form, FormError, walk_fields
@@ -412,6 +412,9 @@ class CaseReader:
                 "ending": self.ending(), "started_at": self.instance.started_at, "ended_at": self.instance.ended_at,
                 "started_by": self.instance.initiator, "business_key": self.instance.business_key,
                 "process": self.labels.process(self.locale, self.version.name),
+                # the steps it waits at now, by element id (a report waiting for its check: ``check_report``)
+                "waiting_at": sorted({task.element_id for task in worklist.tasks_of(self.session, self.instance.id)
+                                      if not task.standing}),
             },
             "person": self.people, "name": self.people.name, "position": self.people.position,
             "local": self.local,
