@@ -15,6 +15,7 @@ from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 from api import errors
 from api.deps import Public, Services
 from api.form_check import check_form
+from api.guard import InputGuard
 from api.routes import (
     absences,
     audit,
@@ -58,6 +59,7 @@ def create_app(
     )
     app.state.services = Services(settings, database, ctx, BlobStore(settings.attachments_dir))
     errors.install(app)
+    app.add_middleware(InputGuard, max_body=settings.max_body_bytes, max_upload=settings.upload_limit)
     for module in (auth, processes, instances, tasks, audit, events, registry, absences, people, schedule, remarks):
         app.include_router(module.router)
     app.include_router(schedule.feeds)

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     audit_checkpoint_seconds: int = 60  # how often the worker checkpoints (and anchors) the trail
     script_time_limit: float = 1.0
     attachment_max_bytes: int = 10 * 1024 * 1024
+    max_body_bytes: int = 2 * 1024 * 1024  # a JSON or form body; larger is refused (413) before it is parsed
+    max_upload_bytes: int | None = None  # a multipart body; default: six attachments and a megabyte of fields
+
+    @property
+    def upload_limit(self) -> int:
+        return self.max_upload_bytes or 6 * self.attachment_max_bytes + 1024 * 1024
     secure_cookies: bool = False  # set true behind HTTPS
     smtp_host: str | None = None
     smtp_port: int = 25
