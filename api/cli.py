@@ -186,11 +186,20 @@ def start(
         instance = commands.start(session, _context(), _person(session, as_user), process, payload, business_key)
         instance_id, status = instance.id, instance.status
     typer.echo(instance_id)
+    _stopped_with_error(instance_id, status)
+
+
+# The exit code of a command whose instance stopped with an error: it ran, and the case needs attention.
+STOPPED_WITH_ERROR = 3
+
+
+def _stopped_with_error(instance_id: str, status: str) -> None:
     if status == ERROR:
         typer.echo(
             f"instance {instance_id} stopped with an error; see `cityflow audit export --instance {instance_id}`",
             err=True,
         )
+        raise typer.Exit(STOPPED_WITH_ERROR)
 
 
 @app.command()
@@ -239,6 +248,7 @@ def complete(
                                      override=override)
         status, instance_id = instance.status, instance.id
     typer.echo(f"{instance_id} {status}")
+    _stopped_with_error(instance_id, status)
 
 
 @app.command()

@@ -257,6 +257,11 @@ def resolve_form(files: Iterable[str], element_id: str, form_key: str | None) ->
     return conventional if conventional in names else None
 
 
+# Names SpiffWorkflow gives the tasks it adds to every process; an element with one of them breaks it.
+RESERVED_IDS = frozenset({"Start", "End", "Root"})
+RESERVED_SUFFIXES = (".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin", ".BoundaryEventParent")
+
+
 def _owner(node: etree._Element) -> etree._Element:
     """The element a nested definition belongs to (for naming it in a problem)."""
     parent = node.getparent()
@@ -274,6 +279,11 @@ def _executability_problems(
         problems.append(Problem(shown, element_line(node), code, f"{label}: {message}"))
 
     root = tree.getroot()
+    for node in root.iterfind(".//bpmn:process//*[@id]", NS):
+        element_id = node.get("id", "")
+        if element_id in RESERVED_IDS or element_id.endswith(RESERVED_SUFFIXES):
+            add(node, "RESERVED_ID", f"the id '{element_id}' is one the engine uses for itself; give the element "
+                                     f"another id (e.g. '{element_id.lower().replace('.', '_')}_1')")
     for node in root.iterfind(".//bpmn:scriptTask", NS):
         script_format = (node.get("scriptFormat") or "").lower()
         if script_format not in PYTHON_SCRIPT_FORMATS:

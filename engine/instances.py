@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefi
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Table, delete, insert, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from engine import access, audit, labels, notifications
@@ -552,6 +553,10 @@ def transition(
                 joining += [(kind, name, "candidate") for kind, name in sorted(offered)]
                 _request_jobs(session, ctx, instance, workflow)
             except ScriptFailed as exc:  # an assignment or due-date expression failed
+                failure = exc
+            except (SQLAlchemyError, CityflowError):
+                raise  # the database's trouble or a refusal: the step is not taken at all
+            except Exception as exc:  # a designer's expression failed some other way (a due date, say)
                 failure = exc
     entries.extend(_entries(recorder, step, acted_on))
     now = ctx.clock()
