@@ -262,6 +262,36 @@ RESERVED_IDS = frozenset({"Start", "End", "Root"})
 RESERVED_SUFFIXES = (".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin", ".BoundaryEventParent")
 
 
+# SpiffWorkflow parses and predicts a process by recursion along its flows: past some 480 elements in
+# a row it fails with RecursionError. Longer paths are refused at validate, with room to spare.
+LONGEST_PATH = 300
+
+
+def _longest_path(container: etree._Element) -> int:
+    """How many elements the longest path of sequence flows directly inside ``container`` passes
+    (loops counted once), found without recursion."""
+    following: dict[str, list[str]] = {}
+    for flow in container.iterfind("bpmn:sequenceFlow", NS):
+        following.setdefault(flow.get("sourceRef", ""), []).append(flow.get("targetRef", ""))
+    longest: dict[str, int] = {}
+    on_path: set[str] = set()
+    for first in list(following):
+        stack = [(first, iter(following.get(first, ())))]
+        on_path.add(first)
+        while stack:
+            node, rest = stack[-1]
+            child = next(rest, None)
+            if child is None:
+                stack.pop()
+                on_path.discard(node)
+                longest[node] = 1 + max((longest.get(c, 0) for c in following.get(node, ()) if c not in on_path),
+                                        default=0)
+            elif child not in longest and child not in on_path:
+                on_path.add(child)
+                stack.append((child, iter(following.get(child, ()))))
+    return max(longest.values(), default=0)
+
+
 def _owner(node: etree._Element) -> etree._Element:
     """The element a nested definition belongs to (for naming it in a problem)."""
     parent = node.getparent()
@@ -284,6 +314,11 @@ def _executability_problems(
         if element_id in RESERVED_IDS or element_id.endswith(RESERVED_SUFFIXES):
             add(node, "RESERVED_ID", f"the id '{element_id}' is one the engine uses for itself; give the element "
                                      f"another id (e.g. '{element_id.lower().replace('.', '_')}_1')")
+    for container in [*root.iterfind(".//bpmn:process", NS), *root.iterfind(".//bpmn:subProcess", NS)]:
+        steps = _longest_path(container)
+        if steps > LONGEST_PATH:
+            add(container, "PROCESS_TOO_LONG", f"a path runs through {steps:,} elements in a row; the engine follows "
+                           f"at most {LONGEST_PATH} — split it into sub-processes or call activities")
     for node in root.iterfind(".//bpmn:scriptTask", NS):
         script_format = (node.get("scriptFormat") or "").lower()
         if script_format not in PYTHON_SCRIPT_FORMATS:

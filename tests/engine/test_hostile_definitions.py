@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine import definitions
-from tests.engine.helpers import Driver, bpmn, chain, process, user_task, write_folder
+from tests.engine.helpers import Driver, bpmn, chain, process, script_task, user_task, write_folder
 
 
 def test_ids_the_engine_keeps_for_itself_are_refused_by_name_at_validate(tmp_path: Path) -> None:
@@ -37,4 +37,26 @@ def test_a_due_date_that_cannot_be_computed_stops_the_case_in_error_with_its_cau
     assert "dateTime" in str(stopped.error)
     (errored,) = [r for r in driver.trail(case) if r["action"] == "instance.errored"]
     assert "dateTime" in errored["detail"]["message"]
+    assert driver.verify(case).ok
+
+
+def chain_of_scripts(length: int) -> str:
+    names = [f"s{n}" for n in range(length)]
+    body = ('<bpmn:startEvent id="start"/>'
+            + "".join(script_task(name, f"count = {n}") for n, name in enumerate(names))
+            + '<bpmn:endEvent id="end"/>' + chain("start", *names, "end"))
+    return bpmn(process("chain", body))
+
+
+def test_a_chain_of_5000_script_tasks_is_refused_by_name_and_one_of_250_runs_to_its_end(
+    driver: Driver, tmp_path: Path,
+) -> None:
+    folder = write_folder(tmp_path / "long", "chain", {"chain.bpmn": chain_of_scripts(5000)})
+    problems = [str(p).split(": ", 1)[1] for p in definitions.check(definitions.read_source(folder)).problems]
+    assert problems == ["PROCESS_TOO_LONG: chain: a path runs through 5,002 elements in a row; the engine follows "
+                        "at most 300 — split it into sub-processes or call activities"]
+    driver.deploy(write_folder(tmp_path / "short", "chain", {"chain.bpmn": chain_of_scripts(250)}))
+    case = driver.start("chain")
+    ran = driver.instance(case)
+    assert (ran.status, ran.data["count"]) == ("completed", 249)
     assert driver.verify(case).ok
