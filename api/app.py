@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,7 +18,7 @@ from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 from api import errors
 from api.deps import Public, Services
 from api.form_check import check_form
-from api.guard import InputGuard
+from api.guard import InputGuard, OriginCheck
 from api.routes import (
     absences,
     audit,
@@ -60,6 +63,7 @@ def create_app(
     app.state.services = Services(settings, database, ctx, BlobStore(settings.attachments_dir))
     errors.install(app)
     app.add_middleware(InputGuard, max_body=settings.max_body_bytes, max_upload=settings.upload_limit)
+    app.add_middleware(OriginCheck, allowed=settings.allowed_origins)
     for module in (auth, processes, instances, tasks, audit, events, registry, absences, people, schedule, remarks):
         app.include_router(module.router)
     app.include_router(schedule.feeds)
@@ -83,10 +87,14 @@ def create_app(
     return app
 
 
-def page_policy(settings: Settings) -> str:
-    """Images only from this site (and the map's tile server, when one is set); no plugins, no framing."""
+def page_policy(settings: Settings, scripts: str = "'self'") -> str:
+    """Everything from this site only: scripts from its files (no inline script, no handler in an
+    attribute), images also from the map's tile server when one is set; forms post only here; no
+    plugins, no framing. Inline styles stay allowed (a style cannot run code)."""
     images = " ".join(filter(None, ("'self'", "data:", "blob:", settings.map_tiles_origin)))
-    return f"img-src {images}; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+    return (f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; img-src {images}; "
+            "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+            "frame-ancestors 'none'")
 
 
 DOCS_ASSETS = "/api/docs-assets"
@@ -99,13 +107,18 @@ def mount_api_docs(app: FastAPI) -> None:
 
     @app.get("/api/docs", include_in_schema=False, dependencies=[Public])
     def api_docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=VIEWER_OPENAPI,
             title=f"{app.title} API",
             swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
             swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
         )
+        # Swagger UI starts from one inline script: that script alone is allowed, by its hash.
+        inline = re.findall(rb"<script>(.*?)</script>", page.body, re.S)
+        hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(body).digest()).decode()}'" for body in inline)
+        page.headers["Content-Security-Policy"] = page_policy(app.state.services.settings, f"'self' {hashes}")
+        return page
 
     @app.get(VIEWER_OPENAPI, include_in_schema=False, dependencies=[Public])
     def viewer_openapi() -> dict[str, Any]:

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     attachment_max_bytes: int = 10 * 1024 * 1024
     max_body_bytes: int = 2 * 1024 * 1024  # a JSON or form body; larger is refused (413) before it is parsed
     max_upload_bytes: int | None = None  # a multipart body; default: six attachments and a megabyte of fields
+    allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()  # other sites whose pages may post here
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        return tuple(part.strip() for part in value.split(",") if part.strip()) if isinstance(value, str) else value
 
     @property
     def upload_limit(self) -> int:

@@ -15,6 +15,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -86,6 +87,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "searching": "Searching…",
     },
 }
+
+# The forms' script, for an app that serves it as a file (``render_form(script_src=...)``).
+SCRIPT = Path(__file__).with_name("templates") / "form.js"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +177,7 @@ def render_form(
     submit_label: str | None = None,
     extra_buttons: Sequence[str | tuple[str, str]] = (),
     script_nonce: str | None = None,
+    script_src: str | None = None,
     zone: tzinfo,
     organisation: Organisation | None = None,
     attached: Mapping[str, AttachedFile] | None = None,
@@ -181,8 +186,9 @@ def render_form(
 
     ``extra_buttons`` adds secondary submit buttons named ``action``: ``"draft"`` is
     the "save draft" button; a ``(value, label)`` pair is any other. They skip the
-    browser's own checks, as the "add row" buttons do. ``script_nonce`` is for a
-    Content-Security-Policy that allows inline scripts by nonce. Dates and times show in ``zone``
+    browser's own checks, as the "add row" buttons do. The form's script is inline, with
+    ``script_nonce`` for a Content-Security-Policy that allows inline scripts by nonce, or loaded from
+    ``script_src`` (where the app serves :data:`SCRIPT`) for one that allows none. Dates and times show in ``zone``
     (the city's). Person and department fields offer the people and departments of ``organisation``
     (without one, only those chosen already; a script searches the rest). ``attached`` names the files
     a file field keeps, by reference (``attachment:12``); without it they are "photo 1", "file 2".
@@ -224,6 +230,7 @@ def render_form(
             ),
             attached=attached or {},
             script_nonce=script_nonce,
+            script_src=script_src,
             any_required=any(each.required for each in walk_fields(form.fields)),
             names={"add": ADD_ROW, "remove": REMOVE_ROW, "row": ROW_MARK},
         )

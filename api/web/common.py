@@ -13,18 +13,19 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from api.deps import SESSION_COOKIE, SessionDep, services
+from api.deps import SESSION_COOKIE, Public, SessionDep, services
 from api.web.i18n import LANGUAGE_COOKIE, choose, translations
 from engine import definitions, identity, notifications
 from engine.errors import CityflowError, NotAllowed, NotAuthenticated, TaskNotReady
 from engine.identity import Principal
 from engine.labels import Labels, labels_of
+from forms import render as forms_render
 
 HERE = Path(__file__).resolve().parent
 LOGIN_CSRF_COOKIE = "cityflow_login_csrf"
@@ -230,6 +231,14 @@ def page_error(request: Request, error: CityflowError, status: int | None = None
                   case_url=case_url)
 
 
+# The forms' script, served as a file so that pages need no inline script (see api.app's policy).
+FORM_SCRIPT = "/static/form.js"
+
+
 def mount_static(app: FastAPI) -> None:
+    @app.get(FORM_SCRIPT, include_in_schema=False, dependencies=[Public])
+    def form_script() -> FileResponse:
+        return FileResponse(forms_render.SCRIPT, media_type="text/javascript")
+
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.state.page_error = page_error

@@ -13,6 +13,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from api.deps import Services, ServicesDep, SessionDep
 from api.web.common import (
+    FORM_SCRIPT,
     Posted,
     Viewer,
     WebUser,
@@ -96,7 +97,7 @@ def _page(
         form_html = render_form(
             form, data, errors, action=f"/processes/{version.key}/start", csrf_token=viewer.csrf_token,
             locale=viewer.locale, submit_label=form.localized(viewer.locale).submit_label or gettext("Start"),
-            zone=viewer.zone, organisation=identity.Directory(session),
+            zone=viewer.zone, organisation=identity.Directory(session), script_src=FORM_SCRIPT,
         )
     return render(request, "start.html", viewer, status=status, section="processes", process=version,
                   process_name=name, start_word=labels.word("start", viewer.locale, gettext("Start")),

@@ -18,6 +18,7 @@ from api.routes.tasks import task_form
 from api.web import media
 from api.web.absences import person
 from api.web.common import (
+    FORM_SCRIPT,
     Posted,
     Viewer,
     WebUser,
@@ -170,7 +171,7 @@ def _form_html(form: Form | None, task: OpenTask, viewer: WebUser, data: dict[st
     return render_form(form, data, errors, action=f"/tasks/{task.id}", csrf_token=viewer.csrf_token,
                        locale=viewer.locale, submit_label=form.submit_label, extra_buttons=("draft",),
                        zone=viewer.zone, organisation=identity.Directory(session),
-                       attached=media.attached_files(context["attachments"]))
+                       attached=media.attached_files(context["attachments"]), script_src=FORM_SCRIPT)
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)

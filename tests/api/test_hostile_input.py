@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import Api
 from tests.api.test_pages import hidden
+from tests.images import png
 
 SUGGESTION = {"process_key": "suggestion", "data": {"title": "가로수 정비"}}
 
@@ -87,3 +88,56 @@ def test_a_page_form_with_a_nul_gets_an_error_page_in_korean(client: TestClient)
     assert answer.status_code == 422
     assert answer.headers["content-type"].startswith("text/html")
     assert "보낸 내용에 NUL 문자가 있습니다." in answer.text and "Traceback" not in answer.text
+
+
+def test_a_page_posted_from_another_site_is_refused_and_one_from_this_site_goes_through(
+    client: TestClient, api: Api,
+) -> None:
+    page = client.get("/login")
+    form = {"username": "roads.staff", "password": "cityflow-demo", "csrf_token": hidden(page.text)}
+    foreign = client.post("/login", data=form, headers={"Origin": "https://evil.example"}, follow_redirects=False)
+    assert foreign.status_code == 403 and "다른 사이트" in foreign.text
+    sandboxed = client.post("/login", data=form, headers={"Origin": "null"}, follow_redirects=False)
+    assert sandboxed.status_code == 403
+    from_a_link = client.post("/login", data=form, headers={"Referer": "https://evil.example/page"},
+                              follow_redirects=False)
+    assert from_a_link.status_code == 403
+    ours = client.post("/login", data=form, headers={"Origin": "http://testserver"}, follow_redirects=False)
+    assert ours.status_code == 303
+    # a bearer token is no ambient credential: an API client may send any Origin
+    started = api.client.post("/api/instances", json=SUGGESTION,
+                              headers={**api.headers("roads.staff"), "Origin": "https://elsewhere.example"})
+    assert started.status_code == 201
+    refused(api.client.post("/api/auth/token", json={"username": "roads.staff", "password": "cityflow-demo"},
+                            headers={"Origin": "https://evil.example"}), "CROSS_ORIGIN_REFUSED", 403)
+
+
+def test_every_page_runs_only_this_sites_script_files(client: TestClient, api: Api) -> None:
+    case = api.start("mayor", "directive", {"title": "가로등 정비"})
+    from tests.api.test_pages import log_in
+
+    log_in(client, "mayor")
+    for path in ("/", f"/tasks/{case['tasks'][0]['id']}", f"/instances/{case['id']}", "/processes/approval/start",
+                 "/schedule", "/remarks"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        policy = page.headers["content-security-policy"]
+        assert "script-src 'self';" in policy and "default-src 'self'" in policy, path
+        scripts = page.text.split("<script")[1:]
+        assert all(tag.lstrip().startswith("src=") for tag in scripts), f"an inline script on {path}"
+        assert " onclick=" not in page.text and " onload=" not in page.text
+    assert "closest(\"form\")" in client.get("/static/form.js").text
+    docs = client.get("/api/docs")
+    assert "script-src 'self' 'sha256-" in docs.headers["content-security-policy"]
+
+
+def test_a_browsers_upload_with_a_mixed_case_boundary_goes_through(api: Api) -> None:
+    case = api.call("POST", "/api/instances", "roads.staff", json=SUGGESTION).json()
+    boundary = "----WebKitFormBoundaryAbCdEf123"
+    photo = png(40, 30, (200, 100, 50))  # a file's bytes hold NULs: they are the attachments' to judge
+    assert b"\x00" in photo
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n"
+            f"Content-Type: image/png\r\n\r\n").encode() + photo + f"\r\n--{boundary}--\r\n".encode()
+    answer = api.client.post(f"/api/instances/{case['id']}/attachments", content=body, headers={
+        **api.headers("roads.staff"), "content-type": f"multipart/form-data; boundary={boundary}"})
+    assert answer.status_code == 201, answer.text
