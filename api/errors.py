@@ -88,6 +88,8 @@ def error_response(error: CityflowError) -> JSONResponse:
     elif isinstance(error, FormInvalid):
         errors = error.errors
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, NotAuthenticated) else None
+    if isinstance(getattr(error, "retry_after", None), int):
+        headers = {**(headers or {}), "Retry-After": str(error.retry_after)}  # type: ignore[attr-defined]
     return JSONResponse(body(error.name, error.detail, errors), status_code=status_of(error), headers=headers)
 
 

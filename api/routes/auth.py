@@ -2,33 +2,29 @@
 
 from __future__ import annotations
 
-import time
-
 from fastapi import APIRouter, Request
 
 from api.deps import Anyone, Public, SessionDep
 from api.schemas import Me, TokenRequest, TokenResponse
+from api.throttle import address_of, throttle_of
 from engine import identity
 from engine.errors import NotAuthenticated
 
 router = APIRouter(prefix="/api", tags=["auth"])
 
-# After a few failures in a row every further attempt waits a little longer (then the account locks).
-SLOWDOWN_AFTER = 2
-SLOWDOWN_STEP = 0.25
-SLOWDOWN_MAX = 2.0
-
 
 @router.post("/auth/token", response_model=TokenResponse, dependencies=[Public])
-def issue_token(body: TokenRequest, session: SessionDep) -> TokenResponse:
-    """A bearer token for a username and password."""
+def issue_token(request: Request, body: TokenRequest, session: SessionDep) -> TokenResponse:
+    """A bearer token for a username and password; 429 with ``Retry-After`` after too many failures
+    from one address or for one name (see ``api.throttle``)."""
+    throttle, address = throttle_of(request), address_of(request)
+    throttle.check(body.username, address)
     try:
         user = identity.authenticate(session, body.username, body.password)
     except NotAuthenticated:
-        failures = identity.failed_logins(session, body.username)
-        if failures > SLOWDOWN_AFTER:
-            time.sleep(min(SLOWDOWN_STEP * 2 ** (failures - SLOWDOWN_AFTER - 1), SLOWDOWN_MAX))
+        throttle.failed(body.username, address)
         raise
+    throttle.succeeded(body.username, address)
     token, _ = identity.create_token(session, user.username, kind="api")
     return TokenResponse(access_token=token)
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import SESSION_COOKIE, ServicesDep, SessionDep, public
+from api.throttle import LoginThrottled, address_of, throttle_of
 from api.web.common import (
     LOGIN_CSRF_COOKIE,
     LoginFailed,
@@ -45,13 +46,21 @@ def login(request: Request, form: Posted, session: SessionDep, services: Service
     if not expected or not isinstance(sent, str) or not secrets.compare_digest(sent, expected):
         return render(request, "login.html", None, status=403, login_csrf=expected or "", next=target,
                       username=username, error=gettext("The login form expired; please try again."))
+    throttle, address = throttle_of(request), address_of(request)
+    try:
+        throttle.check(username, address)
+    except LoginThrottled as exc:
+        minutes = max(1, -(-exc.retry_after // 60))
+        message = gettext("Too many failed logins; try again in %(n)s minutes.") % {"n": minutes}
+        raise LoginFailed(message, username=username, next_page=target, login_csrf=expected) from exc
     try:
         user = identity.authenticate(session, username, str(form.get("password") or ""))
     except NotAuthenticated as exc:
-        message = gettext("Too many failed logins; try again later.") if exc.name == "AccountLocked" else gettext(
-            "Wrong username or password.")
-        # recorded: the failure count and the refusal record survive the failed request
-        raise LoginFailed(message, username=username, next_page=target, login_csrf=expected) from exc
+        throttle.failed(username, address)
+        # recorded: the refusal record survives the failed request
+        raise LoginFailed(gettext("Wrong username or password."), username=username, next_page=target,
+                          login_csrf=expected) from exc
+    throttle.succeeded(username, address)
     token, _ = identity.create_token(session, user.username, kind="web")
     response = see_other(target)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=services.settings.secure_cookies,

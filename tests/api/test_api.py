@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from engine import identity
@@ -46,13 +46,28 @@ def test_a_wrong_password_is_401_and_recorded(api: Api, database: Database) -> N
     assert refused == 1
 
 
-def test_repeated_failed_logins_lock_the_account(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("api.routes.auth.time.sleep", lambda seconds: None)
-    for _ in range(identity.LOCK_AFTER):
-        api.client.post("/api/auth/token", json={"username": "traffic.staff", "password": "guess"})
-    locked = api.client.post("/api/auth/token", json={"username": "traffic.staff", "password": "cityflow-demo"})
-    assert locked.status_code == 429
-    assert error_of(locked) == "AccountLocked"
+def test_guessing_is_throttled_by_address_and_name_alike_and_nobody_is_locked_out(api: Api, app: Any) -> None:
+    def token(client: TestClient, username: str, password: str) -> Any:
+        return client.post("/api/auth/token", json={"username": username, "password": password})
+
+    for _ in range(5):
+        assert token(api.client, "traffic.staff", "guess").status_code == 401
+        assert token(api.client, "nobody.here", "guess").status_code == 401
+    real, unknown = token(api.client, "traffic.staff", "cityflow-demo"), token(api.client, "nobody.here", "x")
+    for throttled in (real, unknown):  # the same answer whether the name exists or not
+        assert throttled.status_code == 429 and error_of(throttled) == "LoginThrottled"
+        assert 0 < int(throttled.headers["Retry-After"]) <= 15 * 60
+    assert real.json()["detail"] == unknown.json()["detail"]
+    # the colleague at their own desk is not locked out by what came from elsewhere
+    elsewhere = TestClient(app, client=("10.20.30.40", 50000))
+    assert token(elsewhere, "traffic.staff", "cityflow-demo").status_code == 200
+
+
+def test_a_wrong_password_and_an_unknown_name_are_answered_alike(api: Api) -> None:
+    wrong = api.client.post("/api/auth/token", json={"username": "roads.staff", "password": "guess"})
+    unknown = api.client.post("/api/auth/token", json={"username": "road.staff", "password": "guess"})
+    assert (wrong.status_code, wrong.json()) == (unknown.status_code, unknown.json()) == (
+        401, {"error": "NotAuthenticated", "detail": "wrong username or password"})
 
 
 def test_no_or_a_bad_token_is_401_and_a_revoked_token_stops_working(api: Api) -> None:

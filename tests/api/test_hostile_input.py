@@ -141,3 +141,15 @@ def test_a_browsers_upload_with_a_mixed_case_boundary_goes_through(api: Api) -> 
     answer = api.client.post(f"/api/instances/{case['id']}/attachments", content=body, headers={
         **api.headers("roads.staff"), "content-type": f"multipart/form-data; boundary={boundary}"})
     assert answer.status_code == 201, answer.text
+
+
+def test_the_login_page_says_when_to_try_again_after_too_many_failures(client: TestClient) -> None:
+    for _ in range(5):
+        page = client.get("/login")
+        wrong = client.post("/login", data={"username": "welfare.staff", "password": "guess",
+                                            "csrf_token": hidden(page.text)})
+        assert wrong.status_code == 401 and "아이디 또는 비밀번호" in wrong.text
+    page = client.get("/login")
+    throttled = client.post("/login", data={"username": "welfare.staff", "password": "cityflow-demo",
+                                            "csrf_token": hidden(page.text)})
+    assert throttled.status_code == 401 and "로그인에 너무 많이 실패했습니다. 15분 뒤에 다시 해 보세요." in throttled.text
