@@ -10,6 +10,7 @@ from api.web import (
     audit,
     cases,
     common,
+    interests,
     login,
     notifications,
     processes,
@@ -20,7 +21,8 @@ from api.web import (
 )
 
 router = APIRouter(include_in_schema=False)
-for _feature in (login, work, cases, notifications, registers, processes, audit, absences, schedule, remarks):
+for _feature in (login, work, cases, notifications, registers, processes, audit, absences, schedule, remarks,
+                 interests):
     router.include_router(_feature.router)
 
 
