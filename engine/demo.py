@@ -24,6 +24,7 @@ from engine import (
     access,
     commands,
     demo_city,
+    demo_issues,
     demo_schedule,
     identity,
     notifications,
@@ -635,6 +636,7 @@ def _stories(history: _History) -> list[Story]:
         *(_suggestion(scene(f"suggestion:{s.title}"), s) for s in demo_city.SUGGESTIONS),
         _schedule(scene("schedule:mayor")),
         _remarks(scene("remarks:mayor")),
+        *demo_issues.stories(scene, _people_of),
     ]
 
 
