@@ -50,7 +50,7 @@ def create_app(
     """Build the app; tests pass their own database and engine context."""
     settings = settings or get_settings()
     database = database or Database(settings.database_url)
-    ctx = ctx or EngineContext.create(settings.script_time_limit)
+    ctx = ctx or EngineContext.create(settings.script_time_limit, max_data_bytes=settings.max_data_bytes)
     if ctx.form_check is None:  # the engine validates submissions with the forms package's rules
         ctx = dataclasses.replace(ctx, form_check=check_form)
     app = FastAPI(

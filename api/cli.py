@@ -91,7 +91,9 @@ def _unit_of_work() -> Iterator[Session]:
 
 
 def _context() -> EngineContext:
-    return EngineContext.create(get_settings().script_time_limit, form_check=check_form)
+    settings = get_settings()
+    return EngineContext.create(settings.script_time_limit, form_check=check_form,
+                                max_data_bytes=settings.max_data_bytes)
 
 
 @app.command()

@@ -42,13 +42,16 @@ class EngineContext:
     # and departments chosen on it from the organisation. The adapters give the forms package's;
     # without one, plain JSON Schema and the data as sent.
     form_check: FormCheck | None = None
+    # How much data a case may hold, counted as JSON; a step that would leave more is not kept.
+    max_data_bytes: int = 1024 * 1024
 
     @classmethod
     def create(
         cls, script_time_limit: float = 1.0, clock: Callable[[], datetime] | None = None,
-        form_check: FormCheck | None = None,
+        form_check: FormCheck | None = None, max_data_bytes: int = 1024 * 1024,
     ) -> EngineContext:
         clock = clock or Clock()
-        return cls(script_engine=make_script_engine(script_time_limit, clock), clock=clock, form_check=form_check)
+        return cls(script_engine=make_script_engine(script_time_limit, clock), clock=clock, form_check=form_check,
+                   max_data_bytes=max_data_bytes)
 
 

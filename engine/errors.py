@@ -129,6 +129,10 @@ class ScriptFailed(CityflowError):
     """A script or condition raised, timed out, or was refused."""
 
 
+class DataTooLarge(ScriptFailed):
+    """A step would leave a case holding more data than a case may (``CITYFLOW_MAX_DATA_BYTES``)."""
+
+
 class ScriptRefused(ScriptFailed):
     """The sandbox refused an operation (import, dunder access, file or network access)."""
 

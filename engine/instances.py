@@ -28,6 +28,7 @@ from engine.context import EngineContext
 from engine.definitions import latest_version
 from engine.errors import (
     CityflowError,
+    DataTooLarge,
     InstanceNotActive,
     InstanceNotFound,
     InvalidInput,
@@ -57,6 +58,7 @@ from engine.runtime import (
     compact,
     current_data,
     data_changes,
+    data_size_over,
     dump_state,
     jsonable,
     load_state,
@@ -489,6 +491,13 @@ def _act(workflow: BpmnWorkflow, recorder: Recorder, step: Step) -> None:
         run_engine(workflow, recorder)
 
 
+def _holds_too_much(workflow: BpmnWorkflow, limit: int) -> bool:
+    """Whether any task the case waits at (or its last) holds more data than a case may."""
+    tasks = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.ERROR) or [
+        workflow.last_task or workflow.task_tree]
+    return any(data_size_over(task.data, limit) for task in tasks) or data_size_over(workflow.data, limit)
+
+
 def _error_entries(instance: Instance, entries: list[audit.Entry], failure: Exception, now: datetime) -> None:
     """Mark the instance in error, naming the task and the cause, on the record."""
     name, message = _failure(failure)
@@ -537,6 +546,10 @@ def transition(
             _act(workflow, recorder, step)
         except Exception as exc:  # a designer's script or condition failed: keep everything, mark the error
             failure = exc
+        too_much = failure is None and _holds_too_much(workflow, ctx.max_data_bytes)
+        if too_much:
+            failure = DataTooLarge(f"this step would leave the case holding more than {ctx.max_data_bytes:,} "
+                                   "bytes of data (CITYFLOW_MAX_DATA_BYTES); nothing of it was kept")
         if failure is None:
             try:
                 if step.cancel is not None:
@@ -558,7 +571,10 @@ def transition(
                 raise  # the database's trouble or a refusal: the step is not taken at all
             except Exception as exc:  # a designer's expression failed some other way (a due date, say)
                 failure = exc
-    entries.extend(_entries(recorder, step, acted_on))
+    if too_much:  # not kept: the case stays where it was before this step, stopped with the cause
+        bundle, workflow = load(session, ctx, instance)
+    else:
+        entries.extend(_entries(recorder, step, acted_on))
     now = ctx.clock()
     if failure is not None:
         _error_entries(instance, entries, failure, now)

@@ -188,18 +188,54 @@ def all_tasks(workflow: BpmnWorkflow) -> Iterator[Task]:
         yield from subprocess.tasks.values()
 
 
+def data_size_over(value: Any, limit: int) -> bool:
+    """Whether ``value`` takes more than ``limit`` bytes as JSON — counted without writing it, and
+    stopping as soon as the count passes the limit (so ``[[0] * 10**6] * 30`` is judged at once).
+    Strings count their UTF-8 length at most, other scalars a few bytes, containers their items."""
+    size = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            size += len(item) + 2
+        elif isinstance(item, bytes):
+            size += len(item) * 2
+        elif isinstance(item, dict):
+            size += 2 + len(item)
+            for key, inner in item.items():
+                size += len(str(key)) + 3
+                stack.append(inner)
+        elif isinstance(item, list | tuple | set | frozenset):
+            size += 2 + len(item)
+            stack.extend(item)
+        else:
+            size += 8
+        if size > limit:
+            return True
+    return False
+
+
 def jsonable(value: Any) -> Any:
     """A JSON-safe copy of a data value (dates become ISO strings)."""
     return json.loads(json.dumps(value, default=str))
 
 
+# A value larger than this is not copied into the trail's record of a change, only said to be too large
+# (such a step is not kept anyway: see ``EngineContext.max_data_bytes``).
+RECORDED_VALUE_LIMIT = 16 * 1024 * 1024
+
+
 def data_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """``{key: [old, new]}`` for every key added, changed or removed."""
     changes: dict[str, Any] = {}
+
+    def shown(value: Any) -> Any:
+        return {"too_large": True} if data_size_over(value, RECORDED_VALUE_LIMIT) else jsonable(value)
+
     for key in before.keys() | after.keys():
         old, new = before.get(key), after.get(key)
-        if key not in before or key not in after or old != new:
-            changes[key] = [jsonable(old), jsonable(new)]
+        if key not in before or key not in after or (old is not new and old != new):
+            changes[key] = [shown(old), shown(new)]
     return dict(sorted(changes.items()))
 
 

@@ -129,4 +129,4 @@ def test_the_mayor_gives_a_directive_with_a_photo_and_a_place_and_it_is_carried_
         journey.context.close()
     kept = KEPT / f"directive-{size}"
     shutil.rmtree(kept, ignore_errors=True)
-    shutil.copytree(tmp_path, kept, ignore=shutil.ignore_patterns("*.jpg"))
+    shutil.copytree(tmp_path, kept, ignore=shutil.ignore_patterns("*.jpg", "var"))

@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine import definitions
+from engine.context import EngineContext
+from engine.db import Database
 from tests.engine.helpers import Driver, bpmn, chain, process, script_task, user_task, write_folder
 
 
@@ -60,3 +62,25 @@ def test_a_chain_of_5000_script_tasks_is_refused_by_name_and_one_of_250_runs_to_
     ran = driver.instance(case)
     assert (ran.status, ran.data["count"]) == ("completed", 249)
     assert driver.verify(case).ok
+
+
+def test_a_script_that_would_leave_the_case_holding_too_much_stops_it_and_nothing_of_it_is_kept(
+    database: Database, tmp_path: Path,
+) -> None:
+    driver = Driver(database, EngineContext.create(max_data_bytes=100_000))
+    body = ('<bpmn:startEvent id="start"/>' + user_task("ask", "요청") + script_task("enlarge", "rows = [[0] * 10**6] * 30")
+            + user_task("check", "확인") + '<bpmn:endEvent id="end"/>' + chain("start", "ask", "enlarge", "check", "end"))
+    driver.deploy(write_folder(tmp_path, "grow", {"grow.bpmn": bpmn(process("grow", body))}))
+    case = driver.start("grow", {"title": "대장 정리"})
+    assert driver.complete(case, "ask", {"note": "확인 바랍니다"}) == "error"
+    stopped = driver.instance(case)
+    assert stopped.error["error"] == "DataTooLarge" and "100,000 bytes" in stopped.error["message"]
+    assert "rows" not in stopped.data and "note" not in stopped.data  # the step was not kept
+    assert len(stopped.state) < 100_000
+    assert [r["action"] for r in driver.trail(case)][-1] == "instance.errored"
+    assert driver.verify(case).ok
+
+    big = "가" * 60_000  # 180,000 bytes of UTF-8 from a person's form: the same refusal
+    again = driver.start("grow")
+    assert driver.complete(again, "ask", {"note": big}) == "error"
+    assert driver.instance(again).error["error"] == "DataTooLarge"
