@@ -13,9 +13,11 @@ import pytest
 
 import tests.workflows.conftest as rig
 from tests.api.conftest import seed
+from tests.api.test_pages import log_in
 from tests.workflows.conftest import City
 
 FOLDER = Path(__file__).resolve().parents[2] / "workflows" / "pending_issue"
+FIELD_REPORT = FOLDER.parent / "field_report"
 MINUTE = timedelta(minutes=1)
 # Registered at T0, Monday 2026-12-07 09:00 in Seoul; 중요 asks for an update every 5 working days.
 WEEK_DUE = datetime(2026, 12, 14, 0, 0, tzinfo=UTC)     # Monday 2026-12-14 09:00 KST
@@ -25,7 +27,8 @@ LATE, LATE_2 = "[현안 보고 지연]", "[현안 보고 지연 2일]"
 
 @pytest.fixture(autouse=True)
 def _deploy_only_pending_issues(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rig, "seed", lambda database: seed(database, [FOLDER]))
+    """The rig deploys the pending issues and the field reports that raise them, nothing else."""
+    monkeypatch.setattr(rig, "seed", lambda database: seed(database, [FOLDER, FIELD_REPORT]))
 
 
 def register(city: City, who: str = "roads.staff", urgency: str = "중요", due_on: str = "2027-01-29",
@@ -177,4 +180,30 @@ def test_a_field_report_can_raise_an_issue_that_names_it_among_the_related_cases
     assert (prefilled["title"], prefilled["lead_department"]) == ("세류 지하차도 배수 불량", "도로과")
     assert prefilled["related_cases"] == [{"case": "FR-0412 세류 지하차도 배수구 막힘"}]
     assert prefilled["status"] == "등록"
+    assert city.verified()
+
+
+def test_a_field_report_in_hand_offers_its_department_to_register_it_as_an_issue(city: City) -> None:
+    from tests.workflows.test_field_report import file_report
+
+    report_id = file_report(city)
+    client = city.api.client
+
+    def case_page() -> str:
+        assert log_in(client, "roads.lead").status_code == 303  # type: ignore[attr-defined]
+        try:
+            return str(client.get(f"/instances/{report_id}").text)
+        finally:
+            client.cookies.clear()
+
+    assert "현안사항으로 등록" not in case_page()  # not before the department has taken it on
+    city.complete("roads.lead", report_id, "acknowledge_report", {})
+    city.work()
+    page = case_page()
+    assert "현안사항으로 등록" in page
+    title = city.instance(report_id)["data"]["title"]
+    assert "/processes/pending_issue/start?title=" in page
+    instance = city.api.start("roads.lead", "pending_issue", {"title": "현장 보고 · " + title})
+    assert data(city, instance["id"])["title"] == "현장 보고 · " + title
+    assert city.open_elements(instance["id"]) == ["register_issue"]
     assert city.verified()
