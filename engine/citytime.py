@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
@@ -39,9 +40,28 @@ _DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @functools.lru_cache(maxsize=128)
-def public_holidays(year: int) -> frozenset[date]:
-    """Korea's public holidays of ``year``, substitute days (대체공휴일) included."""
+def _holidays_of(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays(HOLIDAY_COUNTRY, years=year))
+
+
+def public_holidays(year: int) -> frozenset[date]:
+    """Korea's public holidays of ``year``, substitute days (대체공휴일) included — computed once per
+    year, untraced: a script asking ``is_working_day`` runs under the sandbox's tracer, which would
+    make the holidays library's first computation of a year (0.1 s) take most of a script's second."""
+    tracer = sys.gettrace()
+    if tracer is None:
+        return _holidays_of(year)
+    sys.settrace(None)
+    try:
+        return _holidays_of(year)
+    finally:
+        sys.settrace(tracer)
+
+
+def warm_holidays(around: int) -> None:
+    """Compute the holidays of the years around ``around`` now, outside any script."""
+    for year in range(around - 1, around + 3):
+        _holidays_of(year)
 
 
 def _fixed(moment: datetime) -> datetime:

@@ -37,7 +37,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine.citytime import CityTime
+from engine.citytime import CityTime, warm_holidays
 from engine.parsing import DeferredServiceTask
 from engine.sandbox import SandboxEnvironment
 from engine.timers import CLOCKED
@@ -155,6 +155,7 @@ class ScriptEngine(PythonScriptEngine):  # type: ignore[misc]
 
     def __init__(self, time_limit: float, clock: Callable[[], datetime], city_time: CityTime | None = None) -> None:
         self.city_time = city_time or CityTime.from_settings()
+        warm_holidays(self.city_time.today(clock()).year)  # a script's first working-day question is quick
         helpers = {"now": clock, **self.city_time.script_helpers(clock)}
         super().__init__(environment=SandboxEnvironment(time_limit=time_limit, environment_globals=helpers))
         self.clock = clock
