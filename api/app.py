@@ -27,6 +27,7 @@ from api.routes import (
     instances,
     people,
     processes,
+    records,
     registry,
     remarks,
     schedule,
@@ -64,7 +65,8 @@ def create_app(
     errors.install(app)
     app.add_middleware(InputGuard, max_body=settings.max_body_bytes, max_upload=settings.upload_limit)
     app.add_middleware(OriginCheck, allowed=settings.allowed_origins)
-    for module in (auth, processes, instances, tasks, audit, events, registry, absences, people, schedule, remarks):
+    for module in (auth, processes, instances, tasks, audit, events, registry, absences, people, schedule, remarks,
+                   records):
         app.include_router(module.router)
     app.include_router(schedule.feeds)
 

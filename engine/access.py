@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotAllowed
 from engine.identity import Principal
-from engine.models import Department, Instance, OpenTask, Participant, User
+from engine.models import Department, Instance, OpenTask, Participant, Record, User
 
 STAFF = ("staff", "designer", "admin")  # the roles that change things; auditors only read
 READERS = ("auditor", "admin")  # the roles that read every instance
@@ -205,6 +205,25 @@ def visible_instances(query: Select[Any], principal: Principal) -> Select[Any]:
     if principal.has_role(*READERS):
         return query
     return query.where(_participation(principal, Instance.id))
+
+
+# -- records (기록물) ---------------------------------------------------------------------------
+
+
+def reads_record(principal: Principal, disclosure: Any, instance_id: Any) -> Any:
+    """The SQL condition "``principal`` may read the record" (its content and title). A 공개 record is
+    read by everyone who works here; a 부분공개 or 비공개 one — the whole document, its closed parts not
+    yet told apart — only by those who took part in the document (drafter, approvers, deputies, those
+    it was shared with), the heads of their departments and bureaus (their line), auditors and admins."""
+    if principal.has_role(*READERS):
+        return true()
+    return or_(disclosure == "공개", _participation(principal, instance_id))
+
+
+def may_read_record(session: Session, principal: Principal, record: Record) -> bool:
+    found = session.execute(select(Record.id).where(
+        Record.id == record.id, reads_record(principal, Record.disclosure, Record.instance_id))).first()
+    return found is not None
 
 
 # -- recording participation -----------------------------------------------------------------

@@ -25,6 +25,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import records
+from engine.citytime import CityTime
 from engine.errors import InvalidInput
 from engine.models import OpenTask
 from engine.notifications import head_of, notify_people
@@ -142,4 +144,34 @@ def check_unopened(call: HandlerCall) -> dict[str, Any] | None:
     return {str(call.params.get("variable") or "unopened"): opened is None}
 
 
-BUILT_IN: dict[str, Handler] = {"notify": notify, "set_due_date": set_due_date, "check_unopened": check_unopened}
+def register_record(call: HandlerCall) -> dict[str, Any] | None:
+    """Register the approved document as a record (기록물) with the 분류, 보존기간 and 공개 구분 of its
+    data (``engine.records.register``); ``record_id`` is the record's number in the register."""
+    return {"record_id": records.register(call.session, instance_id=call.instance_id, data=call.data,
+                                          now=call.now).id}
+
+
+def list_expired_records(call: HandlerCall) -> dict[str, Any] | None:
+    """``candidates``: the records past their retention, for the disposal review; ``records_chief``: the
+    head of the department named ``chief_of``, who approves the disposal."""
+    today = CityTime.from_settings().today(call.now)
+    department = str(call.params.get("chief_of") or "")
+    return {"candidates": [records.candidate(r) for r in records.past_retention(call.session, today)],
+            "listed_on": today.isoformat(), "records_chief": head_of(call.session, department) if department else None}
+
+
+def dispose_records(call: HandlerCall) -> dict[str, Any] | None:
+    """Carry out the approved disposal: ``to_dispose`` (record ids) lose their content and are marked
+    폐기, ``to_keep`` are kept ``extend_years`` more; ``disposed`` and ``kept`` are their 문서번호."""
+    data = call.data
+    done = records.dispose(
+        call.session, dispose_ids=[int(i) for i in data.get("to_dispose") or []],
+        keep_ids=[int(i) for i in data.get("to_keep") or []], extend_years=int(data.get("extend_years") or 0),
+        case_id=call.instance_id, decided_by=str(data.get("approved_by") or "system:worker"),
+        note=str(data.get("review_opinion") or ""), now=call.now)
+    return {**done, "disposed_at": call.now.isoformat()}
+
+
+BUILT_IN: dict[str, Handler] = {"notify": notify, "set_due_date": set_due_date, "check_unopened": check_unopened,
+                                "register_record": register_record, "list_expired_records": list_expired_records,
+                                "dispose_records": dispose_records}

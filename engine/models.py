@@ -474,3 +474,34 @@ class Remark(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Record(Base):
+    """A finished 전자결재 document kept as a record (기록물): its 문서번호, 분류 (단위업무), 보존기간 and
+    공개 구분 as chosen at 기안, with a copy of its content. Registered in the transition that
+    finishes the document; afterwards only the disposal process (records_disposal) changes it —
+    disposing of it (the content removed, the row kept) or keeping it for longer."""
+
+    __tablename__ = "records"
+    __table_args__ = (Index("ix_records_department_year", "department", "year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"), unique=True)
+    document_number: Mapped[str] = mapped_column(String(100), index=True)  # the approval process's numbering
+    title: Mapped[str] = mapped_column(String(500))
+    unit: Mapped[str] = mapped_column(String(200), index=True)  # 분류: the unit task (단위업무)
+    retention: Mapped[str] = mapped_column(String(10))  # 1년, 3년, 5년, 10년, 30년, 준영구, 영구
+    disclosure: Mapped[str] = mapped_column(String(10))  # 공개, 부분공개, 비공개
+    disclosure_ground: Mapped[str] = mapped_column(String(10), default="")  # 제1호 … 제8호
+    produced_at: Mapped[datetime]  # when it was approved
+    year: Mapped[int] = mapped_column(Integer)  # the year it was produced in the city's time
+    retain_until: Mapped[str | None] = mapped_column(String(10))  # ISO date; none for 준영구 and 영구
+    drafter: Mapped[str] = mapped_column(String(100))
+    department: Mapped[str] = mapped_column(String(200))  # the drafter's, when it was approved
+    approved_by: Mapped[str] = mapped_column(String(100), default="")
+    content: Mapped[JsonDict | None]  # body, kind, amount, approval course; removed on disposal
+    status: Mapped[str] = mapped_column(String(10), default="보존")  # 보존, 폐기
+    registered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disposed_at: Mapped[datetime | None]
+    disposal_case: Mapped[str | None] = mapped_column(String(36))  # the records_disposal case that decided
+    disposal_note: Mapped[str] = mapped_column(Text, default="")
