@@ -84,7 +84,8 @@ PEOPLE: list[DemoUser] = [
     DemoUser("mayor.secretary", "한수행", "mayor_office", "주무관", groups=("schedule:mayor",)),
     DemoUser("planning.chief", "기획조정실장", "planning", "국장"),
     DemoUser("planning.lead", "정책기획팀장", "planning", "팀장"),
-    DemoUser("planning.staff", "정책기획 주무관", "planning", "주무관"),
+    # 기록물관리 담당: lists and reviews the records past their retention (records_disposal).
+    DemoUser("planning.staff", "정책기획 주무관", "planning", "주무관", groups=("기록물관리",)),
     DemoUser("safety.director", "안전교통국장", "safety_bureau", "국장"),
     DemoUser("welfare.director", "복지환경국장", "welfare_bureau", "국장"),
     *_department_people("roads", "김"),

@@ -173,3 +173,82 @@ def test_a_closed_record_is_read_by_those_who_took_part_and_their_line_and_nobod
         # an open record is read by everyone who works here
         assert record(city, outsider, open_id).json()["content"]["body"] == "시청 앞 보도를 정비합니다."
     assert register(city, "roads.lead", title="개인정보")["total"] == 1
+
+
+# -- disposal past retention -------------------------------------------------------------------
+
+
+def test_records_past_retention_are_reviewed_approved_and_disposed_of_and_the_trails_keep_it(city: City) -> None:
+    short = approved(city, title="2026 보도 정비 일정 통보", retention="1년")
+    kept = approved(city, title="민원 처리 결과", retention="1년", disclosure="비공개", disclosure_ground="제6호")
+    longer = approved(city, title="보도 정비 계획", retention="3년")
+    forever = approved(city, title="도로 대장 정리", retention="영구")
+    city.later(days=393)  # 2028-01-04: the 1년 records of 2026 were kept to the end of 2027
+    assert sorted(i["document_number"] for i in register(city, "auditor", status="경과")["items"]) == sorted(
+        [short["document_number"], kept["document_number"]])
+
+    case = city.api.start("planning.staff", "records_disposal", {"note": "2027년 보존기간 만료분 정기 심의"})["id"]
+    city.work()  # the list is made by the worker
+    listed = city.instance(case)["data"]
+    assert [c["document_number"] for c in listed["candidates"]] == [short["document_number"],
+                                                                    kept["document_number"]]
+    assert listed["records_chief"] == "planning.chief" and listed["status"] == "심의"
+    # only the records manager's group reviews it
+    assert not [t for t in city.tasks("roads.staff") if t["instance_id"] == case]
+    # a number that is not on the list is sent back to the reviewer
+    city.complete("planning.staff", case, "review_disposal", {
+        "review_opinion": "보존 가치 검토함", "keep_numbers": f"{kept['document_number']}\n일반-1999-0", "extend_years": 3})
+    assert city.instance(case)["data"]["review_problems"] == ["일반-1999-0: 목록에 없는 문서번호입니다."]
+    city.complete("planning.staff", case, "review_disposal", {
+        "review_opinion": "민원 처리 결과는 분쟁 가능성이 있어 3년 더 보존", "keep_numbers": kept["document_number"],
+        "extend_years": 3})
+    # the chief returns it once, with a reason, then approves
+    city.complete("planning.chief", case, "approve_disposal", {"approval_decision": "반려",
+                                                               "approval_comment": "보존 사유를 구체적으로"})
+    assert city.instance(case)["data"]["status"] == "재심의"
+    city.complete("planning.staff", case, "review_disposal", {
+        "review_opinion": "민원 처리 결과는 소송 제기 기간(3년) 동안 보존", "keep_numbers": kept["document_number"],
+        "extend_years": 3})
+    city.complete("planning.chief", case, "approve_disposal", {"approval_decision": "승인"})
+    city.work()  # the disposal is carried out by the worker
+    done = city.instance(case)
+    assert done["status"] == "completed"
+    assert (done["data"]["disposed"], done["data"]["kept"]) == ([short["document_number"]],
+                                                               [kept["document_number"]])
+
+    gone = record(city, "roads.staff", short["record_id"]).json()
+    assert (gone["status"], gone["content"], gone["title"]) == ("폐기", None, "2026 보도 정비 일정 통보")
+    assert gone["disposed_at"] is not None
+    still = record(city, "roads.staff", kept["record_id"]).json()
+    assert (still["status"], still["retain_until"]) == ("보존", "2030-12-31")
+    assert still["content"]["body"] == "시청 앞 보도를 정비합니다."
+    for untouched in (longer, forever):
+        assert record(city, "roads.staff", untouched["record_id"]).json()["status"] == "보존"
+    assert register(city, "auditor", status="경과")["total"] == 0
+    assert [i["id"] for i in register(city, "auditor", status="폐기")["items"]] == [short["record_id"]]
+
+    # each document's own trail tells what became of its record, and who decided
+    disposed = [r for r in city.trail(short["id"]) if r["action"] == "record.disposed"]
+    assert len(disposed) == 1 and disposed[0]["actor"] == "planning.chief"
+    assert disposed[0]["detail"]["disposal_case"] == case
+    extended = [r for r in city.trail(kept["id"]) if r["action"] == "record.retention_extended"]
+    assert extended[0]["detail"]["after"]["retain_until"] == "2030-12-31"
+    # the disposal's own trail: who reviewed, who approved, and the worker carrying it out
+    trail = city.trail(case)
+    assert [(r["element_id"], r["actor"]) for r in trail if r["action"] == "task.completed"
+            and r["element_id"] in ("review_disposal", "approve_disposal")] == [
+        ("review_disposal", "planning.staff"), ("review_disposal", "planning.staff"),
+        ("approve_disposal", "planning.chief"), ("review_disposal", "planning.staff"),
+        ("approve_disposal", "planning.chief")]
+    assert any(r["action"] == "job.completed" and r["element_id"] == "carry_out" for r in trail)
+    assert city.verified()
+
+
+def test_a_disposal_review_with_nothing_past_retention_ends_at_once(city: City) -> None:
+    approved(city, retention="1년")
+    case = city.api.start("planning.staff", "records_disposal", {})["id"]
+    city.work()
+    done = city.instance(case)
+    assert done["status"] == "completed" and done["data"]["candidates"] == []
+    assert done["data"]["status"] == "대상 없음"
+    assert register(city, "auditor", status="보존")["total"] == 1
