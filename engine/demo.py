@@ -25,6 +25,7 @@ from engine import (
     commands,
     demo_city,
     demo_issues,
+    demo_records,
     demo_schedule,
     identity,
     notifications,
@@ -532,7 +533,7 @@ def _document(scene: _Scene, doc: demo_city.Document) -> Story:
     yield scene.ago(doc.age)
     line = [{"kind": kind, "people": [desk.person(user) for user in people]} for kind, people in doc.line]
     document = {"title": doc.title, "body": doc.body, "doc_type": doc.doc_type, "amount": doc.amount, "line": line}
-    case = desk.start(doc.drafter, "approval", document)
+    case = desk.start(doc.drafter, "approval", {**document, **demo_records.record_fields(doc.title)})
     for act in doc.acts:
         yield scene.later(act.days)
         if act.task == "withdraw":

@@ -194,6 +194,12 @@ def read(session: Session, principal: Principal, record_id: int) -> Record:
     return record
 
 
+def may_open_case(session: Session, principal: Principal, record: Record) -> bool:
+    """Whether ``principal`` may open the 전자결재 case the record came from (those who took part)."""
+    case = session.get(Instance, record.instance_id)
+    return case is not None and access.may_see_instance(session, principal, case)
+
+
 def of_instance(session: Session, instance_id: str) -> Record | None:
     return session.execute(select(Record).where(Record.instance_id == instance_id)).scalar_one_or_none()
 

@@ -14,6 +14,7 @@ from api.web import (
     login,
     notifications,
     processes,
+    records,
     registers,
     remarks,
     schedule,
@@ -22,7 +23,7 @@ from api.web import (
 
 router = APIRouter(include_in_schema=False)
 for _feature in (login, work, cases, notifications, registers, processes, audit, absences, schedule, remarks,
-                 interests):
+                 interests, records):
     router.include_router(_feature.router)
 
 

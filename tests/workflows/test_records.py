@@ -9,6 +9,7 @@ import csv
 import io
 from typing import Any
 
+from tests.api.test_pages import log_in
 from tests.workflows.conftest import City
 
 LINE = [{"kind": "검토", "people": [{"user": "roads.lead"}]}, {"kind": "결재", "people": [{"user": "roads.chief"}]}]
@@ -252,3 +253,36 @@ def test_a_disposal_review_with_nothing_past_retention_ends_at_once(city: City) 
     assert done["status"] == "completed" and done["data"]["candidates"] == []
     assert done["data"]["status"] == "대상 없음"
     assert register(city, "auditor", status="보존")["total"] == 1
+
+
+# -- the pages -----------------------------------------------------------------------------------
+
+
+def test_the_register_page_withholds_a_closed_title_from_outsiders_and_the_record_page_refuses_them(
+        city: City) -> None:
+    closed = approved(city, title="민원인 개인정보 처리", disclosure="비공개", disclosure_ground="제6호")
+    approved(city, title="보도 정비 계획", retention="10년")
+    client = city.api.client
+    log_in(client, "welfare.staff")
+    page = client.get("/records")
+    assert page.status_code == 200
+    assert "기록물 등록대장" in page.text and "보도 정비 계획" in page.text
+    assert "민원인 개인정보 처리" not in page.text and "(비공개 기록물)" in page.text
+    assert "비공개 제6호" in page.text and "김주무관" in page.text and "roads.staff" not in page.text
+    assert "2036-12-31까지" in page.text
+    found = client.get("/records", params={"retention": "10년"}).text
+    assert "보도 정비 계획" in found and "(비공개 기록물)" not in found
+    refused = client.get(f"/records/{closed['record_id']}")
+    assert refused.status_code == 403
+    assert "결재에 참여한 사람과 그 부서장·국장만 읽을 수 있습니다" in refused.text
+    assert "홍길동" not in refused.text and "개인정보 처리" not in refused.text
+    english = client.get("/records?lang=en").text
+    assert "Records register" in english and "(closed record)" in english and "10 years" in english
+
+    client.cookies.clear()
+    log_in(client, "safety.director")  # the line of 도로과, where it was drafted
+    shown = client.get(f"/records/{closed['record_id']}")
+    assert shown.status_code == 200
+    assert "민원인 개인정보 처리" in shown.text and "시청 앞 보도를 정비합니다." in shown.text
+    assert "정보공개법 제9조 제1항 제6호" in shown.text and "김과장" in shown.text
+    client.cookies.clear()
