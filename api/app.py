@@ -6,7 +6,8 @@ import base64
 import dataclasses
 import hashlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -37,12 +38,19 @@ from engine.attachments import BlobStore
 from engine.config import Settings, get_settings
 from engine.context import EngineContext
 from engine.db import Database
+from engine.script_pool import pool as script_pool
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    script_pool().start_spare()  # the first script of the day need not wait for its process to start
+    yield
 
 
 def create_app(
@@ -55,6 +63,7 @@ def create_app(
     if ctx.form_check is None:  # the engine validates submissions with the forms package's rules
         ctx = dataclasses.replace(ctx, form_check=check_form)
     app = FastAPI(
+        lifespan=_lifespan,
         title="cityflow",
         summary="Work management for city hall, run as BPMN",
         openapi_url="/api/openapi.json",

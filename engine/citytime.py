@@ -64,6 +64,12 @@ def warm_holidays(around: int) -> None:
         _holidays_of(year)
 
 
+def script_helpers_at(city: CityTime, moment: datetime) -> dict[str, Callable[..., Any]]:
+    """What a script may call, with the engine's clock read once at ``moment``: how the helpers are
+    built again in a script process (``engine.script_pool``), where the engine's clock is not."""
+    return {"now": lambda: moment, **city.script_helpers(lambda: moment)}
+
+
 def _fixed(moment: datetime) -> datetime:
     """``moment`` with a fixed-offset zone: what scripts see carries no zone database with it."""
     offset, name = moment.utcoffset(), moment.tzname()

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     audit_anchor_syslog: str | None = None  # also to syslog: "1" (the machine's), a socket path or host:port
     audit_checkpoint_seconds: int = 60  # how often the worker checkpoints (and anchors) the trail
     script_time_limit: float = 1.0
+    script_processes: int = 2  # processes that run scripts under the operating system's limits
+    script_memory_mb: int = 256  # memory a script process may take beyond what it starts with
     max_data_bytes: int = 1024 * 1024  # how much data a case may hold (as JSON); a step leaving more is not kept
     attachment_max_bytes: int = 10 * 1024 * 1024
     max_body_bytes: int = 2 * 1024 * 1024  # a JSON or form body; larger is refused (413) before it is parsed

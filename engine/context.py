@@ -51,7 +51,7 @@ class EngineContext:
         form_check: FormCheck | None = None, max_data_bytes: int = 1024 * 1024,
     ) -> EngineContext:
         clock = clock or Clock()
-        return cls(script_engine=make_script_engine(script_time_limit, clock), clock=clock, form_check=form_check,
-                   max_data_bytes=max_data_bytes)
+        return cls(script_engine=make_script_engine(script_time_limit, clock, max_data_bytes), clock=clock,
+                   form_check=form_check, max_data_bytes=max_data_bytes)
 
 

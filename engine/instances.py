@@ -58,7 +58,6 @@ from engine.runtime import (
     compact,
     current_data,
     data_changes,
-    data_size_over,
     dump_state,
     jsonable,
     load_state,
@@ -68,7 +67,7 @@ from engine.runtime import (
     run_engine,
     state_name,
 )
-from engine.sandbox import camunda_to_python
+from engine.sandbox import camunda_to_python, data_size_over
 from engine.timers import ClockedTimeDate, due_from, iso_literal
 from engine.timers import due_at as timer_due_at
 
@@ -137,9 +136,17 @@ def load(session: Session, ctx: EngineContext, instance: Instance) -> tuple[Proc
     return bundle, load_state(instance.state, bundle, ctx.script_engine)
 
 
+def _unwrapped(exc: BaseException) -> BaseException | None:
+    """The error SpiffWorkflow wrapped ``exc`` around, if it did (it raises its own while handling ours)."""
+    inner = getattr(exc, "exception", None) or exc.__cause__
+    if inner is None and isinstance(exc.__context__, CityflowError):
+        inner = exc.__context__
+    return inner
+
+
 def _failure(exc: Exception) -> tuple[str, str]:
     """The error's name and message, looking through SpiffWorkflow's wrapping."""
-    inner = getattr(exc, "exception", None) or exc.__cause__
+    inner = _unwrapped(exc)
     if isinstance(inner, CityflowError):
         return inner.name, inner.detail
     if isinstance(exc, CityflowError):
@@ -546,7 +553,9 @@ def transition(
             _act(workflow, recorder, step)
         except Exception as exc:  # a designer's script or condition failed: keep everything, mark the error
             failure = exc
-        too_much = failure is None and _holds_too_much(workflow, ctx.max_data_bytes)
+        # too much data, found by a script process or counted here: the step is not kept
+        too_much = (failure is not None and isinstance(_unwrapped(failure) or failure, DataTooLarge)) or (
+            failure is None and _holds_too_much(workflow, ctx.max_data_bytes))
         if too_much:
             failure = DataTooLarge(f"this step would leave the case holding more than {ctx.max_data_bytes:,} "
                                    "bytes of data (CITYFLOW_MAX_DATA_BYTES); nothing of it was kept")
@@ -572,7 +581,11 @@ def transition(
             except Exception as exc:  # a designer's expression failed some other way (a due date, say)
                 failure = exc
     if too_much:  # not kept: the case stays where it was before this step, stopped with the cause
-        bundle, workflow = load(session, ctx, instance)
+        if instance.state:
+            bundle, workflow = load(session, ctx, instance)
+        else:  # a case being started stays at its start, with the data it was started with
+            workflow = new_workflow(bundle, ctx.script_engine)
+            workflow.task_tree.data.update(instance.data)
     else:
         entries.extend(_entries(recorder, step, acted_on))
     now = ctx.clock()
@@ -622,6 +635,9 @@ def start_instance(
     ``scheduled``: the worker starts it
     because its timer start event is due, so that timer counts as fired."""
     data = _require_object(data)
+    if data_size_over(data, ctx.max_data_bytes):
+        raise DataTooLarge(f"the data to start with is more than a case may hold ({ctx.max_data_bytes:,} bytes, "
+                           "CITYFLOW_MAX_DATA_BYTES)")
     version_id, version_number = latest_version(session, process_key)
     bundle = ctx.bundles.get(session, version_id)
     workflow = new_workflow(bundle, ctx.script_engine)

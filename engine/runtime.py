@@ -37,9 +37,9 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine.citytime import CityTime, warm_holidays
+from engine.citytime import CityTime, script_helpers_at, warm_holidays
 from engine.parsing import DeferredServiceTask
-from engine.sandbox import SandboxEnvironment
+from engine.sandbox import SandboxEnvironment, data_size_over
 from engine.timers import CLOCKED
 
 RECORDED_STATES = frozenset({"WAITING", "READY", "COMPLETED", "ERROR", "CANCELLED"})
@@ -153,16 +153,24 @@ class ScriptEngine(PythonScriptEngine):  # type: ignore[misc]
     """The sandboxed script engine, with the clock timers read; scripts read it as ``now()``,
     and count local dates and working days with the city's helpers (``engine.citytime``)."""
 
-    def __init__(self, time_limit: float, clock: Callable[[], datetime], city_time: CityTime | None = None) -> None:
+    def __init__(self, time_limit: float, clock: Callable[[], datetime], city_time: CityTime | None = None,
+                 result_limit: int = 1024 * 1024) -> None:
         self.city_time = city_time or CityTime.from_settings()
         warm_holidays(self.city_time.today(clock()).year)  # a script's first working-day question is quick
         helpers = {"now": clock, **self.city_time.script_helpers(clock)}
-        super().__init__(environment=SandboxEnvironment(time_limit=time_limit, environment_globals=helpers))
+        city = self.city_time
+        environment = SandboxEnvironment(
+            time_limit=time_limit, environment_globals=helpers, result_limit=result_limit,
+            helper_recipe=lambda: (script_helpers_at, (city, clock())),
+        )
+        super().__init__(environment=environment)
         self.clock = clock
 
 
-def make_script_engine(time_limit: float, clock: Callable[[], datetime] | None = None) -> PythonScriptEngine:
-    return ScriptEngine(time_limit, clock or (lambda: datetime.now(UTC)))
+def make_script_engine(
+    time_limit: float, clock: Callable[[], datetime] | None = None, result_limit: int = 1024 * 1024,
+) -> PythonScriptEngine:
+    return ScriptEngine(time_limit, clock or (lambda: datetime.now(UTC)), result_limit=result_limit)
 
 
 def new_workflow(bundle: ProcessBundle, script_engine: PythonScriptEngine) -> BpmnWorkflow:
@@ -187,33 +195,6 @@ def all_tasks(workflow: BpmnWorkflow) -> Iterator[Task]:
     yield from workflow.tasks.values()
     for subprocess in workflow.subprocesses.values():
         yield from subprocess.tasks.values()
-
-
-def data_size_over(value: Any, limit: int) -> bool:
-    """Whether ``value`` takes more than ``limit`` bytes as JSON — counted without writing it, and
-    stopping as soon as the count passes the limit (so ``[[0] * 10**6] * 30`` is judged at once).
-    Strings count their UTF-8 length at most, other scalars a few bytes, containers their items."""
-    size = 0
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            size += len(item) + 2
-        elif isinstance(item, bytes):
-            size += len(item) * 2
-        elif isinstance(item, dict):
-            size += 2 + len(item)
-            for key, inner in item.items():
-                size += len(str(key)) + 3
-                stack.append(inner)
-        elif isinstance(item, list | tuple | set | frozenset):
-            size += 2 + len(item)
-            stack.extend(item)
-        else:
-            size += 8
-        if size > limit:
-            return True
-    return False
 
 
 def jsonable(value: Any) -> Any:

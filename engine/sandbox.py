@@ -58,7 +58,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 
 from engine.errors import ScriptFailed, ScriptRefused
 
-__all__ = ["SandboxEnvironment", "camunda_to_python", "compile_problem"]
+__all__ = ["SandboxEnvironment", "camunda_to_python", "compile_problem", "data_size_over"]
 
 _FILENAME: Final = "<cityflow-script>"
 
@@ -249,6 +249,31 @@ class _Compiled:
     code: CodeType | None
     problem: str | None = None
     refused: bool = False
+    bounded: bool = False  # cannot do unbounded work in one C call: may run in this process
+
+
+#: Nodes that can hold the interpreter inside one C call, or for long: calls (``ljust``, 3-argument
+#: ``pow``, ``join``), loops and comprehensions, functions. Code without them runs in a time bounded by
+#: its length and the size of the case's data, so it need not cross to a script process.
+_UNBOUNDED_NODES: Final = (
+    ast.Call, ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
+    ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.Try, ast.TryStar,
+)
+#: Operators that multiply sizes (``[[0] * 10**6] * 30``, ``'%*d' % (10**9, 1)``, ``2 ** n``, ``1 << n``).
+_GROWING_OPERATORS: Final = (ast.Mult, ast.Pow, ast.LShift, ast.Mod, ast.MatMult)
+
+
+def _bounded(tree: ast.AST) -> bool:
+    """Whether ``tree`` is straight-line code whose every step costs at most about the size of its data:
+    a condition such as ``approved and amount < 1000`` or a script of plain assignments."""
+    for node in ast.walk(tree):
+        if isinstance(node, _UNBOUNDED_NODES):
+            return False
+        if isinstance(node, ast.BinOp | ast.AugAssign) and isinstance(node.op, _GROWING_OPERATORS):
+            return False
+        if isinstance(node, ast.FormattedValue) and node.format_spec is not None:  # f"{x:>{10**9}}"
+            return False
+    return True
 
 
 _RP_LINE = re.compile(r"^Line (\d+): (.*?)\.?$", re.DOTALL)
@@ -282,12 +307,13 @@ def _compile(source: str, mode: str) -> _Compiled:
         return _Compiled(None, f"{type(exc).__name__}: {exc}")
     compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
     try:
+        bounded = _bounded(tree)
         result = compiler(tree, _FILENAME, policy=_Policy)
     except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError) as exc:
         return _Compiled(None, f"{type(exc).__name__}: {exc}")
     if result.errors or result.code is None:
         return _Compiled(None, _policy_message(result.errors or ("refused",)), refused=True)
-    return _Compiled(result.code)
+    return _Compiled(result.code, bounded=bounded)
 
 
 def compile_problem(source: str, mode: str) -> str | None:
@@ -756,28 +782,78 @@ def _script_line(exc: BaseException) -> int | None:
     return line
 
 
+# --------------------------------------------------------------------------- sizes
+def data_size_over(value: Any, limit: int) -> bool:
+    """Whether ``value`` takes more than ``limit`` bytes as JSON — counted without writing it, and
+    stopping as soon as the count passes the limit (so ``[[0] * 10**6] * 30`` is judged at once).
+    Strings count their UTF-8 length at most, other scalars a few bytes, containers their items."""
+    size = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            size += len(item) + 2
+        elif isinstance(item, bytes):
+            size += len(item) * 2
+        elif isinstance(item, dict):
+            size += 2 + len(item)
+            for key, inner in item.items():
+                size += len(str(key)) + 3
+                stack.append(inner)
+        elif isinstance(item, list | tuple | set | frozenset):
+            size += 2 + len(item)
+            stack.extend(item)
+        else:
+            size += 8
+        if size > limit:
+            return True
+    return False
+
+
 # --------------------------------------------------------------------------- the environment
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    code: CodeType
+    bounded: bool
+
+
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]  # untyped base
     """A SpiffWorkflow script environment that runs everything under the sandbox.
 
     Behaves like ``TaskDataEnvironment``: ``evaluate`` returns the value of an
     expression over the task data; ``execute`` runs a script and leaves the task
     data holding the variables it assigned, changed or deleted.
+
+    Code that could spend long in one C call (any call, loop or size-multiplying operator: see
+    ``_bounded``) runs in a process of the script pool (``engine.script_pool``), under limits the
+    operating system enforces; ``isolate=False`` runs everything here (the pool's processes do).
+    The helpers a script calls must then reach that process: ``helper_recipe`` gives, at each run,
+    a module-level function and its arguments that build them there (``now()`` fixed at that
+    moment); without one, ``environment_globals`` are sent as they are and must be picklable.
     """
 
-    def __init__(self, time_limit: float = 1.0, environment_globals: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, time_limit: float = 1.0, environment_globals: dict[str, Any] | None = None, *,
+        helper_recipe: Callable[[], tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]] | None = None,
+        result_limit: int = 1024 * 1024, isolate: bool = True,
+    ) -> None:
         if not time_limit > 0:
             raise ValueError("time_limit must be positive")
         super().__init__(environment_globals)
         self.globals: dict[str, Any]
         self.time_limit = float(time_limit)
+        self.helper_recipe = helper_recipe
+        self.result_limit = result_limit
+        self.isolate = isolate
         self._hooks: dict[str, Any] = {**_HOOKS, "__builtins__": {**_BUILTINS, **self.globals}}
 
     # ---- SpiffWorkflow interface
     def evaluate(self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> Any:
         compiled = self._compiled(expression, "eval")
+        if self.isolate and not compiled.bounded:
+            return self._elsewhere("eval", expression, context, external_context)
         namespace = {**external_context, **context} if external_context else context.copy()
-        return self._run(compiled, namespace, expression, "eval")
+        return self._run(compiled.code, namespace, expression, "eval")
 
     def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:
         external = external_context or {}
@@ -788,8 +864,13 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
                 + ", ".join(sorted(overwrites))
             )
         compiled = self._compiled(script, "exec")
+        if self.isolate and not compiled.bounded:
+            left = self._elsewhere("exec", script, context, external_context)
+            context.clear()
+            context.update(left)
+            return True
         namespace = {**external, **context}
-        self._run(compiled, namespace, script, "exec")
+        self._run(compiled.code, namespace, script, "exec")
         for name, value in namespace.items():
             if name.startswith("_") or name in external or name in self.globals:
                 continue
@@ -805,7 +886,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         raise ScriptRefused("service calls are not scripts")
 
     # ---- internals
-    def _compiled(self, source: str, mode: str) -> CodeType:
+    def _compiled(self, source: str, mode: str) -> _Ready:
         what = "expression" if mode == "eval" else "script"
         if not isinstance(source, str):
             raise ScriptFailed(f"the {what} must be text, not {type(source).__name__}")
@@ -815,7 +896,15 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
             if mode == "eval":
                 message = f"{message} in expression {source.strip()!r}"
             raise (ScriptRefused if compiled.refused else ScriptFailed)(message)
-        return compiled.code
+        return _Ready(compiled.code, compiled.bounded)
+
+    def _elsewhere(self, mode: str, source: str, context: dict[str, Any], external: dict[str, Any] | None) -> Any:
+        """Run in a script process: the value of an expression, or the task data a script leaves."""
+        from engine.script_pool import Job, pool
+
+        helpers = self.helper_recipe() if self.helper_recipe is not None else self.globals
+        job = Job(mode, source, context, external or None, helpers, self.time_limit, self.result_limit)
+        return pool().run(job)
 
     def _run(self, code: CodeType, namespace: dict[str, Any], source: str, mode: str) -> Any:
         tracer, check = _deadline_guards(time.monotonic() + self.time_limit)
@@ -839,6 +928,9 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
             raise ScriptRefused(self._where(refusal.message, refusal, source, mode)) from None
         except ScriptFailed:
             raise
+        except MemoryError as exc:
+            what = "expression" if mode == "eval" else "script"
+            raise ScriptFailed(self._where(f"the {what} ran out of memory", exc, source, mode)) from None
         except Exception as exc:
             detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             raise ScriptFailed(self._where(detail, exc, source, mode)) from exc

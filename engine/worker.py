@@ -38,6 +38,7 @@ from engine.definitions import latest_versions
 from engine.errors import Conflict, InstanceNotActive, InvalidInput, NotFound
 from engine.models import RUNNING, Instance, Job, MessageWait, ProcessSchedule, Timer
 from engine.runtime import ProcessBundle, data_changes
+from engine.script_pool import pool as script_pool
 
 log = logging.getLogger("cityflow.worker")
 
@@ -396,6 +397,7 @@ class Worker:
         return total
 
     def run_forever(self, idle_seconds: float = 1.0) -> None:
+        script_pool().start_spare()  # the first script need not wait for its process to start
         while True:
             if self.run_pass().total == 0:
                 time.sleep(idle_seconds)

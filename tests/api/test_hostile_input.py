@@ -4,14 +4,24 @@ Nothing of it is stored, and the server answers the next request as usual."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import Api
+from api.app import create_app
+from engine.context import EngineContext
+from engine.db import Database
+from engine.demo import DEMO_PASSWORD
+from engine.script_pool import pool
+from tests.api.conftest import Api, seed, serving
 from tests.api.test_pages import hidden
+from tests.engine.helpers import bpmn, chain, process, script_task, user_task, write_folder
 from tests.images import png
 
 SUGGESTION = {"process_key": "suggestion", "data": {"title": "가로수 정비"}}
@@ -153,3 +163,51 @@ def test_the_login_page_says_when_to_try_again_after_too_many_failures(client: T
     throttled = client.post("/login", data={"username": "welfare.staff", "password": "cityflow-demo",
                                             "csrf_token": hidden(page.text)})
     assert throttled.status_code == 401 and "로그인에 너무 많이 실패했습니다. 15분 뒤에 다시 해 보세요." in throttled.text
+
+
+# --------------------------------------------------------------------------- scripts that burn a C call
+BURNING = {
+    "three-argument pow": ("x = pow(3, 2**12000 - 1, 2**12000 + 1)", "stopped after 1s"),
+    "ljust": ("x = 'x'.ljust(10**9)", "ran out of memory"),
+    "nested list product": ("rows = [[0] * 10**6] * 30", "more than 1,048,576 bytes"),
+}
+
+
+@pytest.mark.parametrize(("script", "cause"), BURNING.values(), ids=BURNING.keys())
+def test_a_script_burning_one_c_call_stops_its_case_in_error_while_the_server_answers_others(
+    database: Database, settings: Any, tmp_path: Path, script: str, cause: str,
+) -> None:
+    body = ('<bpmn:startEvent id="start"/>' + script_task("heat", script) + user_task("check", "확인")
+            + '<bpmn:endEvent id="end"/>' + chain("start", "heat", "check", "end"))
+    seed(database, [write_folder(tmp_path, "burn", {"burn.bpmn": bpmn(process("burn", body))})])
+    limit = 0.5
+    app = create_app(settings, database, EngineContext.create(script_time_limit=limit))
+    pool().warm()  # a process stopped before is being replaced: not this script's time
+    with serving(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        token = client.post("/api/auth/token", json={"username": "roads.staff", "password": DEMO_PASSWORD})
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        started: dict[str, Any] = {}
+
+        def start() -> None:
+            begun = time.perf_counter()
+            with httpx.Client(base_url=url, timeout=30) as own:
+                started["answer"] = own.post("/api/instances", headers=headers,
+                                             json={"process_key": "burn", "data": {"title": "대장 정리"}})
+            started["took"] = time.perf_counter() - begun
+
+        burning = threading.Thread(target=start)
+        burning.start()
+        time.sleep(0.1)
+        asked = time.perf_counter()
+        assert client.get("/api/me", headers=headers).status_code == 200
+        # Another request is answered while the script burns. SQLite has one writer at a time and
+        # every unit of work there takes the write lock: the request waits for the script's end.
+        assert time.perf_counter() - asked < (0.5 if database.dialect == "postgresql" else 2 * limit + 1.0)
+        burning.join(30)
+        assert started["took"] < 2 * limit + 1.0  # stopped at twice the limit, answered at once
+        answer = started["answer"]
+        assert answer.status_code == 201, answer.text
+        case = answer.json()
+        assert case["status"] == "error" and cause in case["error"]["message"]
+        trail = client.get(f"/api/instances/{case['id']}/audit", headers=headers)
+        assert trail.status_code == 200 and trail.json()[-1]["action"] == "instance.errored"

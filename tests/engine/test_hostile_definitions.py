@@ -74,7 +74,7 @@ def test_a_script_that_would_leave_the_case_holding_too_much_stops_it_and_nothin
     case = driver.start("grow", {"title": "대장 정리"})
     assert driver.complete(case, "ask", {"note": "확인 바랍니다"}) == "error"
     stopped = driver.instance(case)
-    assert stopped.error["error"] == "DataTooLarge" and "100,000 bytes" in stopped.error["message"]
+    assert stopped.error["error"] == "DataTooLarge" and "100,000 bytes" in stopped.error["message"], stopped.error
     assert "rows" not in stopped.data and "note" not in stopped.data  # the step was not kept
     assert len(stopped.state) < 100_000
     assert [r["action"] for r in driver.trail(case)][-1] == "instance.errored"

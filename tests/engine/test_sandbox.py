@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import operator
+import os
 import sys
 import threading
 import time
@@ -190,6 +193,85 @@ def test_endless_condition_is_stopped(env: SandboxEnvironment) -> None:
         env.evaluate("all(True for i in items for j in items for k in items)", {"items": list(range(1000))})
 
 
+# --------------------------------------------------------------------------- one long C call
+#: Scripts that spend their time or memory inside one C call, where no tracer can stop them.
+ONE_CALL_ESCAPES = {
+    "three-argument pow": ("x = pow(3, 2**12000 - 1, 2**12000 + 1)", "stopped after 0.4s"),
+    "nested list product": ("x = [[0] * 10**6] * 30", "more than 1,048,576 bytes"),
+    "ljust": ("x = 'x'.ljust(10**9)", "ran out of memory"),
+    "zfill": ("x = 'x'.zfill(10**9)", "ran out of memory"),
+    "center": ("x = 'x'.center(10**9)", "ran out of memory"),
+    "%*d": ("x = '%*d' % (10**9, 1)", "ran out of memory"),
+    "format width": ("x = f'{1:>{10**9}}'", "ran out of memory"),
+    "replace": ("x = ('x' * 10**6).replace('x', 'x' * 1000)", "ran out of memory"),
+    "join": ("x = ('y' * 10**4).join(['x'] * 10**6)", "ran out of memory"),
+}
+
+
+@pytest.mark.parametrize(("script", "cause"), ONE_CALL_ESCAPES.values(), ids=ONE_CALL_ESCAPES.keys())
+def test_work_inside_one_c_call_is_stopped_within_twice_the_limit_while_this_process_runs_on(
+    env: SandboxEnvironment, script: str, cause: str,
+) -> None:
+    from engine.script_pool import pool
+
+    pool().warm()  # a process stopped by the previous case is being replaced: not this script's time
+    ticks: list[float] = []
+    running = threading.Event()
+    running.set()
+
+    def tick() -> None:  # what the server's other requests need: this interpreter, free
+        while running.is_set():
+            ticks.append(time.perf_counter())
+            time.sleep(0.01)
+
+    ticker = threading.Thread(target=tick)
+    ticker.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(ScriptFailed) as caught:
+            run(env, script)
+    finally:
+        took = time.perf_counter() - started
+        running.clear()
+        ticker.join()
+    assert cause in str(caught.value)
+    assert took < 2 * LIMIT + 0.5  # the script process is killed at twice the limit
+    gaps = [later - earlier for earlier, later in itertools.pairwise(ticks)]
+    assert max(gaps, default=0) < 0.15  # nothing held this interpreter meanwhile
+
+
+def test_a_script_process_that_was_stopped_is_replaced_and_the_next_script_runs(env: SandboxEnvironment) -> None:
+    with pytest.raises(ScriptFailed, match="stopped after"):
+        run(env, "x = pow(3, 2**12000 - 1, 2**12000 + 1)")
+    assert run(env, "x = len(items)", items=[1, 2, 3]) == {"items": [1, 2, 3], "x": 3}
+
+
+def test_a_script_process_knows_nothing_of_the_servers_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.script_pool import Job, ScriptPool
+
+    monkeypatch.setenv("CITYFLOW_SECRET_KEY", "not-for-scripts")
+    # What a script that escaped the sandbox could reach, were it given os.getenv.
+    escaped = SandboxEnvironment(environment_globals={"getenv": os.getenv}, isolate=False)
+    assert run(escaped, "x = getenv('CITYFLOW_SECRET_KEY')")["x"] == "not-for-scripts"  # in the server
+    own = ScriptPool(size=1)  # started now, with this environment
+    try:
+        job = Job("exec", "x = getenv('CITYFLOW_SECRET_KEY', 'nothing')", {}, None, {"getenv": os.getenv}, 1.0, 10_000)
+        assert own.run(job) == {"x": "nothing"}  # in a script process
+    finally:
+        own.close()
+
+
+def test_simple_conditions_and_assignments_stay_in_this_process() -> None:
+    from engine.sandbox import _compile
+
+    for source, mode in [("${approved}", "eval"), ("amount >= 1000 and not urgent", "eval"),
+                         ("status = '결재' if approved else '반려'\ncount = count + 1", "exec")]:
+        assert _compile(source, mode).bounded, source
+    for source, mode in [("len(items) > 3", "eval"), ("x = [0] * n", "exec"), ("x = '%s' % y", "exec"),
+                         ("for i in items:\n    pass", "exec"), ("x = f'{y:>{n}}'", "exec")]:
+        assert not _compile(source, mode).bounded, source
+
+
 def test_long_but_legitimate_script_completes() -> None:
     env = SandboxEnvironment()
     script = """
@@ -260,12 +342,22 @@ def test_external_context_is_readable_but_not_stored(env: SandboxEnvironment) ->
 
 
 def test_environment_globals_are_available_but_not_stored() -> None:
-    env = SandboxEnvironment(environment_globals={"double": lambda v: v * 2, "RATE": 3})
+    env = SandboxEnvironment(environment_globals={"negate": operator.neg, "RATE": 3})
     data = {"a": 2}
-    env.execute("b = double(a) * RATE", data)
-    assert data == {"a": 2, "b": 12}
+    env.execute("b = negate(a) * RATE", data)  # a call: run in a script process, the helpers sent there
+    assert data == {"a": 2, "b": -6}
     with pytest.raises(ScriptFailed, match="RATE"):
         env.execute("c = 1", {"RATE": 1})
+
+
+def test_helpers_that_cannot_reach_a_script_process_fail_clearly() -> None:
+    env = SandboxEnvironment(environment_globals={"double": lambda v: v * 2})
+    with pytest.raises(ScriptFailed, match="cannot be sent to a script process"):
+        env.execute("b = double(2)", {})
+    here = SandboxEnvironment(environment_globals={"double": lambda v: v * 2}, isolate=False)
+    data: dict[str, int] = {}
+    here.execute("b = double(2)", data)
+    assert data == {"b": 4}
 
 
 def test_failed_script_leaves_top_level_variables_alone(env: SandboxEnvironment) -> None:
@@ -477,3 +569,14 @@ def test_spiff_workflow_runs_script_and_gateway_in_the_sandbox(tmp_path: Path, x
     completed = {task.task_spec.name for task in workflow.get_tasks(state=TaskState.COMPLETED)}
     assert branch in completed
     assert ({"end_big", "end_small"} - {branch}).isdisjoint(completed)
+
+
+def test_an_answer_from_a_script_process_is_read_as_plain_data_only() -> None:
+    import pickle
+
+    from engine.script_pool import _answer
+
+    assert _answer(pickle.dumps(("ok", {"when": datetime(2026, 11, 28), "tags": {"a"}}))) == (
+        "ok", {"when": datetime(2026, 11, 28), "tags": {"a"}})
+    with pytest.raises(ScriptRefused, match=r"(os|posix)\.system is not data"):
+        _answer(pickle.dumps(("ok", os.system)))  # what a process that escaped the sandbox could send
