@@ -11,7 +11,7 @@ import os
 import sys
 import tempfile
 
-from bench.transitions import Figure, measure
+from bench.transitions import Figure, measure, script_process_figures
 
 
 def main() -> int:
@@ -25,6 +25,7 @@ def main() -> int:
         print(profile_transitions(os.environ.get("CITYFLOW_TEST_POSTGRES_URL") if "--postgres" in sys.argv else None))
         return 0
     figures: list[Figure] = measure("SQLite", None, 5, quick)
+    figures += script_process_figures(quick)
     postgres = os.environ.get("CITYFLOW_TEST_POSTGRES_URL")
     if postgres:
         figures += measure("PostgreSQL", postgres, 2, quick)

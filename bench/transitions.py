@@ -113,3 +113,30 @@ def measure(label: str, url: str | None, p1_limit: float, quick: bool) -> list[F
 def driver_iterations(repeat: int) -> int:
     """Iterations already run by the first transition measurement."""
     return repeat // 2
+
+
+#: A script of the kind the city's processes run: helpers called, so it runs in a script process.
+CALLING_SCRIPT = "due = add_working_days(today(), 3)\nsigned = len(approvers)\nstatus = '검토' if signed else '기안'"
+
+
+def script_process_figures(quick: bool) -> list[Figure]:
+    """What crossing to a script process costs one script, against running the same script in the server,
+    and what a script process costs one transition (the P1 transition is the baseline)."""
+    from datetime import UTC, datetime
+
+    from engine.citytime import CityTime, script_helpers_at
+    from engine.sandbox import SandboxEnvironment
+
+    city = CityTime.from_settings()
+    moment = datetime.now(UTC)
+    helpers = script_helpers_at(city, moment)
+    crossing = SandboxEnvironment(environment_globals=helpers,
+                                  helper_recipe=lambda: (script_helpers_at, (city, moment)))
+    here = SandboxEnvironment(environment_globals=helpers, isolate=False)
+    data = {"approvers": ["planning.head", "mayor"], "title": "2027년 도로 정비 계획", "amount": 120_000_000}
+    repeat = 200 if quick else 1000
+    away = median_seconds(lambda: crossing.execute(CALLING_SCRIPT, dict(data)), repeat)
+    near = median_seconds(lambda: here.execute(CALLING_SCRIPT, dict(data)), repeat)
+    return [Figure("P1", "a helper-calling script in a script process / in the server", away, near, "ms",
+                   "cost of the OS-enforced limits")]
+
