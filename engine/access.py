@@ -14,7 +14,7 @@ never makes anyone a participant.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, and_, exists, or_, select, true
@@ -39,6 +39,20 @@ def offered_to(person: Principal, task: OpenTask) -> bool:
     if task.assignee:
         return person.username == task.assignee
     return person.username in task.candidate_users or bool(person.groups.intersection(task.candidate_groups))
+
+
+def designed_for(person: Principal, extensions: Mapping[str, Any], lane: str | None) -> bool:
+    """Whether a task, as its BPMN is drawn, would be offered to ``person``: its assignee, candidate
+    users or groups when written out, else its lane. One given as an expression (``${department}``)
+    is known only when the task opens; it counts as yes here and is decided then."""
+    named = {key: str(extensions.get(key) or "").strip() for key in ("assignee", "candidateUsers", "candidateGroups")}
+    if any(value.startswith(("${", "#{")) for value in named.values()):
+        return True
+    users = {name.strip() for key in ("assignee", "candidateUsers") for name in named[key].split(",") if name.strip()}
+    groups = {name.strip() for name in named["candidateGroups"].split(",") if name.strip()}
+    if not (users or groups) and lane:
+        groups = {lane}
+    return person.username in users or bool(person.groups & groups) or not (users or groups)
 
 
 def acting_for(principal: Principal, task: OpenTask) -> str | None:

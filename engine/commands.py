@@ -37,7 +37,7 @@ from engine import (
     worklist,
 )
 from engine.context import EngineContext
-from engine.errors import Conflict, FormInvalid, InstanceNotActive, InvalidInput, NotAllowed
+from engine.errors import Conflict, FormInvalid, InstanceNotActive, InvalidInput, NotAllowed, NotFound
 from engine.identity import Principal
 from engine.instances import Step
 from engine.models import (
@@ -114,6 +114,66 @@ def start(
         if refused:
             raise FormInvalid(refused)
     return instance
+
+
+def may_start_and_complete(
+    session: Session, ctx: EngineContext, principal: Principal, process_key: str, element_id: str,
+) -> bool:
+    """Whether ``principal`` may start ``process_key`` and do its task ``element_id`` at once (see
+    :func:`start_and_complete`), as the newest version's BPMN offers that task."""
+    if not principal.has_role("staff"):
+        return False
+    try:
+        version = definitions.version_row(session, process_key)
+    except NotFound:
+        return False
+    spec = next((s for s in ctx.bundles.get(session, version.id).spec.task_specs.values()
+                 if getattr(s, "bpmn_id", None) == element_id), None)
+    return spec is not None and access.designed_for(principal, getattr(spec, "extensions", {}) or {},
+                                                   getattr(spec, "lane", None))
+
+
+def start_and_complete(
+    session: Session, ctx: EngineContext, principal: Principal, process_key: str, start_data: dict[str, Any],
+    element_id: str, task_data: dict[str, Any], *, files: dict[str, list[Upload]] | None = None,
+    store: attachments.BlobStore | None = None, max_bytes: int = attachments.MAX_BYTES,
+) -> Instance:
+    """Start a case and do its first task at once: one form for both, as when the mayor gives a
+    directive on site (현장 지시) and it is registered as given.
+
+    The task ``element_id`` must open for ``principal`` as the case starts. The ``files`` (field path →
+    uploads) become attachments of that task, named in ``task_data`` at their field (a list where the
+    task's form takes several). The task is completed as :func:`complete` would — the same form, the
+    same checks; nothing is kept unless all of it is."""
+    with session.begin_nested():
+        instance = start(session, ctx, principal, process_key, start_data)
+        task = next((t for t in instances.open_tasks(session, instance.id) if t.element_id == element_id), None)
+        if task is None:
+            raise InvalidInput(f"starting '{process_key}' does not open the task '{element_id}'")
+        version = session.get(ProcessVersion, instance.process_version_id)
+        assert version is not None
+        document = definitions.form_document(version, task.element_id, task.form_key) or {}
+        properties = (document.get("schema", document) or {}).get("properties") or {}
+        data, refused = dict(task_data), []
+        for path, uploads in (files or {}).items():
+            if store is None:
+                raise InvalidInput("files need the attachment store")
+            references = []
+            for upload in uploads:
+                try:
+                    stored = attachments.add_attachment(
+                        session, store, principal, instance.id, upload.filename, upload.content_type, upload.data,
+                        task_id=task.id, at=ctx.clock(), max_bytes=max_bytes)
+                except InvalidInput as exc:
+                    refused.append({"field": path, "message": exc.detail})
+                else:
+                    references.append(f"attachment:{stored.id}")
+            several = (properties.get(path) or {}).get("type") == "array"
+            if references:
+                data[path] = references if several else references[0]
+        if refused:
+            raise FormInvalid(refused)
+        return complete(session, ctx, principal, task.id, data)
 
 
 # -- tasks -------------------------------------------------------------------------------------

@@ -17,15 +17,17 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from api.deps import SESSION_COOKIE, Public, SessionDep, services
 from api.web.i18n import LANGUAGE_COOKIE, choose, translations
-from engine import definitions, identity, notifications
+from engine import attachments, definitions, identity, notifications
 from engine.errors import CityflowError, NotAllowed, NotAuthenticated, TaskNotReady
 from engine.identity import Principal
 from engine.labels import Labels, labels_of
 from forms import render as forms_render
+from forms.definition import Form
+from forms.submission import Submission, UploadedFile, parse_submission
 
 HERE = Path(__file__).resolve().parent
 LOGIN_CSRF_COOKIE = "cityflow_login_csrf"
@@ -242,3 +244,15 @@ def mount_static(app: FastAPI) -> None:
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.state.page_error = page_error
+
+
+def read_submission(form: Form, posted: FormData, viewer: WebUser) -> Submission:
+    """What a person posted on ``form``: its fields and the files they chose, in their time zone."""
+    fields = {name: [v for v in posted.getlist(name) if isinstance(v, str)] for name in posted}
+    files: dict[str, list[UploadedFile]] = {}
+    for name, value in posted.multi_items():
+        if isinstance(value, UploadFile) and value.filename:
+            files.setdefault(name, []).append(
+                UploadedFile(value.filename, value.content_type or "", value.file.read(attachments.MAX_BYTES + 1)))
+    return parse_submission(form, fields, files, zone=viewer.zone)
+

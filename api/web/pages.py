@@ -10,6 +10,7 @@ from api.web import (
     audit,
     cases,
     common,
+    field_directive,
     interests,
     login,
     notifications,
@@ -23,7 +24,7 @@ from api.web import (
 
 router = APIRouter(include_in_schema=False)
 for _feature in (login, work, cases, notifications, registers, processes, audit, absences, schedule, remarks,
-                 interests, records):
+                 interests, records, field_directive):
     router.include_router(_feature.router)
 
 

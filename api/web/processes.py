@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData, UploadFile
 
 from api.deps import Services, ServicesDep, SessionDep
 from api.web.common import (
@@ -18,17 +17,17 @@ from api.web.common import (
     Viewer,
     WebUser,
     check_csrf,
+    read_submission,
     render,
     see_other,
 )
 from api.web.i18n import translations
-from engine import access, attachments, commands, definitions, identity, remarks, schedule, worklist
+from engine import access, commands, definitions, identity, remarks, schedule, worklist
 from engine.errors import FormInvalid, NotFound
 from engine.labels import labels_of
 from engine.models import ProcessVersion
 from forms.definition import Form
 from forms.render import render_form
-from forms.submission import UploadedFile, parse_submission
 from forms.validation import FieldError
 
 router = APIRouter(include_in_schema=False)
@@ -120,15 +119,6 @@ def start_page(
                  source_remark=_source_remark(session, from_remark, viewer) if from_remark else None)
 
 
-def _uploads(posted: FormData) -> dict[str, list[UploadedFile]]:
-    files: dict[str, list[UploadedFile]] = {}
-    for name, value in posted.multi_items():
-        if isinstance(value, UploadFile) and value.filename:
-            files.setdefault(name, []).append(
-                UploadedFile(value.filename, value.content_type or "", value.file.read(attachments.MAX_BYTES + 1)))
-    return files
-
-
 @router.post("/processes/{key}/start")
 def start(
     request: Request, key: str, viewer: Viewer, posted: Posted, session: SessionDep, services: ServicesDep
@@ -155,8 +145,7 @@ def start(
                 if not t.standing and access.acting_for(viewer.principal, t)]
         return see_other(f"/tasks/{mine[0].id}" if mine else f"/instances/{instance.id}")
     form = Form.from_document(document, locale=viewer.locale)
-    fields = {name: [v for v in posted.getlist(name) if isinstance(v, str)] for name in posted}
-    submission = parse_submission(form, fields, _uploads(posted), zone=viewer.zone)
+    submission = read_submission(form, posted, viewer)
     if submission.add_row:
         return _page(request, viewer, session, version, form, submission.data)
     files = {path: [commands.Upload(u.filename, u.content_type, u.data) for u in uploads]

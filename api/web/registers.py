@@ -20,7 +20,7 @@ from api.web.common import (
     render,
     value_words,
 )
-from engine import registry, worklist
+from engine import commands, registry, worklist
 from engine.errors import CityflowError, ProcessNotFound
 from engine.labels import NONE, Labels
 
@@ -36,9 +36,10 @@ def directives_page(
     filters = {"department": department, "status": status, "overdue": True if overdue == "1" else None}
     register = registry.register(session, "directive", services.ctx.clock(), filters=filters, offset=offset,
                                  reader=viewer.principal)
+    gives = commands.may_start_and_complete(session, services.ctx, viewer.principal, "directive", "register_directive")
     return render(request, "directives.html", viewer, section="directives", register=register,
                   word=value_words(process_labels(session).get("directive", NONE), viewer.locale),
-                  filters={"department": department, "status": status, "overdue": overdue})
+                  filters={"department": department, "status": status, "overdue": overdue}, gives_directives=gives)
 
 
 @router.get("/pledges", response_class=HTMLResponse)

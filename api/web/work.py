@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData, UploadFile
 
 from api.deps import ServicesDep, SessionDep
 from api.errors import message_of
@@ -26,6 +25,7 @@ from api.web.common import (
     check_csrf,
     process_labels,
     process_names,
+    read_submission,
     render,
     see_other,
 )
@@ -37,7 +37,6 @@ from engine.labels import NONE, Labels
 from engine.models import Instance, OpenTask, User
 from forms.definition import Form
 from forms.render import render_form
-from forms.submission import UploadedFile, parse_submission
 from forms.validation import FieldError
 
 router = APIRouter(include_in_schema=False)
@@ -185,16 +184,6 @@ def task_page(
                   **context)
 
 
-def _uploads(form: FormData) -> dict[str, list[UploadedFile]]:
-    files: dict[str, list[UploadedFile]] = {}
-    for name, value in form.multi_items():
-        if isinstance(value, UploadFile) and value.filename:
-            files.setdefault(name, []).append(
-                UploadedFile(value.filename, value.content_type or "", value.file.read(attachments.MAX_BYTES + 1))
-            )
-    return files
-
-
 @router.post("/tasks/{task_id}", response_class=HTMLResponse)
 def act_on_task(
     request: Request, task_id: str, viewer: Viewer, posted: Posted, session: SessionDep, services: ServicesDep
@@ -211,9 +200,8 @@ def act_on_task(
         return see_other(f"/tasks/{task_id}", gettext("The task is back with everyone it was offered to."))
     task = commands.open_task(session, services.ctx, viewer.principal, task_id)
     form, context = _task_context(session, services, viewer, task)
-    fields = {name: [v for v in posted.getlist(name) if isinstance(v, str)] for name in posted}
     shown = form or Form.from_document({"type": "object", "properties": {}})
-    submission = parse_submission(shown, fields, _uploads(posted), zone=viewer.zone)
+    submission = read_submission(shown, posted, viewer)
     errors: list[FieldError] = []
     for path, uploads in submission.files.items():
         references = []
