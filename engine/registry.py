@@ -20,7 +20,7 @@ import ast
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -485,6 +485,11 @@ class _Columns:
 
     def condition(self, name: str, wanted: Any) -> ColumnElement[bool]:
         """The filter ``name`` (one the register offers) at the value ``wanted``."""
+        if name == "open" and self.declared.status is not None and self.declared.closed:
+            # Every register with closed statuses can be read for its open matters only (the dashboard's
+            # counts of what is open link there): ``open=1`` — not in a closed status.
+            still = func.coalesce(self.role(self.declared.status).not_in(self.declared.closed), True)
+            return still if _flag(wanted, name) else not_(still)
         if name not in self.declared.filters:
             offered = ", ".join(self.declared.filters) or "none"
             raise InvalidInput(f"the register of '{self.declared.process_key}' has no filter '{name}' "
@@ -493,7 +498,7 @@ class _Columns:
             condition = self.overdue()
             if condition is None:
                 raise InvalidInput("overdue needs the time now")
-            return condition if _flag(wanted) else not_(condition)
+            return condition if _flag(wanted, name) else not_(condition)
         item = self.declared.field(self.declared.filter_field(name))
         assert item is not None  # declarations are validated before they are deployed
         if item.type == "number":
@@ -505,7 +510,7 @@ class _Columns:
         return equal
 
 
-def _flag(value: Any) -> bool:
+def _flag(value: Any, name: str) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -513,7 +518,7 @@ def _flag(value: Any) -> bool:
         return True
     if text in ("0", "false", "no"):
         return False
-    raise InvalidInput(f"overdue: '{value}' is neither true nor false")
+    raise InvalidInput(f"{name}: '{value}' is neither true nor false")
 
 
 # -- the register ----------------------------------------------------------------------------
@@ -727,6 +732,40 @@ def open_by(session: Session, process_key: str, role: str = "category") -> dict[
     rows = select(columns.role(getattr(declared, role)).label("value")).subquery()
     counted = session.execute(select(rows.c.value, func.count()).group_by(rows.c.value)).all()
     return dict(sorted((str(value), count) for value, count in counted))
+
+
+@dataclass(frozen=True)
+class Month:
+    """One month of a process's cases: how many began and how many ended (closed, completed) in it."""
+
+    month: str  # YYYY-MM, in city time
+    started: int
+    ended: int
+
+
+def by_month(session: Session, process_key: str, now: datetime, zone: tzinfo, months: int = 12) -> list[Month]:
+    """The last ``months`` months up to ``now`` (this one included), each with the cases of
+    ``process_key`` started and ended in it, counted in the city's time (cancelled ones aside)."""
+    local = now.astimezone(zone)
+    first_year, first_month = divmod(local.year * 12 + local.month - 1 - (months - 1), 12)
+    since = datetime(first_year, first_month + 1, 1, tzinfo=zone)
+    labels = [f"{(first_year * 12 + first_month + n) // 12:04d}-{(first_month + n) % 12 + 1:02d}"
+              for n in range(months)]
+    started = dict.fromkeys(labels, 0)
+    ended = dict.fromkeys(labels, 0)
+    rows = session.execute(
+        select(Instance.started_at, Instance.ended_at).where(
+            Instance.process_key == process_key, Instance.status != "cancelled",
+            or_(Instance.started_at >= since, Instance.ended_at >= since))
+    ).all()
+    for began, finished in rows:
+        for moment, counts in ((began, started), (finished, ended)):
+            if moment is None:
+                continue
+            key = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone).strftime("%Y-%m")
+            if key in counts:
+                counts[key] += 1
+    return [Month(label, started[label], ended[label]) for label in labels]
 
 
 # -- the two registers the city reads every day, by the names of their routes ----------------

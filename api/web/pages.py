@@ -16,6 +16,7 @@ from api.web import (
     notifications,
     processes,
     records,
+    register_pages,
     registers,
     remarks,
     schedule,
@@ -24,7 +25,7 @@ from api.web import (
 
 router = APIRouter(include_in_schema=False)
 for _feature in (login, work, cases, notifications, registers, processes, audit, absences, schedule, remarks,
-                 interests, records, field_directive):
+                 interests, records, field_directive, register_pages):
     router.include_router(_feature.router)
 
 

@@ -84,6 +84,11 @@ def _shown(entries: list[schedule.Entry], viewer: WebUser, day: date, names: dic
     return shown
 
 
+def agenda(session: Session, viewer: WebUser, entries: list[schedule.Entry], day: date) -> list[Shown]:
+    """One day's entries as the schedule page shows them (for the dashboard's 오늘 일정)."""
+    return _shown(entries, viewer, day, _named(session, [n for e in entries for n in e.event.attendees]))
+
+
 def _owner_choices(session: Session, viewer: WebUser) -> list[User]:
     kept = schedule.owners(session, viewer.principal)
     return list({user.username: user for user in [*schedule.kept_schedules(session), *kept]}.values())

@@ -45,3 +45,27 @@ def test_on_a_phone_the_mayor_gives_a_directive_on_site_with_a_photo_and_lands_o
         assert page.locator("img[src*='/thumbnail']").count() >= 1 or page.locator("img").count() >= 1
         page.screenshot(path=str(SCREENSHOTS / "field-directive-case-phone.png"), full_page=True)
         phone.close()
+
+
+def test_on_a_phone_the_dashboard_fits_and_a_number_leads_to_its_register(
+    browser: Any, database: Database, ctx: EngineContext, settings: Any, app: Any,  # noqa: F811
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.api.conftest import Api
+    from tests.api.test_words import directive_to_classify
+
+    directive_to_classify(Api(TestClient(app)))
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with serving(app) as url:
+        phone = browser.new_context(**PHONE)
+        page = phone.new_page()
+        log_in(page, url, "mayor")
+        page.goto(f"{url}/dashboard")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+        assert page.locator(".cf-chart").count() >= 1  # the months drawn
+        page.screenshot(path=str(SCREENSHOTS / "dashboard-phone.png"), full_page=True)
+        page.locator("#directive-statuses a", has_text="추진중").first.click()
+        page.wait_for_url(f"{url}/directives?status=**")
+        assert page.locator(".cf-card", has_text="어두운 골목 가로등 정비").count() == 1
+        phone.close()

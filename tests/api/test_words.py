@@ -57,12 +57,12 @@ def test_the_dashboard_and_registers_show_statuses_in_the_page_language(api: Api
     log_in(client, "planning.staff")
 
     korean = lxml.html.fromstring(client.get("/dashboard").text)
-    statuses = [" ".join(li.text_content().split()) for li in korean.xpath("//section[h2][1]/ul/li")]
+    statuses = [" ".join(li.text_content().split()) for li in korean.xpath("//section[@id='directive-statuses']/ul/li")]
     assert statuses[0].startswith("추진중")
 
     english_page = client.get("/dashboard?lang=en").text
     english = lxml.html.fromstring(english_page)
-    statuses = [" ".join(li.text_content().split()) for li in english.xpath("//section[h2][1]/ul/li")]
+    statuses = [" ".join(li.text_content().split()) for li in english.xpath("//section[@id='directive-statuses']/ul/li")]
     assert [s.rsplit(" ", 1)[0] for s in statuses] == [
         "In progress", "Completed", "Ongoing management", "Long-term review", "Not feasible"]
     assert not any(word in english_page for word in ("추진중", "계속관리", "장기검토", "추진불가"))
@@ -81,7 +81,7 @@ def test_the_dashboard_names_the_step_an_approval_waits_at_and_whom_it_waits_for
     log_in(client, "roads.staff")
 
     def waiting(page: str) -> str:
-        section = lxml.html.fromstring(page).xpath("//section[h2][3]//li[contains(@class, 'cf-card')]")
+        section = lxml.html.fromstring(page).xpath("//section[@id='approvals']//li[contains(@class, 'cf-card')]")
         assert len(section) == 1
         return " ".join(section[0].text_content().split())
 
