@@ -22,6 +22,7 @@ from api.web.i18n import translations
 from api.web.views import CaseReader
 from engine import access, attachments, commands, definitions, worklist
 from engine.errors import InvalidInput
+from engine.identity import Principal
 from engine.models import Instance
 
 router = APIRouter(include_in_schema=False)
@@ -61,7 +62,20 @@ def instance_page(request: Request, instance_id: str, viewer: Viewer, session: S
         can_cancel=access.may_cancel(principal, instance),
         shows_problems=principal.has_role("designer", "admin", "auditor"),
         reads_trail=principal.has_role(*access.READERS),
+        raises_issue=_raises_issue(session, principal, instance),
     )
+
+
+#: The process a case's readers raise a 현안사항 (pending issue) with, from any case.
+ISSUES = "pending_issue"
+
+
+def _raises_issue(session: Session, principal: Principal, instance: Instance) -> bool:
+    """Whether the case page offers to register the case as a pending issue: to staff, while the
+    pending-issue process is deployed, on any case but a pending issue itself."""
+    if instance.process_key == ISSUES or not principal.has_role("staff"):
+        return False
+    return any(row.key == ISSUES for row in definitions.latest_versions(session))
 
 
 @functools.cache

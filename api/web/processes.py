@@ -17,13 +17,14 @@ from api.web.common import (
     Viewer,
     WebUser,
     check_csrf,
+    process_names,
     read_submission,
     render,
     see_other,
 )
 from api.web.i18n import translations
 from engine import access, commands, definitions, identity, remarks, schedule, worklist
-from engine.errors import FormInvalid, NotFound
+from engine.errors import CityflowError, FormInvalid, NotFound
 from engine.labels import labels_of
 from engine.models import ProcessVersion
 from forms.definition import Form
@@ -83,10 +84,23 @@ def _source_remark(session: Session, entry_id: Any, viewer: WebUser) -> dict[str
             "day": remark.said_at.astimezone(viewer.zone).date().isoformat()}
 
 
+def _raised_from(session: Session, viewer: WebUser, instance_id: Any) -> dict[str, Any] | None:
+    """The case a case is raised from (a 현안 from a field report), as its start data keeps it: its id,
+    number, title and process by name — when the starter may read it."""
+    try:
+        case = worklist.instance_for(session, viewer.principal, str(instance_id))
+    except CityflowError:
+        return None
+    names = process_names(session, viewer.locale)
+    return {"instance_id": case.id, "id": case.business_key or "", "title": str((case.data or {}).get("title") or ""),
+            "process": names.get(case.process_key, case.process_key)}
+
+
 def _page(
     request: Request, viewer: WebUser, session: SessionDep, version: ProcessVersion, form: Form | None,
     data: dict[str, Any] | None = None, errors: list[FieldError] | None = None, status: int = 200,
     title: str = "", source_event: dict[str, Any] | None = None, source_remark: dict[str, Any] | None = None,
+    raised_from: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     labels = labels_of(version)
     gettext = translations(viewer.locale).gettext
@@ -100,23 +114,28 @@ def _page(
         )
     return render(request, "start.html", viewer, status=status, section="processes", process=version,
                   process_name=name, start_word=labels.word("start", viewer.locale, gettext("Start")),
-                  form_html=form_html, title=title, source_event=source_event, source_remark=source_remark)
+                  form_html=form_html, title=title, source_event=source_event, source_remark=source_remark,
+                  raised_from=raised_from)
 
 
 @router.get("/processes/{key}/start", response_class=HTMLResponse)
 def start_page(
     request: Request, key: str, viewer: Viewer, session: SessionDep, services: ServicesDep,
     title: Annotated[str, Query(max_length=200)] = "", from_schedule: Annotated[str, Query(max_length=20)] = "",
-    from_remark: Annotated[str, Query(max_length=20)] = "",
+    from_remark: Annotated[str, Query(max_length=20)] = "", from_case: Annotated[str, Query(max_length=40)] = "",
 ) -> HTMLResponse:
     """The start form of a process (the 기안 page of 전자결재); a title for one without a form, given
     beforehand when it is started from a schedule entry (``from_schedule``)."""
     version = definitions.version_row(session, key)
     document = _start_form(session, services, version)
     form = Form.from_document(document, locale=viewer.locale) if document is not None else None
+    raised_from = _raised_from(session, viewer, from_case) if from_case else None
+    if raised_from is not None and not title:
+        title = f"{raised_from['process']} · {raised_from['title']}"
     return _page(request, viewer, session, version, form, title=title,
                  source_event=_source_event(session, viewer, from_schedule) if from_schedule else None,
-                 source_remark=_source_remark(session, from_remark, viewer) if from_remark else None)
+                 source_remark=_source_remark(session, from_remark, viewer) if from_remark else None,
+                 raised_from=raised_from)
 
 
 @router.post("/processes/{key}/start")
@@ -140,6 +159,9 @@ def start(
             "from_remark") else None
         if source_remark is not None:
             data["source_remark"] = source_remark
+        raised_from = _raised_from(session, viewer, posted.get("from_case")) if posted.get("from_case") else None
+        if raised_from is not None:
+            data["raised_from"] = raised_from
         instance = commands.start(session, services.ctx, viewer.principal, key, data)
         mine = [t for t in worklist.tasks_of(session, instance.id)
                 if not t.standing and access.acting_for(viewer.principal, t)]

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import lxml.html
 import pytest
 
 import tests.workflows.conftest as rig
@@ -183,27 +184,28 @@ def test_a_field_report_can_raise_an_issue_that_names_it_among_the_related_cases
     assert city.verified()
 
 
-def test_a_field_report_in_hand_offers_its_department_to_register_it_as_an_issue(city: City) -> None:
+def test_any_case_is_registered_as_an_issue_from_its_page_and_the_issue_links_back_to_it(city: City) -> None:
     from tests.workflows.test_field_report import file_report
 
     report_id = file_report(city)
     client = city.api.client
-
-    def case_page() -> str:
-        assert log_in(client, "roads.lead").status_code == 303  # type: ignore[attr-defined]
-        try:
-            return str(client.get(f"/instances/{report_id}").text)
-        finally:
-            client.cookies.clear()
-
-    assert "현안사항으로 등록" not in case_page()  # not before the department has taken it on
-    city.complete("roads.lead", report_id, "acknowledge_report", {})
-    city.work()
-    page = case_page()
-    assert "현안사항으로 등록" in page
+    assert log_in(client, "roads.lead").status_code == 303  # type: ignore[attr-defined]
+    case_page = lxml.html.fromstring(client.get(f"/instances/{report_id}").text)
+    (link,) = case_page.xpath("//a[normalize-space()='현안사항으로 등록']")
+    start_page = lxml.html.fromstring(client.get(link.get("href")).text)
     title = city.instance(report_id)["data"]["title"]
-    assert "/processes/pending_issue/start?title=" in page
-    instance = city.api.start("roads.lead", "pending_issue", {"title": "현장 보고 · " + title})
-    assert data(city, instance["id"])["title"] == "현장 보고 · " + title
-    assert city.open_elements(instance["id"]) == ["register_issue"]
+    assert start_page.xpath("//input[@name='title']/@value") == ["현장행정 처리 · " + title]  # the process's name
+    answer = client.post("/processes/pending_issue/start", data={
+        "csrf_token": start_page.xpath("//input[@name='csrf_token']/@value")[0],
+        "title": "현장행정 처리 · " + title, "from_case": report_id}, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    (issue,) = city.api.call("GET", "/api/registers/pending_issue", "roads.lead").json()["items"]
+    prefilled = data(city, issue["id"])
+    assert prefilled["raised_from"]["instance_id"] == report_id
+    assert prefilled["related_cases"][0] == {"case": "현장행정 처리 " + title}
+    assert city.open_elements(issue["id"]) == ["register_issue"]
+    issue_page = lxml.html.fromstring(client.get(f"/instances/{issue['id']}").text)
+    assert issue_page.xpath(f"//a[@href='/instances/{report_id}']")  # the issue leads back to the report
+    assert not issue_page.xpath("//a[normalize-space()='현안사항으로 등록']")  # an issue raises no issue
     assert city.verified()
+
