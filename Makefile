@@ -8,7 +8,7 @@ PORT ?= 8000
 LOCK := requirements.lock
 CONFORMANCE_DIR := $(or $(CITYFLOW_CONFORMANCE_DIR),../shared/conformance)
 
-.PHONY: run test lint bench lock clean system-packages
+.PHONY: run test lint bench fuzz lock clean system-packages
 # What a case's PDF needs from the system: Pango for WeasyPrint, a font with Korean (Debian names).
 PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk
 
@@ -64,6 +64,15 @@ test: $(VENV)/.installed-test system-packages
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check engine api forms tests bench
 	$(BIN)/mypy
+
+$(VENV)/.installed-fuzz: pyproject.toml $(LOCK) | $(BIN)/python
+	$(call install,.[test,fuzz])
+	touch $@ $(VENV)/.installed $(VENV)/.installed-test
+
+## Requests generated from the OpenAPI description as every kind of person, against a fresh demo
+## city hall (about six minutes); exits 1 on any server error
+fuzz: $(VENV)/.installed-fuzz
+	$(BIN)/python -m bench.fuzz
 
 ## Benchmarks (never part of `make test`)
 bench: $(VENV)/.installed-test
