@@ -124,11 +124,12 @@ def script_process_figures(quick: bool) -> list[Figure]:
     and what a script process costs one transition (the P1 transition is the baseline)."""
     from datetime import UTC, datetime
 
-    from engine.citytime import CityTime, script_helpers_at
+    from engine.citytime import CityTime, script_helpers_at, warm_holidays
     from engine.sandbox import SandboxEnvironment
 
     city = CityTime.from_settings()
     moment = datetime.now(UTC)
+    warm_holidays(moment.year)  # as the engine does when it starts: the holidays are not the script's work
     helpers = script_helpers_at(city, moment)
     crossing = SandboxEnvironment(environment_globals=helpers,
                                   helper_recipe=lambda: (script_helpers_at, (city, moment)))
