@@ -33,7 +33,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
-from api.web import media
+from api.web import media, trends
 from api.web.common import WebUser, _labels, in_zone
 from api.web.i18n import translations
 from api.web.people import People
@@ -430,6 +430,11 @@ class CaseReader:
             "stamp": stamp,
             "acted_at": self.acted_at,
             "past": self.past,
+            # a key indicator's values against its target as a chart; a period (2027-01, 2027-Q1) in words
+            "trend": lambda measurements, unit="", caption="": trends.trend_chart(
+                measurements, unit=str(unit or ""), locale=self.locale, caption=str(caption or ""),
+                word=lambda judgement: self.format.text("judgement", judgement)),
+            "period_name": lambda period, short=False: trends.period_name(str(period or ""), self.locale, short),
         }
 
     def past(self, moment: Any) -> bool:
