@@ -17,6 +17,8 @@ instance. The rest of the engine (``instances``, ``runtime``, ``sandbox``, ``par
 - ``attachments``, ``notifications``, ``registry`` — files, telling people, registers
 - ``schedule`` — people's schedules (단체장 일정) and their calendar feeds
 - ``remarks`` — what the mayor said (말씀), searchable, with the directives it produced
+- ``persons`` — people the mayor meets (인물): who they are, their personal data read for a purpose and
+  on record, where they appear, erasure on request
 - ``records`` — finished 전자결재 documents kept as records (기록물 등록대장), searched, disposed of
 - ``audit`` — records, verification, export, checkpoints
 - ``trail`` — reading trails as auditors do: search, one case's records, streamed exports, each reading recorded
@@ -46,6 +48,7 @@ __all__ = [
     "migrate",
     "models",
     "notifications",
+    "persons",
     "records",
     "registry",
     "remarks",

@@ -21,7 +21,7 @@ from sqlalchemy import Select, Table, and_, exists, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from engine.errors import NotAllowed
+from engine.errors import NotAllowed, PersonalDataRefused
 from engine.identity import Principal
 from engine.models import Department, Instance, OpenTask, Participant, Record, User
 
@@ -238,6 +238,37 @@ def may_read_record(session: Session, principal: Principal, record: Record) -> b
     found = session.execute(select(Record.id).where(
         Record.id == record.id, reads_record(principal, Record.disclosure, Record.instance_id))).first()
     return found is not None
+
+
+# -- people the mayor meets (인물) ---------------------------------------------------------------
+
+PERSONS_GROUP = "인물관리"  # those who keep the register of people the mayor meets
+
+
+def keeps_persons(principal: Principal, kept_schedules: Iterable[str]) -> bool:
+    """People's personal data in the 인물 register — contacts and notes — are for those who need them to
+    arrange the meetings: the group 인물관리, the people whose schedules others keep (the mayor) and
+    those who keep those schedules (``schedule:<owner>``, the 비서실). They register people, change them,
+    link them, erase them on request, and read their personal data, each reading for a purpose chosen
+    and recorded. Not auditors or admins as such: auditors read the record of who read what, not the
+    data; an admin who needs them is put in the group, and that change is on record."""
+    if not principal.has_role(*STAFF):
+        return False
+    owners = set(kept_schedules)
+    return (PERSONS_GROUP in principal.groups or principal.username in owners
+            or any(f"schedule:{owner}" in principal.groups for owner in owners))
+
+
+def require_keeps_persons(principal: Principal, kept_schedules: Iterable[str], attempted: str) -> None:
+    if not keeps_persons(principal, kept_schedules):
+        raise PersonalDataRefused(f"you may not {attempted}: personal data are for the group {PERSONS_GROUP}, "
+                                  "the mayor and the mayor's office (비서실)")
+
+
+def reads_person_views(principal: Principal, kept_schedules: Iterable[str]) -> bool:
+    """Who read a person's personal data, when and for what: those who keep the register, and auditors
+    and admins (who read the trail, not the data)."""
+    return principal.has_role(*READERS) or keeps_persons(principal, kept_schedules)
 
 
 # -- recording participation -----------------------------------------------------------------

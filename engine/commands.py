@@ -31,13 +31,22 @@ from engine import (
     definitions,
     identity,
     instances,
+    persons,
     remarks,
     schedule,
     worker,
     worklist,
 )
 from engine.context import EngineContext
-from engine.errors import Conflict, FormInvalid, InstanceNotActive, InvalidInput, NotAllowed, NotFound
+from engine.errors import (
+    Conflict,
+    FormInvalid,
+    InstanceNotActive,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    PersonalDataRefused,
+)
 from engine.identity import Principal
 from engine.instances import Step
 from engine.models import (
@@ -45,6 +54,7 @@ from engine.models import (
     Comment,
     Instance,
     OpenTask,
+    Person,
     ProcessVersion,
     Remark,
     ScheduleEvent,
@@ -590,3 +600,54 @@ def change_remark(session: Session, ctx: EngineContext, principal: Principal, re
     remark = remarks.get(session, remark_id)
     access.require_records_remarks_of(principal, remark.speaker)
     return remarks.change(session, remark, draft, principal.username, ctx.clock())
+
+
+# -- people the mayor meets (인물) ------------------------------------------------------------------
+
+
+def add_person(session: Session, ctx: EngineContext, principal: Principal, draft: persons.Draft) -> Person:
+    """Register a person (those who keep the register); every field wrong is named."""
+    access.require_keeps_persons(principal, persons.kept_schedules(session), "register people")
+    return persons.add(session, draft, principal.username, ctx.clock())
+
+
+def change_person(session: Session, ctx: EngineContext, principal: Principal, person_id: int,
+                  draft: persons.Draft) -> Person:
+    person = persons.get(session, person_id, lock=True)
+    access.require_keeps_persons(principal, persons.kept_schedules(session), "change people")
+    return persons.change(session, person, draft, principal.username, ctx.clock())
+
+
+def read_personal_data(session: Session, ctx: EngineContext, principal: Principal, person_id: int,
+                       purpose: str) -> persons.PersonalData:
+    """A person's contacts and notes, for a purpose, to those who keep the register; the reading is
+    recorded, and so is a refused attempt (which the refusal keeps)."""
+    person = persons.get(session, person_id)
+    if not persons.keeps(session, principal):
+        persons.record_refusal(session, person.id, principal.username, "read personal data", ctx.clock())
+        raise PersonalDataRefused("you may not read people's personal data: they are for the group "
+                                  f"{access.PERSONS_GROUP}, the mayor and the mayor's office (비서실)", recorded=True)
+    return persons.reveal(session, person, purpose, principal.username, ctx.clock())
+
+
+def link_person(session: Session, ctx: EngineContext, principal: Principal, person_id: int, kind: str, target: str,
+                role: str = "") -> Person:
+    """Say where a person appears: a schedule entry, a remark or a case the linker may read."""
+    person = persons.get(session, person_id, lock=True)
+    access.require_keeps_persons(principal, persons.kept_schedules(session), "link people")
+    persons.link(session, principal, person, kind, target, role, ctx.clock())
+    return person
+
+
+def unlink_person(session: Session, ctx: EngineContext, principal: Principal, person_id: int, link_id: int) -> Person:
+    person = persons.get(session, person_id, lock=True)
+    access.require_keeps_persons(principal, persons.kept_schedules(session), "unlink people")
+    persons.unlink(session, person, link_id, principal.username, ctx.clock())
+    return person
+
+
+def erase_person(session: Session, ctx: EngineContext, principal: Principal, person_id: int, channel: str) -> Person:
+    """Erase a person at their request (개인정보 삭제 요청): see ``engine.persons.erase``."""
+    person = persons.get(session, person_id, lock=True)
+    access.require_keeps_persons(principal, persons.kept_schedules(session), "erase people")
+    return persons.erase(session, person, channel, principal.username, ctx.clock())

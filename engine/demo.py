@@ -25,6 +25,7 @@ from engine import (
     commands,
     demo_city,
     demo_issues,
+    demo_persons,
     demo_records,
     demo_schedule,
     identity,
@@ -83,6 +84,8 @@ PEOPLE: list[DemoUser] = [
     DemoUser("vice.mayor", "부시장", "mayor_office", "부시장", groups=("issuers",)),
     # The 수행비서 keeps the mayor's schedule.
     DemoUser("mayor.secretary", "한수행", "mayor_office", "주무관", groups=("schedule:mayor",)),
+    # 비서실 대외협력 담당: keeps the register of people the mayor meets (인물관리).
+    DemoUser("mayor.aide", "윤대외", "mayor_office", "주무관", groups=("인물관리",)),
     DemoUser("planning.chief", "기획조정실장", "planning", "국장"),
     DemoUser("planning.lead", "정책기획팀장", "planning", "팀장"),
     # 기록물관리 담당: lists and reviews the records past their retention (records_disposal).
@@ -639,6 +642,7 @@ def _stories(history: _History) -> list[Story]:
         _schedule(scene("schedule:mayor")),
         _remarks(scene("remarks:mayor")),
         *demo_issues.stories(scene, _people_of),
+        *demo_persons.stories(scene),
     ]
 
 

@@ -10,12 +10,14 @@
     ├── Conflict
     │   ├── ConcurrentUpdate     another writer changed the instance first
     │   ├── TaskNotReady         the task is no longer waiting for anyone
-    │   └── InstanceNotActive    the instance has ended, errored or been cancelled
+    │   ├── InstanceNotActive    the instance has ended, errored or been cancelled
+    │   └── PersonErased         a person of the 인물 register was erased at their request
     ├── InvalidInput             a request is malformed (bad JSON, wrong type)
     │   └── TooLarge             an upload over the size limit
     ├── NotAuthenticated         no valid credentials
     │   └── AccountLocked        too many failed logins
     ├── NotAllowed               the actor may not do this
+    │   └── PersonalDataRefused  ... read or keep people's personal data (인물)
     ├── ScriptFailed             a designer's script or condition failed
     │   └── ScriptRefused        ... because it tried something the sandbox forbids
     └── AuditBroken              the audit trail does not verify
@@ -123,6 +125,14 @@ class FormInvalid(InvalidInput):
 
 class NotAllowed(CityflowError):
     pass
+
+
+class PersonalDataRefused(NotAllowed):
+    """Someone not entitled to people's personal data (the 인물 register) asked for them."""
+
+
+class PersonErased(Conflict):
+    """A person of the 인물 register was erased at their request: nothing of them is left to read or change."""
 
 
 class ScriptFailed(CityflowError):

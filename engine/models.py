@@ -505,3 +505,53 @@ class Record(Base):
     disposed_at: Mapped[datetime | None]
     disposal_case: Mapped[str | None] = mapped_column(String(36))  # the records_disposal case that decided
     disposal_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Person(Base):
+    """Someone the mayor meets (인물): a citizen, an expert, an official, an organisation's or the
+    press's person. This row is what everyone who works here may read — who they are; their personal
+    data (contacts, notes) are a ``PersonContact`` apart. Erased on request: the row then keeps only
+    when, by whom and how the request came (``erased_*``), everything else emptied."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(100), index=True)  # None once erased
+    kind: Mapped[str | None] = mapped_column(String(20))  # 시민, 전문가, 공무원, 기관·단체, 언론, 의원, 기타
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    position: Mapped[str] = mapped_column(String(100), default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)  # topics, not remarks about the person
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    erased_at: Mapped[datetime | None]
+    erased_by: Mapped[str | None] = mapped_column(String(200))
+    erasure_channel: Mapped[str | None] = mapped_column(String(20))  # 전화, 방문, 서면, 전자우편, 기타
+
+
+class PersonContact(Base):
+    """A person's personal data: read only by those who need them, each reading for a purpose and on
+    record; the row is deleted when the person asks to be erased."""
+
+    __tablename__ = "person_contacts"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class PersonLink(Base):
+    """Where a person appears: a schedule entry they attended, a remark, a case (a directive, a pledge)."""
+
+    __tablename__ = "person_links"
+    __table_args__ = (UniqueConstraint("person_id", "kind", "target"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # schedule, remark, case
+    target: Mapped[str] = mapped_column(String(36))  # the entry's or remark's id, the case's id
+    role: Mapped[str] = mapped_column(String(50), default="")  # 참석, 요청, 자문, 언급 …
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

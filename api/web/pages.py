@@ -14,6 +14,7 @@ from api.web import (
     interests,
     login,
     notifications,
+    persons,
     processes,
     records,
     register_pages,
@@ -25,7 +26,7 @@ from api.web import (
 
 router = APIRouter(include_in_schema=False)
 for _feature in (login, work, cases, notifications, registers, processes, audit, absences, schedule, remarks,
-                 interests, records, field_directive, register_pages):
+                 interests, records, field_directive, register_pages, persons):
     router.include_router(_feature.router)
 
 
