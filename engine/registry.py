@@ -52,6 +52,7 @@ from engine import access
 from engine.errors import InvalidInput, Problem, ProcessNotFound
 from engine.identity import Principal
 from engine.models import Instance, OpenTask, ProcessVersion
+from engine.sandbox import parse_script
 
 DECLARATION = "register.json"
 FIELD_TYPES = ("text", "number", "date", "datetime", "list")
@@ -361,7 +362,7 @@ def _assigned_names(trees: Mapping[str, etree._ElementTree]) -> set[str]:
             local = etree.QName(node).localname if isinstance(node.tag, str) else ""
             if local == "script" and etree.QName(node.getparent()).localname == "scriptTask":
                 try:
-                    parsed = ast.parse(node.text or "")
+                    parsed = parse_script(node.text or "")
                 except SyntaxError:
                     continue  # reported as BAD_SCRIPT
                 names.update(n.id for n in ast.walk(parsed) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))

@@ -42,6 +42,7 @@ import operator
 import re
 import sys
 import textwrap
+import threading
 import time
 import tokenize
 from collections.abc import Callable, Sequence
@@ -288,8 +289,25 @@ def _policy_message(errors: Sequence[str]) -> str:
     return first
 
 
+#: CPython 3.11 keeps the parser's recursion depth in one counter shared by all threads: two
+#: threads parsing at once can fail with "AST constructor recursion depth mismatch". Compiling is
+#: done once per text (the cache), so one at a time costs nothing.
+_COMPILING = threading.Lock()
+
+
 @functools.lru_cache(maxsize=4096)
 def _compile(source: str, mode: str) -> _Compiled:
+    with _COMPILING:
+        return _compile_now(source, mode)
+
+
+def parse_script(text: str) -> ast.Module:
+    """``ast.parse`` for other readers of scripts (validation), one thread at a time as above."""
+    with _COMPILING:
+        return ast.parse(text)
+
+
+def _compile_now(source: str, mode: str) -> _Compiled:
     if mode == "eval":
         text = camunda_to_python(source.strip()).strip()
     elif mode == "exec":
