@@ -202,9 +202,9 @@ def test_a_script_burning_one_c_call_stops_its_case_in_error_while_the_server_an
         assert client.get("/api/me", headers=headers).status_code == 200
         # Another request is answered while the script burns. SQLite has one writer at a time and
         # every unit of work there takes the write lock: the request waits for the script's end.
-        assert time.perf_counter() - asked < (0.5 if database.dialect == "postgresql" else 2 * limit + 1.0)
+        assert time.perf_counter() - asked < (1.0 if database.dialect == "postgresql" else 2 * limit + 1.5)
         burning.join(30)
-        assert started["took"] < 2 * limit + 1.0  # stopped at twice the limit, answered at once
+        assert started["took"] < 2 * limit + 1.5  # stopped at twice the limit, answered at once
         answer = started["answer"]
         assert answer.status_code == 201, answer.text
         case = answer.json()

@@ -269,9 +269,9 @@ def line_of(path: Path, text: str) -> int:
 
 def test_a_form_field_renamed_under_the_register_fails_validation_at_the_register_line(tmp_path: Path) -> None:
     folder = copy_of(tmp_path, "directive")
-    form = folder / "forms" / "classify_directive.json"
-    form.write_text(form.read_text(encoding="utf-8").replace('"lead_department"', '"main_department"'),
-                    encoding="utf-8")
+    for form in (folder / "forms").glob("*.json"):  # every form that has it (classify, 현장 지시)
+        form.write_text(form.read_text(encoding="utf-8").replace('"lead_department"', '"main_department"'),
+                        encoding="utf-8")
     line = line_of(folder / "register.json", '"key": "lead_department"')
     assert problems(folder) == [
         f"{folder / 'register.json'}:{line}: REGISTER_FIELD_UNKNOWN: field 'lead_department' is not a property of "

