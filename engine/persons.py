@@ -366,13 +366,23 @@ def history(session: Session, principal: Principal, person: Person) -> list[Hist
     return sorted(items, key=lambda item: (item.at, item.link_id), reverse=True)
 
 
+def _mentions(guest: str, person: Person) -> bool:
+    """Whether a schedule entry's guest is written as this person: by name, or by their position — alone
+    (상인회장) or after their organisation (수원상공회의소 회장), so that 회장 is not every 상인회장."""
+    if person.name and len(person.name) >= 2 and person.name in guest:
+        return True
+    position = person.position.strip()
+    if not position or not guest.strip().endswith(position):
+        return False
+    return guest.strip() == position or any(len(word) >= 2 and word in guest for word in person.organisation.split())
+
+
 def candidates(session: Session, principal: Principal, person: Person, now: datetime) -> list[Candidate]:
     """What the person could be linked to: the kept schedules' entries of the last four months and the
     next one (those naming the person, or their position, among the guests first), the newest remarks,
     and the directives and pledges ``principal`` may read — none already linked."""
-    linked = set(session.execute(select(PersonLink.kind, PersonLink.target)
-                                 .where(PersonLink.person_id == person.id)).tuples())
-    names = [word for word in (person.name or "", person.position) if len(word) >= 2]
+    linked = {(kind, target) for kind, target in session.execute(
+        select(PersonLink.kind, PersonLink.target).where(PersonLink.person_id == person.id))}
     found: list[Candidate] = []
     events = (select(ScheduleEvent)
               .where(ScheduleEvent.owner.in_(kept_schedules(session)), ScheduleEvent.cancelled_at.is_(None),
@@ -382,7 +392,7 @@ def candidates(session: Session, principal: Principal, person: Person, now: date
     for event in session.execute(events).scalars():
         if ("schedule", str(event.id)) in linked or not schedule.entry_for(principal, event).shown:
             continue
-        mentions = any(name in guest for guest in event.guests for name in names)
+        mentions = any(_mentions(guest, person) for guest in event.guests)
         found.append(Candidate("schedule", str(event.id), event.starts_at, event.title, mentions))
     found.sort(key=lambda candidate: not candidate.mentions)  # stable: newest first within each
     for remark in session.execute(select(Remark).order_by(Remark.said_at.desc()).limit(100)).scalars():

@@ -269,3 +269,37 @@ def test_the_mayors_remarks_at_the_monday_meetings_are_written_down_with_their_m
         meeting = meetings[remark.schedule_entry_id] if remark.schedule_entry_id else None
         assert meeting is not None and meeting.title == "확대간부회의" and meeting.starts_at <= remark.said_at
         assert remark.created_by == "mayor.secretary" and remark.created_at > remark.said_at and remark.tags
+
+
+def test_a_season_of_people_the_mayor_met_with_where_they_appear_who_read_their_contacts_and_one_erased(
+        demo_city: DemoCity) -> None:
+    from engine import demo_persons
+    from engine.models import Person, PersonContact, PersonLink
+
+    with demo_city.database.unit_of_work() as session:
+        people = list(session.execute(select(Person)).scalars())
+        alive = [p for p in people if p.erased_at is None]
+        assert len(alive) == len(demo_persons.PEOPLE) >= 30
+        assert {p.kind for p in alive} >= {"시민", "전문가", "공무원", "기관·단체", "언론", "의원"}
+        links = list(session.execute(select(PersonLink)).scalars())
+        assert Counter(link.kind for link in links).keys() == {"schedule", "remark", "case"}
+        assert len([link for link in links if link.kind == "case"]) >= 20
+        guests = {p.id: next(s.guest for s in demo_persons.PEOPLE if s.name == p.name) for p in alive}
+        for link in links:
+            if link.kind == "schedule":  # linked to the entries that name them among the guests
+                entry = session.get(ScheduleEvent, int(link.target))
+                assert entry is not None and guests[link.person_id] in entry.guests
+        readings = [(r.actor, r.detail["purpose"]) for r in session.execute(
+            select(AuditRecord).where(AuditRecord.action == "person.viewed")).scalars()]
+        assert len(readings) >= 20 and {"mayor.secretary", "mayor.aide", "mayor"} == {a for a, _ in readings}
+        assert {"일정 조율", "면담 후속 조치", "행사 초청", "민원 회신"} <= {p for _, p in readings}
+
+        (erased,) = [p for p in people if p.erased_at is not None]
+        assert (erased.name, erased.kind, erased.organisation, erased.tags) == (None, None, "", [])
+        assert (erased.erased_by, erased.erasure_channel) == ("mayor.aide", "전화")
+        assert session.get(PersonContact, erased.id) is None
+        assert not [link for link in links if link.person_id == erased.id]
+        trail = " ".join(f"{r.changes} {r.detail}" for r in session.execute(select(AuditRecord)).scalars())
+    gone = demo_persons.ERASED
+    for value in (gone.name, gone.phone, gone.email, gone.address, gone.notes):
+        assert value not in trail, value

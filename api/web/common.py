@@ -58,6 +58,10 @@ def _labels(locale: str) -> tuple[Callable[[str], str], Callable[[str], str]]:
         "process.deployed": "deployed a process", "login.refused": "login refused", "user.added": "added a user",
         "absence.added": "recorded an absence", "absence.ended": "ended an absence",
         "instance.shared": "shared the case", "task.opened": "opened", "task.overridden": "acted in place of",
+        "person.added": "registered a person", "person.changed": "changed a person",
+        "person.viewed": "read a person's contacts", "person.refused": "was refused a person's contacts",
+        "person.linked": "linked a person", "person.unlinked": "unlinked a person",
+        "person.erased": "erased a person at their request",
     }
     return (lambda s: gettext(statuses.get(s, s))), (lambda a: gettext(actions.get(a, a)))
 

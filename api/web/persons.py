@@ -51,8 +51,8 @@ def _words(viewer: WebUser) -> Callable[[dict[str, str], str | None], str]:
 def _refuse(viewer: WebUser) -> PersonalDataRefused:
     gettext = translations(viewer.locale).gettext
     return PersonalDataRefused(gettext(
-        "Contacts and notes of people are kept by the group 인물관리, the mayor and the mayor's office; "
-        "you do not keep the register of people."))
+        "Contacts and notes of people are kept by those who keep the register of people, the mayor and the "
+        "mayor's office; you are not among them."))
 
 
 def _private(page: HTMLResponse) -> HTMLResponse:

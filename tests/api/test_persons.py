@@ -5,15 +5,20 @@ on record; a person erased at their request leaves the database and the trail wi
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import lxml.html
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from engine.db import Database
 from tests.api.conftest import Api
-from tests.api.test_pages import log_in
+from tests.api.test_pages import hidden, log_in
 
 PHONE, EMAIL = "010-2345-6789", "jsk@suwon-merchants.kr"
 
@@ -213,3 +218,112 @@ def test_a_person_erased_at_their_request_leaves_only_the_record_of_the_erasure(
     assert [(v["actor"], v["purpose"]) for v in views] == [("mayor.secretary", "일정 조율")]
     verified = api.call("GET", "/api/audit/verify", "auditor").json()
     assert verified["ok"], verified["findings"]
+
+
+def _text(html: str, xpath: str = "//main") -> str:
+    return " ".join(lxml.html.fromstring(html).xpath(f"string({xpath})").split())
+
+
+def test_on_the_pages_staff_read_who_a_person_is_and_the_aide_reads_contacts_for_a_purpose(
+    api: Api, client: TestClient,
+) -> None:
+    person = registered(api)
+    log_in(client, "roads.staff")
+    listing = client.get("/persons", params={"q": "팔달문"})
+    assert "김정숙" in _text(listing.text) and "인물 등록" not in listing.text
+    page = client.get(f"/persons/{person['id']}")
+    shown = _text(page.text)
+    assert "상인회장" in shown and PHONE not in page.text and "오전 통화" not in page.text
+    assert not lxml.html.fromstring(page.text).xpath("//form[contains(@action, '/reveal')]")
+    assert "인물관리 담당, 시장과 비서실만" in shown
+    assert "열람 기록" not in shown  # who read them is not for every member of staff
+    refused = client.post(f"/persons/{person['id']}/reveal", data={"csrf_token": hidden(page.text),
+                                                                    "purpose": "민원 회신"})
+    assert refused.status_code == 403 and PHONE not in refused.text
+    assert "인물 관리 권한이 없습니다" in _text(refused.text)
+    assert client.get("/persons/new").status_code == 403
+    assert client.get(f"/persons/{person['id']}/erase").status_code == 403
+
+    soon = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    _entry(api, "상공회의소 간담회", soon, guests=["수원상공회의소 회장"])  # 회장, but not of 상인회
+    _entry(api, "전통시장 상인 간담회", soon, guests=["상인회장", "상인회 총무"])
+    client.cookies.clear()
+    log_in(client, "mayor.aide")
+    page = client.get(f"/persons/{person['id']}")
+    assert "보관 항목: 전화, 이메일, 주소, 메모" in _text(page.text) and PHONE not in page.text
+    offered = lxml.html.fromstring(page.text).xpath("//select[@name='target']//option/text()")
+    assert [" ".join(o.split()) for o in offered[1:3]] == [f"★ {soon} · 전통시장 상인 간담회", f"{soon} · 상공회의소 간담회"]
+    without = client.post(f"/persons/{person['id']}/reveal", data={"csrf_token": hidden(page.text), "purpose": ""})
+    assert without.status_code == 422 and PHONE not in without.text and "열람 목적을 고르세요." in without.text
+    revealed = client.post(f"/persons/{person['id']}/reveal", data={"csrf_token": hidden(page.text),
+                                                                     "purpose": "행사 초청"})
+    assert revealed.status_code == 200 and revealed.headers["cache-control"] == "no-store"
+    assert PHONE in revealed.text and EMAIL in revealed.text and "열람 목적: 행사 초청" in _text(revealed.text)
+    views = _text(revealed.text, "//section[@id='views']")
+    assert "윤대외 · 주무관 · 행사 초청 (전화, 이메일, 주소, 메모)" in views and "mayor.aide" not in views
+    english = _text(client.get(f"/persons/{person['id']}?lang=en").text)
+    assert "Who read the contacts and notes" in english and "Inviting to an event" in english
+    assert "Organisation or group" in english and "기관·단체" not in english
+
+    client.cookies.clear()
+    log_in(client, "auditor")  # the auditor reads who read them, not the contacts
+    page = client.get(f"/persons/{person['id']}")
+    assert "행사 초청" in _text(page.text, "//section[@id='views']") and PHONE not in page.text
+    assert not lxml.html.fromstring(page.text).xpath("//form[contains(@action, '/reveal')]")
+
+
+def test_on_the_pages_the_aide_registers_changes_and_erases_a_person_after_confirming(
+    api: Api, client: TestClient,
+) -> None:
+    log_in(client, "mayor.aide")
+    form = client.get("/persons/new")
+    values = {"csrf_token": hidden(form.text), "name": "이도윤", "kind": "전문가", "organisation": "경기연구원",
+              "position": "연구위원", "tags": "#복지 #돌봄", "phone": "전화 주세요", "email": "", "address": "",
+              "notes": ""}
+    wrong = client.post("/persons/new", data=values)
+    assert wrong.status_code == 422 and "전화번호는 숫자, 띄어쓰기, - + ( ) 로만 씁니다" in wrong.text
+    assert lxml.html.fromstring(wrong.text).xpath("//input[@name='name']/@value") == ["이도윤"]
+    added = client.post("/persons/new", data={**values, "phone": "031-0000-1234"})
+    assert added.status_code == 200 and "인물을 등록했습니다." in added.text
+    (person,) = api.call("GET", "/api/persons", "roads.staff", params={"q": "이도윤"}).json()["items"]
+
+    start = client.get(f"/persons/{person['id']}/edit")
+    assert "‘정보 수정’ 목적의 열람으로 기록됩니다" in _text(start.text)
+    opened = client.post(f"/persons/{person['id']}/edit", data={"csrf_token": hidden(start.text)})
+    assert lxml.html.fromstring(opened.text).xpath("//input[@name='phone']/@value") == ["031-0000-1234"]
+    assert [r["detail"]["purpose"] for r in trail(api, "person.viewed")] == ["정보 수정"]
+    action = lxml.html.fromstring(opened.text).xpath("//form[@class='cf-form']/@action")[0]
+    saved = client.post(action, data={**values, "csrf_token": hidden(opened.text), "phone": "031-0000-1234",
+                                      "position": "선임연구위원"})
+    assert saved.status_code == 200 and "선임연구위원" in _text(saved.text)
+
+    confirm = client.get(f"/persons/{person['id']}/erase")
+    assert "관련 이력 연결 (0건)" in _text(confirm.text)
+    unconfirmed = client.post(f"/persons/{person['id']}/erase", data={"csrf_token": hidden(confirm.text),
+                                                                       "channel": "방문"})
+    assert unconfirmed.status_code == 422 and "본인이 삭제를 요청했음을 확인해 주세요." in unconfirmed.text
+    assert api.call("GET", f"/api/persons/{person['id']}", "roads.staff").json()["name"] == "이도윤"
+    erased = client.post(f"/persons/{person['id']}/erase", data={"csrf_token": hidden(confirm.text),
+                                                                  "channel": "방문", "confirm": "yes"})
+    shown = _text(erased.text)
+    assert erased.status_code == 200 and "본인 요청(방문)으로 삭제되었습니다. 처리: 윤대외 · 주무관" in shown
+    assert "이도윤" not in erased.text and "경기연구원" not in erased.text
+    listing = _text(client.get("/persons?erased=1").text)
+    assert "삭제된 인물" in listing and "본인 요청(방문)으로 삭제 · 처리 윤대외 · 주무관" in listing
+    assert "mayor.aide" not in listing and "None" not in listing
+
+
+def test_on_sqlite_an_erased_persons_values_are_gone_from_the_database_files(api: Api, database: Database) -> None:
+    if database.dialect != "sqlite":
+        pytest.skip("PostgreSQL keeps old row versions until VACUUM; the files are the server's")
+    unique = {"name": "남궁소담", "phone": "010-0999-4321", "notes": "삭제검증용 메모 9f3a"}
+    person = registered(api, **unique)
+    registered(api, name="황보늘봄", phone="010-0888-1234")  # kept: the files are read where the rows are
+    assert api.call("POST", f"/api/persons/{person['id']}/erase", "mayor.aide", json={"channel": "서면"}).status_code == 200
+    path = Path(str(database.engine.url.database))
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    stored = b"".join(file.read_bytes() for file in path.parent.iterdir() if file.name.startswith(path.name))
+    assert "황보늘봄".encode() in stored and b"010-0888-1234" in stored
+    for value in unique.values():
+        assert value.encode() not in stored, value
