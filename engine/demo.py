@@ -24,6 +24,7 @@ from engine import (
     access,
     commands,
     demo_city,
+    demo_indicators,
     demo_issues,
     demo_persons,
     demo_records,
@@ -642,6 +643,7 @@ def _stories(history: _History) -> list[Story]:
         _schedule(scene("schedule:mayor")),
         _remarks(scene("remarks:mayor")),
         *demo_issues.stories(scene, _people_of),
+        *demo_indicators.stories(scene, _people_of),
         *demo_persons.stories(scene),
     ]
 

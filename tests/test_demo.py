@@ -271,6 +271,26 @@ def test_the_mayors_remarks_at_the_monday_meetings_are_written_down_with_their_m
         assert remark.created_by == "mayor.secretary" and remark.created_at > remark.said_at and remark.tags
 
 
+def test_key_indicators_carry_months_of_values_with_shortfalls_explained_one_raised_as_an_issue(
+        demo_city: DemoCity) -> None:
+    with demo_city.database.unit_of_work() as session:
+        figures = registry.register(session, "indicator", demo_city.seeded_at)
+    cases = _cases(demo_city, "indicator")
+    assert figures.total == len(cases) >= 9
+    assert figures.by_status["등록"] == 1 and figures.by_status["폐지"] == 1, figures.by_status
+    monthly = [c for c in cases if c.data.get("schedule") == "월간" and c.data.get("status") != "폐지"]
+    assert min(len(c.data["measurements"]) for c in monthly) >= 6, "every monthly indicator has half a year of values"
+    judged = {m["judgement"] for c in cases for m in c.data.get("measurements") or []}
+    assert judged == {"달성", "주의", "미달"}
+    for case in cases:
+        missed = [m["period"] for m in case.data.get("measurements") or [] if m["judgement"] == "미달"]
+        explained = [e["period"] for e in case.data.get("explanations") or []]
+        assert explained in (missed, missed[:-1]), f"{case.data['title']}: every shortfall explained (the latest maybe not yet)"
+    (bus,) = [c.id for c in cases if c.data["title"] == "시내버스 정시성"]
+    raised = [c for c in _cases(demo_city, "pending_issue") if (c.data.get("raised_from") or {}).get("instance_id") == bus]
+    assert len(raised) == 1 and raised[0].data["status"] == "진행중"
+
+
 def test_a_season_of_people_the_mayor_met_with_where_they_appear_who_read_their_contacts_and_one_erased(
         demo_city: DemoCity) -> None:
     from engine import demo_persons

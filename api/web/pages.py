@@ -11,6 +11,7 @@ from api.web import (
     cases,
     common,
     field_directive,
+    indicators,
     interests,
     login,
     notifications,
@@ -26,7 +27,7 @@ from api.web import (
 
 router = APIRouter(include_in_schema=False)
 for _feature in (login, work, cases, notifications, registers, processes, audit, absences, schedule, remarks,
-                 interests, records, field_directive, register_pages, persons):
+                 interests, indicators, records, field_directive, register_pages, persons):
     router.include_router(_feature.router)
 
 

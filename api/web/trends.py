@@ -67,11 +67,13 @@ def points_of(measurements: Any) -> list[Point]:
 
 
 def period_name(period: str, locale: str, short: bool = False) -> str:
-    """``2027-01`` → 2027년 1월 (Jan 2027), ``2027-Q1`` → 2027년 1분기 (Q1 2027); ``short`` leaves out the
-    year. Anything else stays as it is."""
+    """``2027-01`` → 2027년 1월 (Jan 2027), ``2027-Q1`` → 2027년 1분기 (Q1 2027), ``2027`` → 2027년; ``short``
+    leaves out the year. Anything else stays as it is."""
     year, _, part = period.partition("-")
-    if not (year.isdigit() and len(year) == 4 and part):
+    if not (year.isdigit() and len(year) == 4):
         return period
+    if not part:  # a year's target
+        return year if locale == "en" else f"{year}년"
     if part.startswith("Q") and part[1:].isdigit():
         quarter = int(part[1:])
         if locale == "en":
@@ -163,7 +165,7 @@ def trend_chart(measurements: Any, *, unit: str = "", locale: str = "ko", captio
     summary = _summary(points, unit, locale, caption)
     parts = [f'<svg class="cf-chart cf-trend" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
              f'aria-label="{escape(summary)}" xmlns="http://www.w3.org/2000/svg" '
-             'preserveAspectRatio="xMidYMid meet" font-size="10">']
+             'preserveAspectRatio="xMidYMid meet" font-size="11">']
     for tick in ticks:
         parts.append(f'<line class="cf-trend-grid" x1="{LEFT}" y1="{y(tick):.1f}" x2="{WIDTH - RIGHT}" '
                      f'y2="{y(tick):.1f}" stroke="{GRID}" stroke-width="1"/>')
@@ -187,21 +189,29 @@ def trend_chart(measurements: Any, *, unit: str = "", locale: str = "ko", captio
         parts.append(f'<circle class="cf-trend-point" data-judgement="{escape(point.judgement)}" cx="{x:.1f}" '
                      f'cy="{y(point.value):.1f}" r="4" fill="{colour}" stroke="#ffffff" stroke-width="1.5">'
                      f"<title>{escape(said)}</title></circle>")
-    latest = points[-1]
-    anchor = "end" if len(points) > 1 else "middle"
-    parts.append(f'<text class="cf-trend-latest" x="{xs[-1] + (4 if anchor == "end" else 0):.1f}" '
-                 f'y="{y(latest.value) - 8:.1f}" text-anchor="{anchor}" font-weight="700" fill="{INK}">'
-                 f"{escape(_with_unit(latest.value, unit))}</text>")
+    parts.append(_latest_label(xs, points, y, unit))
     parts.extend(_period_labels(xs, points, locale, slot))
     parts.append("</svg>")
     legend = (f'<span class="cf-legend-line"><svg width="18" height="8" aria-hidden="true"><line x1="0" y1="4" '
-              f'x2="18" y2="4" stroke="{LINE}" stroke-width="2"/></svg> {escape(gettext("Value"))}</span>'
+              f'x2="18" y2="4" stroke="{LINE}" stroke-width="2"/></svg> {escape(gettext("Value"))}</span>\u2003'
               f'<span class="cf-legend-line"><svg width="18" height="8" aria-hidden="true"><line x1="0" y1="4" '
               f'x2="18" y2="4" stroke="{INK}" stroke-width="1.5" stroke-dasharray="5 3"/></svg> '
               f'{escape(gettext("Target"))}</span>')
     # Every text in it was escaped above; the rest is our own markup.
     return Markup(f'<figure class="cf-figure cf-trend-figure">{"".join(parts)}'  # noqa: S704
                   f"<figcaption>{legend}</figcaption></figure>")
+
+
+def _latest_label(xs: Sequence[float], points: Sequence[Point], y: Callable[[float], float], unit: str) -> str:
+    """The latest value over its point — under it when the line comes down to it, so that the text
+    stays clear of the line; ending at the point, or centred on it when it is the only one."""
+    latest = points[-1]
+    falling = len(points) > 1 and points[-2].value > latest.value
+    level = y(latest.value) + 16 if falling else y(latest.value) - 9
+    level = min(max(level, TOP + 8), HEIGHT - BOTTOM - 3)
+    anchor = "end" if len(points) > 1 else "middle"
+    return (f'<text class="cf-trend-latest" x="{xs[-1] + (6 if anchor == "end" else 0):.1f}" y="{level:.1f}" '
+            f'text-anchor="{anchor}" font-weight="700" fill="{INK}">{escape(_with_unit(latest.value, unit))}</text>')
 
 
 def _period_labels(xs: Sequence[float], points: Sequence[Point], locale: str, slot: float) -> Iterable[str]:

@@ -83,6 +83,7 @@ def figures(city: City, query: str = "", username: str = "mayor") -> dict[str, A
 def web_page(city: City, username: str, path: str) -> Any:
     """``path`` as ``username`` reads it after logging in on the web."""
     client = city.api.client
+    client.cookies.clear()  # a language chosen before (?lang=en) is remembered in a cookie
     assert log_in(client, username).status_code == 303  # type: ignore[attr-defined]
     answer = client.get(path)
     assert answer.status_code == 200, answer.text
@@ -305,6 +306,8 @@ def test_the_planning_office_retires_an_indicator_and_no_more_values_are_asked_f
     assert [m["value"] for m in indicator["measurements"]] == [86.0]  # its values stay with it
     assert (indicator["entry_opens_at"], indicator["entry_due_by"]) == (None, None)
     assert city.instance(iid)["status"] == "completed"
+    status = web_page(city, "traffic.staff", f"/instances/{iid}").xpath("//main//span[contains(@class, 'cf-status')]")[0]
+    assert status.text_content().strip() == "폐지"  # how it ended, not just 완료
     assert notices(city, "traffic.staff", iid, "[지표 폐지]") == ["[지표 폐지] 시내버스 정시성"]
     at(city, JANUARY_OPENS + timedelta(days=10))
     assert city.open_elements(iid) == []
@@ -359,4 +362,40 @@ def test_the_trend_chart_shows_the_values_against_the_target_line(city: City) ->
     (chart,) = english.xpath("//svg[contains(@class, 'cf-trend')]")
     assert "Jan 2027: 78%, target 87%" in chart.get("aria-label")
     assert "Off target" in english.text_content()
+    assert city.verified()
+
+
+def test_the_indicators_page_shows_each_latest_value_against_its_target_those_off_target_first(city: City) -> None:
+    bus = register(city)
+    complaints = register(city, title="생활민원 평균 처리기간", sector="행정", unit="일", owner_department="도로과",
+                          direction="하향", target=5, period_targets=[], confirmer="roads.lead")
+    register(city, title="공공자전거 이용건수", sector="교통", unit="건", target=150000, period_targets=[])
+    at(city, DECEMBER_OPENS + MINUTE)
+    enter(city, complaints, 4.6, who="roads.lead")
+    enter(city, bus, 78.5)
+    shown = web_page(city, "mayor", "/indicators")
+    cards = shown.xpath("//li[contains(@class, 'cf-indicator')]")
+    assert [c.xpath(".//strong")[0].text_content() for c in cards] == [
+        BUS, "생활민원 평균 처리기간", "공공자전거 이용건수"]  # off target, on target, no value yet
+    first = " ".join(cards[0].text_content().split())
+    assert "미달" in first and "78.5%" in first and "목표 85%" in first and "2026년 12월" in first
+    assert "낮을수록 좋음" in cards[1].text_content() and "4.6일" in cards[1].text_content()
+    assert "아직 실적이 없습니다." in cards[2].text_content()
+    (spark,) = cards[0].xpath(".//svg[contains(@class, 'cf-sparkline')]")
+    assert "78.5%" in spark.get("aria-label") and "85%" in spark.get("aria-label")
+    counts = {" ".join(a.text_content().split()): a.get("href") for a in shown.xpath("//nav[contains(@class, 'cf-chips')][1]/a")}
+    assert counts == {"관리 중인 지표 3": "/indicators", "미달 1": "/indicators?status=%EB%AF%B8%EB%8B%AC",
+                      "달성 1": "/indicators?status=%EB%8B%AC%EC%84%B1", "측정 전 1": "/indicators?status=%EC%B8%A1%EC%A0%95%EC%A0%84"}
+    only_off = city.api.client.get(counts["미달 1"])
+    assert BUS in only_off.text and "생활민원" not in only_off.text
+    traffic = web_page(city, "traffic.staff", "/indicators")  # a department reads its own indicators
+    assert [c.xpath(".//strong")[0].text_content() for c in traffic.xpath("//li[contains(@class, 'cf-indicator')]")] == [
+        BUS, "공공자전거 이용건수"]
+    english = web_page(city, "mayor", "/indicators?lang=en")
+    assert "Off target" in english.text_content() and "Lower is better" in english.text_content()
+    # the dashboard counts them by status, each number leading to the register of exactly those
+    dashboard = web_page(city, "mayor", "/dashboard")
+    links = {a.text_content(): a.get("href") for a in dashboard.xpath("//section[@id='indicators']//li/a[1]")}
+    register_page = city.api.client.get(links["미달"])
+    assert BUS in register_page.text and "생활민원" not in register_page.text
     assert city.verified()
