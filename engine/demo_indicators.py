@@ -131,14 +131,19 @@ def _first_day(today: date, months_back: int) -> date:
     return date(today.year + month // 12, month % 12 + 1, 10)
 
 
+def _typed(number: float) -> float:
+    """A number as a person types it on the form: 85, not 85.0."""
+    return int(number) if float(number).is_integer() else number
+
+
 def _registration(item: Indicator, today: date, target: float) -> dict[str, Any]:
     form: dict[str, Any] = {
         "title": item.title, "sector": item.sector, "definition": item.definition, "unit": item.unit,
         "owner_department": item.department, "direction": item.direction, "schedule": item.schedule,
-        "target": target, "source": item.source,
-        "period_targets": [{"period": str(today.year + 1), "target": item.next_year}] if item.next_year else []}
+        "target": _typed(target), "source": item.source,
+        "period_targets": [{"period": str(today.year + 1), "target": _typed(item.next_year)}] if item.next_year else []}
     if item.baseline is not None:
-        form["baseline"] = item.baseline
+        form["baseline"] = _typed(item.baseline)
     return form
 
 
@@ -146,7 +151,7 @@ def _value_of(item: Indicator, period: str) -> tuple[float, str]:
     """The value of ``period`` (2026-07, 2026-Q3) and its note."""
     part = period[5:]
     index = int(part[1:]) if part.startswith("Q") else int(part)
-    return item.values[index - 1], item.notes.get(index, "")
+    return _typed(item.values[index - 1]), item.notes.get(index, "")
 
 
 def _indicator(scene: Any, desk: Any, people_of: Callable[[str], tuple[str, str, str]], item: Indicator,

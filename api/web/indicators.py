@@ -1,9 +1,10 @@
-"""핵심 지표 on the web: the city's key indicators together — each with its latest value against its
-target, how it was judged and a small line of its values — those off target first; how many stand in
-each status, each a link to the register listing them."""
+"""핵심 지표 on the web: the city's key indicators the reader may read, together — each with its latest
+value against its target, how it was judged and a small line of its values — those off target first,
+with how many stand in each status and in each field."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -15,8 +16,7 @@ from markupsafe import Markup
 from api.deps import ServicesDep, SessionDep
 from api.web import trends
 from api.web.common import Viewer, process_labels, render, value_words
-from engine import access, registry, worklist
-from engine.errors import ProcessNotFound
+from engine import access, worklist
 from engine.labels import NONE
 from engine.models import CANCELLED
 
@@ -72,18 +72,18 @@ def indicators_page(
     retired: Annotated[str, Query(max_length=1)] = "",
 ) -> HTMLResponse:
     now = services.ctx.clock()
-    try:
-        figures = registry.register(session, PROCESS, now, limit=0)
-    except ProcessNotFound:
-        figures = None
+    labels = process_labels(session)
     cases, _ = worklist.find_instances(session, viewer.principal, process_key=PROCESS, limit=SHOWN)
     cards = [_card(case.id, dict(case.data or {}), viewer.locale, now) for case in cases if case.status != CANCELLED]
+    # what the reader may read, counted (the register's figures, on the dashboard, are the whole city's)
+    counted = Counter(card.status for card in cards)
     sectors = sorted({str(card.data.get("sector")) for card in cards if card.data.get("sector")})
     shown = [card for card in cards
              if (card.status == RETIRED) == (retired == "1")
              and (not sector or card.data.get("sector") == sector) and (not status or card.status == status)]
     shown.sort(key=lambda card: (ORDER.get(card.status, 9), str(card.data.get("title") or "")))
-    return render(request, "indicators.html", viewer, section="indicators", figures=figures, cards=shown,
-                  sectors=sectors, chosen={"sector": sector, "status": status, "retired": retired == "1"},
-                  may_register=figures is not None and viewer.principal.has_role(*access.STAFF),
-                  word=value_words(process_labels(session).get(PROCESS, NONE), viewer.locale))
+    return render(request, "indicators.html", viewer, section="indicators", deployed=PROCESS in labels,
+                  counted=counted, in_use=len(cards) - counted[RETIRED], cards=shown, sectors=sectors,
+                  chosen={"sector": sector, "status": status, "retired": retired == "1"},
+                  may_register=PROCESS in labels and viewer.principal.has_role(*access.STAFF),
+                  word=value_words(labels.get(PROCESS, NONE), viewer.locale))

@@ -178,6 +178,8 @@ def test_the_timer_opens_the_value_entry_for_the_owner_department_when_the_perio
     assert not [t for t in city.tasks("roads.staff") if t["instance_id"] == iid]
     assert trail_of(city, iid, "timer.fired", "period_closed") == ["system:timer"]
     assert trail_of(city, iid, "task.cancelled", "retire_indicator") == ["system:timer"]
+    history = web_page(city, "traffic.staff", f"/instances/{iid}").text_content()
+    assert "작동" in history and "timer.fired" not in history  # the history says it in words
     assert city.verified()
 
 
@@ -388,9 +390,11 @@ def test_the_indicators_page_shows_each_latest_value_against_its_target_those_of
                       "달성 1": "/indicators?status=%EB%8B%AC%EC%84%B1", "측정 전 1": "/indicators?status=%EC%B8%A1%EC%A0%95%EC%A0%84"}
     only_off = city.api.client.get(counts["미달 1"])
     assert BUS in only_off.text and "생활민원" not in only_off.text
-    traffic = web_page(city, "traffic.staff", "/indicators")  # a department reads its own indicators
+    traffic = web_page(city, "traffic.staff", "/indicators")  # a department reads its own indicators, counted
     assert [c.xpath(".//strong")[0].text_content() for c in traffic.xpath("//li[contains(@class, 'cf-indicator')]")] == [
         BUS, "공공자전거 이용건수"]
+    assert [" ".join(a.text_content().split()) for a in traffic.xpath("//nav[contains(@class, 'cf-chips')][1]/a")] == [
+        "관리 중인 지표 2", "미달 1", "측정 전 1"]
     english = web_page(city, "mayor", "/indicators?lang=en")
     assert "Off target" in english.text_content() and "Lower is better" in english.text_content()
     # the dashboard counts them by status, each number leading to the register of exactly those
