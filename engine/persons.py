@@ -289,7 +289,7 @@ def views(session: Session, person_id: int) -> list[View]:
 
 def _target_error(session: Session, principal: Principal, kind: str, target: str) -> str | None:
     """Why ``target`` cannot be linked by ``principal`` (None when it can): it must exist and be readable."""
-    if kind in ("schedule", "remark") and (not target.isdigit() or len(target) > 18):
+    if kind in ("schedule", "remark") and (not (target.isascii() and target.isdigit()) or len(target) > 18):
         return "there is no such entry" if kind == "schedule" else "there is no such remark"
     if kind == "schedule":
         event = session.get(ScheduleEvent, int(target))

@@ -327,3 +327,12 @@ def test_on_sqlite_an_erased_persons_values_are_gone_from_the_database_files(api
     assert "황보늘봄".encode() in stored and b"010-0888-1234" in stored
     for value in unique.values():
         assert value.encode() not in stored, value
+
+
+def test_a_link_to_something_that_is_not_there_is_named_not_a_failure(api: Api) -> None:
+    person = registered(api)
+    path = f"/api/persons/{person['id']}/links"
+    for kind, target in (("schedule", "²"), ("schedule", "99999999999999999999"), ("remark", "-1"),
+                         ("case", "x" * 36), ("letter", "1")):
+        answer = api.call("POST", path, "mayor.aide", json={"kind": kind, "target": target})
+        assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "target", (kind, target)
