@@ -39,7 +39,6 @@ from engine.attachments import BlobStore
 from engine.config import Settings, get_settings
 from engine.context import EngineContext
 from engine.db import Database
-from engine.script_pool import pool as script_pool
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -50,7 +49,7 @@ SECURITY_HEADERS = {
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    script_pool().start_spare()  # the first script of the day need not wait for its process to start
+    app.state.services.ctx.start_script_processes()
     yield
 
 

@@ -3,7 +3,8 @@
 ``__all__`` names the modules the ``api`` layer (the HTTP app, the pages, the CLI) may use;
 ``tests/test_layers.py`` holds the api to it. People's use cases go through ``commands``, which
 locks, authorizes, validates, acts, persists and audits in that order; nothing else changes an
-instance. The rest of the engine (``instances``, ``runtime``, ``sandbox``, ``parsing``,
+instance. The rest of the engine (``instances``, ``runtime``, ``sandbox``, ``script_pool``,
+``script_process``, ``parsing``,
 ``timers``, ``handlers``, ``clock``) is its own business.
 
 - ``commands`` — every use case a person brings: start, open, claim, unclaim, delegate, save a

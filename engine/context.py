@@ -45,6 +45,12 @@ class EngineContext:
     # How much data a case may hold, counted as JSON; a step that would leave more is not kept.
     max_data_bytes: int = 1024 * 1024
 
+    def start_script_processes(self) -> None:
+        """Start a script process now, so that the first script of the day need not wait for one."""
+        from engine.script_pool import pool
+
+        pool().start_spare()
+
     @classmethod
     def create(
         cls, script_time_limit: float = 1.0, clock: Callable[[], datetime] | None = None,

@@ -17,14 +17,13 @@ script or expression that could do such work runs in a process of this pool inst
 
 Processes are started ahead (``CITYFLOW_SCRIPT_PROCESSES``, default 2) and reused; a request waits
 for a free one. Each answers one job at a time over its stdin and stdout: a 4-byte length and a
-pickle. Run as ``python -m engine.script_pool`` it is such a process.
+pickle. Such a process runs ``python -m engine.script_process``.
 """
 
 from __future__ import annotations
 
 import atexit
 import io
-import math
 import os
 import pickle
 import select
@@ -132,7 +131,7 @@ class _Process:
     def __init__(self, memory_bytes: int) -> None:
         path = os.pathsep.join(entry for entry in sys.path if entry)
         self.popen = subprocess.Popen(  # noqa: S603 - our own module, by the interpreter running us
-            [sys.executable, "-m", "engine.script_pool", str(memory_bytes)],
+            [sys.executable, "-m", "engine.script_process", str(memory_bytes)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
             env={"PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1"},
         )
@@ -308,96 +307,3 @@ def pool() -> ScriptPool:
             _pool_pid = os.getpid()
             atexit.register(_pool.close)
         return _pool
-
-
-# --------------------------------------------------------------------------- the script process
-def _limit_self(memory_bytes: int) -> None:
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a process stopped at its CPU limit leaves no core
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # no files written
-    if os.getuid() != 0:
-        resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # no processes started (root is not bound by it)
-    with open("/proc/self/statm") as statm:
-        in_use = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    resource.setrlimit(resource.RLIMIT_AS, (in_use + memory_bytes, in_use + memory_bytes))
-
-
-def _cpu_limit(seconds: float) -> None:
-    """Cap this process's CPU time at what it has used plus ``seconds``: past it the kernel stops it."""
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    soft = math.ceil(usage.ru_utime + usage.ru_stime + seconds) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
-
-
-def _answer_job(job: Job) -> tuple[str, Any]:
-    from engine.sandbox import SandboxEnvironment, data_size_over
-
-    helpers = job.helpers if isinstance(job.helpers, dict) else job.helpers[0](*job.helpers[1])
-    environment = SandboxEnvironment(job.time_limit, helpers, isolate=False)
-    what = "expression" if job.mode == "eval" else "script"
-    try:
-        if job.mode == "eval":
-            value: Any = environment.evaluate(job.source, job.context, job.external)
-        else:
-            environment.execute(job.source, job.context, job.external)
-            value = job.context
-    except ScriptRefused as refusal:
-        return "refused", str(refusal)
-    except ScriptFailed as failure:
-        return "failed", str(failure)
-    except MemoryError:
-        return "failed", f"the {what} ran out of memory (the limit is {_memory_mb} MB)"
-    if data_size_over(value, job.result_limit):
-        return "too_large", (f"the {what} would leave the case holding more than {job.result_limit:,} bytes "
-                             "of data (CITYFLOW_MAX_DATA_BYTES)")
-    return "ok", value
-
-
-def _pickled(value: Any) -> bytes | None:
-    try:
-        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:  # an iterator, a generator, a function's closure: not data
-        return None
-
-
-def _sendable(status: str, value: Any) -> bytes:
-    whole = _pickled((status, value))
-    if whole is not None:
-        return whole
-    if status == "ok" and isinstance(value, dict):  # what is not data is dropped, as callables are
-        return pickle.dumps(("ok", {name: item for name, item in value.items() if _pickled(item) is not None}))
-    return pickle.dumps(("failed", f"the result cannot be kept as data (a {type(value).__name__})"))
-
-
-_memory_mb = 0  # this script process's memory budget, for its messages
-
-
-def main(argv: list[str]) -> None:
-    global _memory_mb
-    from engine.citytime import warm_holidays
-
-    memory_bytes = int(argv[0])
-    _memory_mb = memory_bytes // (1024 * 1024)
-    warm_holidays(datetime.now().year)
-    _limit_self(memory_bytes)
-    reader, writer = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing printed may mix with the answers
-    _write_frame(writer, _READY)
-    while True:
-        frame = _read_frame(reader.fileno(), None)
-        if frame is None:
-            return
-        try:
-            job = pickle.loads(frame)  # noqa: S301 - from the process that started us
-            _cpu_limit(job.time_limit * WALL_FACTOR)
-            status, value = _answer_job(job)
-        except MemoryError:
-            status, value = "failed", f"the script ran out of memory (the limit is {_memory_mb} MB)"
-        _write_frame(writer, _sendable(status, value))
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
