@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from engine import audit, labels, registry
 from engine.bpmn_xml import element_line, parse_xml, read_bytes, schema_problems
 from engine.citytime import CityTime
+from engine.decisions import decision_problems
 from engine.errors import DefinitionError, Problem, ProcessNotFound
 from engine.handlers import known_handler_names
 from engine.models import ProcessSchedule, ProcessVersion
@@ -146,6 +147,8 @@ def check(source: DefinitionSource) -> Checked:
              and etree.QName(tree.getroot()).namespace != BPMN_NS else bpmn)[name] = tree
     if registry.DECLARATION in source.files:
         result.problems.extend(registry.declaration_problems(source.files, source.display, {**bpmn, **dmn}))
+    if not result.problems:  # decisions and the business rule tasks calling them, as engine.decisions runs them
+        result.problems.extend(decision_problems(dmn, bpmn, source.display))
     if not bpmn and not result.problems:
         result.problems.append(Problem(source.display(""), 0, "NO_BPMN", "no BPMN file found"))
     if result.problems:

@@ -12,6 +12,7 @@ rule tasks name their decision by ``spiffworkflow:calledDecisionId`` or
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -24,6 +25,7 @@ from SpiffWorkflow.spiff.parser.task_spec import (
 )
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
+from engine.decisions import DecisionTask, decision_task
 from engine.timers import clocked
 
 BPMN_MODEL_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -126,10 +128,18 @@ class ServiceTaskParser(_CamundaExtensions, SpiffTaskParser):  # type: ignore[mi
 
 
 class DecisionTaskParser(_CamundaExtensions, BusinessRuleTaskParser):  # type: ignore[misc]
+    """A business rule task calls a decision of the folder's DMN files, run by ``engine.decisions``."""
+
     @staticmethod
     def get_decision_ref(node: etree._Element) -> str | None:
         ref = BusinessRuleTaskParser.get_decision_ref(node)
         return ref if ref is not None else camunda_attribute(node, "decisionRef")
+
+    def create_task(self) -> DecisionTask:
+        extensions = self.parse_extensions()
+        return decision_task(self.process_parser.parser, self.node, functools.partial(
+            DecisionTask, self.spec, self.bpmn_id, prescript=extensions.get("preScript"),
+            postscript=extensions.get("postScript"), **self.bpmn_attributes))
 
 
 def _with_camunda(parser_class: type) -> type:

@@ -38,6 +38,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine.citytime import CityTime, script_helpers_at, warm_holidays
+from engine.decisions import DecisionTask, DecisionTaskConverter
 from engine.parsing import DeferredServiceTask
 from engine.sandbox import SandboxEnvironment, data_size_over
 from engine.timers import CLOCKED
@@ -72,6 +73,7 @@ _config[BpmnWorkflow] = _StatelessWorkflowConverter
 for _spiff_timer, _clocked_timer in CLOCKED.items():
     _config[_clocked_timer] = _config[_spiff_timer]
 _config[DeferredServiceTask] = _config[SpiffServiceTask]
+_config[DecisionTask] = DecisionTaskConverter
 REGISTRY = BpmnWorkflowSerializer.configure(_config)
 
 
