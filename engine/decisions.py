@@ -25,7 +25,8 @@ Cells are FEEL's simple unary tests: ``-`` (anything), a value (``5``,
 or a variable such as ``amount`` or ``applicant.age``), a comparison with one
 (``< 10``, ``>= limit``), a range (``[1..5]``, ``]0..1[``), a list of those
 (``"a","b"``) and ``not(…)`` of a list; or a Camunda ``${…}`` condition on
-``cellInput``. Input expressions, output entries and literal expressions are a
+``cellInput`` (or the input's ``camunda:inputVariable``); an input is read only
+when a cell tests it. Input expressions, output entries and literal expressions are a
 value or variable as above, a ``${…}`` expression, or a Python expression run in
 the sandbox (``engine.sandbox``), as conditions are. Anything else is refused at
 validate and named: the decision, the rule and column, the text, and what to
@@ -88,6 +89,7 @@ AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
 RESULT_MAPPINGS = ("singleEntry", "singleResult", "collectEntries", "resultList")
 # Camunda's attributes, as ``engine.parsing`` reads them (that module builds DecisionTask from this one).
 _CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
+_CAMUNDA_DMN = "http://camunda.org/schema/1.0/dmn"
 _BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 # Names a FEEL cell or expression may use for its literals; given to Python expressions too.
 _FEEL_WORDS: Mapping[str, Any] = {"true": True, "false": False, "null": None}
@@ -280,9 +282,17 @@ class UnaryTests:
     negated: bool = False
     condition: str = ""
 
-    def match(self, value: Any, context: Mapping[str, Any], environment: Any) -> bool:
+    @property
+    def anything(self) -> bool:
+        """``-``: every value matches, so the input need not be read."""
+        return not self.tests and not self.condition
+
+    def match(self, value: Any, context: Mapping[str, Any], environment: Any, variable: str = "") -> bool:
+        """Whether the input's value matches; a condition reads it as ``cellInput`` (or the input's
+        ``camunda:inputVariable``)."""
         if self.condition:
-            return bool(environment.evaluate(self.condition, dict(context), {**_FEEL_WORDS, "cellInput": value}))
+            names = {**_FEEL_WORDS, "cellInput": value, **({variable: value} if variable else {})}
+            return bool(environment.evaluate(self.condition, dict(context), names))
         if not self.tests:
             return True
         outcomes = [test.holds(value, context, environment) for test in self.tests]
@@ -298,6 +308,14 @@ _EXPRESSION_HELP = ('expressions are a value (5, "text", true, date("2024-05-01"
                     "(amount, applicant.age), a ${…} expression or a Python expression as in conditions")
 
 
+def _juel(text: str, help_text: str) -> str:
+    """A Camunda ``${…}`` expression as the Python the sandbox runs; Unsupported when it does not compile."""
+    python = camunda_to_python(text)
+    if problem := compile_problem(python, "eval"):
+        raise Unsupported(f"'{text}': {problem}; {help_text}")
+    return python
+
+
 @functools.lru_cache(maxsize=4096)
 def unary_tests(text: str) -> UnaryTests:
     """An input cell read; raises ``Unsupported`` saying what cityflow reads instead."""
@@ -305,10 +323,7 @@ def unary_tests(text: str) -> UnaryTests:
     if text in ("", "-"):
         return UnaryTests()
     if text.startswith(("${", "#{")):
-        condition = camunda_to_python(text)
-        if problem := compile_problem(condition, "eval"):
-            raise Unsupported(f"{problem}; {_TESTS_HELP}")
-        return UnaryTests(condition=condition)
+        return UnaryTests(condition=_juel(text, _TESTS_HELP))
     try:
         reader = _Reader(_tokens(text))
         negated = False
@@ -334,10 +349,7 @@ def expression(text: str) -> Expr | None:
     if not text:
         return None
     if text.startswith(("${", "#{")):
-        python = camunda_to_python(text)
-        if problem := compile_problem(python, "eval"):
-            raise Unsupported(f"'{text}': {problem}; {_EXPRESSION_HELP}")
-        return Expr(python=python)
+        return Expr(python=_juel(text, _EXPRESSION_HELP))
     try:
         reader = _Reader(_tokens(text))
         simple = reader.endpoint()
@@ -451,6 +463,7 @@ class Input:
     label: str
     expression: str
     type: str = ""
+    variable: str = ""  # ``camunda:inputVariable``: what a ${…} cell calls the value besides cellInput
 
 
 @dataclass(frozen=True)
@@ -625,8 +638,10 @@ class _FileReader:
                 self.problem(column, "DMN_INVALID", f"{label}: input '{name}' has no input expression")
             elif self.language(expression_node, f"{label}, input '{name}'"):
                 self.expression(expression_node, text, f"{label}, input '{name}'")
+            variable = column.get(f"{{{_CAMUNDA_DMN}}}inputVariable") or ""
             inputs.append(Input(column.get("id") or "", name, text,
-                                expression_node.get("typeRef") or "" if expression_node is not None else ""))
+                                expression_node.get("typeRef") or "" if expression_node is not None else "",
+                                variable))
         outputs = []
         for column in _children(table, "output"):
             values_node = _child(column, "outputValues")
@@ -750,11 +765,15 @@ class _Evaluation:
                 values[k] = typed(raw, column.type, f"{decision.label}, input '{column.label}'")
             return values[k]
 
+        def cell_matches(k: int, text: str) -> bool:  # the input is read only when a cell tests it
+            tests = unary_tests(text)
+            return tests.anything or tests.match(input_value(k), context, self.environment,
+                                                 decision.inputs[k].variable)
+
         matched = []
         for rule in decision.rules:
             try:
-                if all(tests_match(unary_tests(text), k, input_value, context, self.environment)
-                       for k, text in enumerate(rule.inputs)):
+                if all(cell_matches(k, text) for k, text in enumerate(rule.inputs)):
                     matched.append(rule)
             except ScriptFailed as failure:
                 raise ScriptFailed(f"{decision.label}, rule {rule.row} ({rule.id}): {failure.detail}") from None
@@ -793,14 +812,6 @@ class _Evaluation:
         if decision.aggregation:
             return _aggregated(decision, results)
         return results  # COLLECT, RULE ORDER
-
-
-def tests_match(tests: UnaryTests, k: int, input_value: Callable[[int], Any], context: Mapping[str, Any],
-                environment: Any) -> bool:
-    """Whether one cell matches its input's value (read only when the cell needs it)."""
-    if not tests.tests and not tests.condition:
-        return True
-    return tests.match(input_value(k), context, environment)
 
 
 def _priority_key(decision: Decision, result: Mapping[str, Any]) -> tuple[int, ...]:

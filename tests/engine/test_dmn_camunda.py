@@ -284,6 +284,27 @@ def test_inputs_and_outputs_are_read_as_their_type_refs_say(driver: Driver, tmp_
     assert data["deadline"] == {"days": 3, "urgent": True, "until": "2024-06-30"}
 
 
+def test_an_input_is_read_only_when_a_cell_tests_it(driver: Driver, tmp_path: Path) -> None:
+    rules = dmn(table("route", [("category", "string"), ("100 / count", "number")], [("department", "string")], [
+        (['"도로"', "-"], ['"도로과"']), (['"복지"', "> 5"], ['"복지정책과"'])], hit="FIRST"))
+    driver.deploy(folder(tmp_path, rules, rule_task("decide", "route", "department", "singleEntry")))
+    assert driver.instance(driver.start("permit", {"category": "도로", "count": 0})).data["department"] == "도로과"
+    broken = driver.instance(driver.start("permit", {"category": "복지", "count": 0}))
+    assert broken.status == "error" and broken.error is not None
+    assert "decision 'route', rule 2 (route_r2)" in broken.error["message"]
+    assert "ZeroDivisionError" in broken.error["message"]
+
+
+def test_a_condition_cell_reads_its_input_by_the_camunda_input_variable(driver: Driver, tmp_path: Path) -> None:
+    rules = dmn(table("grade", [("score", "number")], [("level", "string")], [
+        (["${points >= 50 && cellInput < 100}"], ['"pass"']), (["-"], ['"fail"'])], hit="FIRST")).replace(
+        '<input id="grade_in0"', '<input xmlns:camunda="http://camunda.org/schema/1.0/dmn" '
+        'camunda:inputVariable="points" id="grade_in0"')
+    driver.deploy(folder(tmp_path, rules, rule_task("decide", "grade", "level", "singleEntry")))
+    assert driver.instance(driver.start("permit", {"score": 70})).data["level"] == "pass"
+    assert driver.instance(driver.start("permit", {"score": 20})).data["level"] == "fail"
+
+
 # -- refusals at validate ---------------------------------------------------------------------------
 
 def test_feel_beyond_simple_unary_tests_is_refused_at_validate_naming_the_decision_rule_and_cell(
