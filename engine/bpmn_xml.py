@@ -46,14 +46,43 @@ from engine.errors import Problem
 
 __all__ = [
     "BPMN_NS",
+    "BPMN_SUFFIXES",
     "DMN_NAMESPACES",
+    "DMN_SUFFIXES",
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
+    "definition_stem",
     "element_line",
+    "is_bpmn_file",
+    "is_dmn_file",
     "parse_xml",
     "read_definition",
     "schema_problems",
 ]
+
+BPMN_SUFFIXES: Final = (".bpmn", ".bpmn20.xml")
+"""How BPMN files are named: Camunda Modeler writes ``.bpmn``, Flowable and Activiti ``.bpmn20.xml``."""
+
+DMN_SUFFIXES: Final = (".dmn", ".dmn11.xml")
+"""How DMN files are named (Camunda 7 also reads ``.dmn11.xml``)."""
+
+
+def is_bpmn_file(name: str) -> bool:
+    return name.lower().endswith(BPMN_SUFFIXES)
+
+
+def is_dmn_file(name: str) -> bool:
+    return name.lower().endswith(DMN_SUFFIXES)
+
+
+def definition_stem(name: str) -> str:
+    """A definition file's name without its folder and its BPMN or DMN suffix: ``invoice.bpmn20.xml`` → ``invoice``."""
+    base = name.rsplit("/", 1)[-1]
+    for suffix in BPMN_SUFFIXES + DMN_SUFFIXES:
+        if base.lower().endswith(suffix):
+            return base[: -len(suffix)]
+    return base.rsplit(".", 1)[0]
+
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 """Larger files are refused unread (``FILE_TOO_LARGE``)."""

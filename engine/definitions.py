@@ -34,17 +34,28 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from engine import audit, labels, registry
-from engine.bpmn_xml import element_line, parse_xml, read_bytes, schema_problems
+from engine.bpmn_xml import (
+    BPMN_SUFFIXES,
+    DMN_SUFFIXES,
+    definition_stem,
+    element_line,
+    is_bpmn_file,
+    parse_xml,
+    read_bytes,
+    schema_problems,
+)
 from engine.citytime import CityTime
 from engine.decisions import decision_problems
 from engine.errors import DefinitionError, Problem, ProcessNotFound
 from engine.handlers import known_handler_names
+from engine.modelling import drawing_problems
 from engine.models import ProcessSchedule, ProcessVersion
 from engine.parsing import BpmnParser, camunda_attribute, camunda_properties, handler_name
 from engine.runtime import ProcessBundle
 from engine.sandbox import camunda_to_python, compile_problem
 
-DEFINITION_SUFFIXES = (".bpmn", ".dmn", ".json", ".html")  # .html: a case view (view.html), read by the pages
+# .html: a case view (view.html), read by the pages
+DEFINITION_SUFFIXES = (*BPMN_SUFFIXES, *DMN_SUFFIXES, ".json", ".html")
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NS = {"bpmn": BPMN_NS}
 PYTHON_SCRIPT_FORMATS = {"", "python", "text/python", "text/x-python", "application/x-python"}
@@ -80,10 +91,10 @@ def read_source(path: Path) -> DefinitionSource:
         names = [
             p.relative_to(path).as_posix()
             for p in sorted(path.rglob("*"))
-            if p.suffix.lower() in DEFINITION_SUFFIXES and not p.is_dir()
+            if p.name.lower().endswith(DEFINITION_SUFFIXES) and not p.is_dir()
         ]
     elif path.exists() or path.is_symlink():
-        key, location, names = path.stem, path.parent, [path.name]
+        key, location, names = definition_stem(path.name), path.parent, [path.name]
     else:
         raise DefinitionError([Problem(str(path), 0, "FILE_NOT_FOUND", "no such file or folder")])
     files: dict[str, bytes] = {}
@@ -102,7 +113,8 @@ def process_folders(workflows_dir: Path) -> list[Path]:
     """Every folder of the workflows dir that holds a BPMN file."""
     if not workflows_dir.is_dir():
         return []
-    return [p for p in sorted(workflows_dir.iterdir()) if p.is_dir() and any(p.rglob("*.bpmn"))]
+    return [p for p in sorted(workflows_dir.iterdir())
+            if p.is_dir() and any(is_bpmn_file(f.name) for f in p.rglob("*"))]
 
 
 @dataclass
@@ -151,6 +163,12 @@ def check(source: DefinitionSource) -> Checked:
         result.problems.extend(decision_problems(dmn, bpmn, source.display))
     if not bpmn and not result.problems:
         result.problems.append(Problem(source.display(""), 0, "NO_BPMN", "no BPMN file found"))
+    if result.problems:
+        return result
+
+    for name, tree in bpmn.items():
+        result.problems.extend(Problem(source.display(name), element_line(node), code, f"{_label(node)}: {message}")
+                               for node, code, message in drawing_problems(tree.getroot()))
     if result.problems:
         return result
 
@@ -295,6 +313,11 @@ def _longest_path(container: etree._Element) -> int:
     return max(longest.values(), default=0)
 
 
+def _label(node: etree._Element) -> str:
+    """How a problem names its element: its name, else its id, else its kind."""
+    return " ".join((node.get("name") or node.get("id") or etree.QName(node).localname).split())
+
+
 def _owner(node: etree._Element) -> etree._Element:
     """The element a nested definition belongs to (for naming it in a problem)."""
     parent = node.getparent()
@@ -308,8 +331,7 @@ def _executability_problems(
     problems: list[Problem] = []
 
     def add(node: etree._Element, code: str, message: str) -> None:
-        label = " ".join((node.get("name") or node.get("id") or etree.QName(node).localname).split())
-        problems.append(Problem(shown, element_line(node), code, f"{label}: {message}"))
+        problems.append(Problem(shown, element_line(node), code, f"{_label(node)}: {message}"))
 
     root = tree.getroot()
     for node in root.iterfind(".//bpmn:process//*[@id]", NS):
@@ -616,4 +638,4 @@ def version_row(session: Session, key: str, version: int | None = None) -> Proce
 
 
 def diagram_files(row: ProcessVersion) -> dict[str, bytes]:
-    return {name: text.encode() for name, text in row.files.items() if name.lower().endswith(".bpmn")}
+    return {name: text.encode() for name, text in row.files.items() if is_bpmn_file(name)}

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from engine.bpmn_xml import parse_xml
+from engine.bpmn_xml import is_bpmn_file, parse_xml
 
 FILE = "labels.json"
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -168,7 +168,7 @@ def _named_elements(files: Mapping[str, Any]) -> dict[str, str]:
     only by name (an open task's lane, a notice's task) finds its labels."""
     named: dict[str, str] = {}
     for name, text in sorted(files.items()):
-        if not name.lower().endswith(".bpmn") or not isinstance(text, str | bytes):
+        if not is_bpmn_file(name) or not isinstance(text, str | bytes):
             continue
         tree, _ = parse_xml(text.encode() if isinstance(text, str) else text, name)
         if tree is None:

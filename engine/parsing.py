@@ -18,14 +18,16 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.bpmn.parser.event_parsers import EventBasedGatewayParser
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, SpiffProcessParser
 from SpiffWorkflow.spiff.parser.task_spec import (
     BusinessRuleTaskParser,
     SpiffTaskParser,
 )
-from SpiffWorkflow.spiff.specs.defaults import ServiceTask
+from SpiffWorkflow.spiff.specs.defaults import NoneTask, ServiceTask
 
 from engine.decisions import DecisionTask, decision_task
+from engine.modelling import FirstEventGateway, ProcessDataObject, as_drawn, data_store_specs
 from engine.timers import clocked
 
 BPMN_MODEL_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -142,6 +144,12 @@ class DecisionTaskParser(_CamundaExtensions, BusinessRuleTaskParser):  # type: i
             postscript=extensions.get("postScript"), **self.bpmn_attributes))
 
 
+class _ProcessParser(SpiffProcessParser):  # type: ignore[misc]
+    def parse_data_object(self, obj: etree._Element) -> ProcessDataObject:
+        category = SpiffTaskParser._parse_extensions(obj).get("category")
+        return ProcessDataObject(category, obj.get("id"), obj.get("name"))
+
+
 def _with_camunda(parser_class: type) -> type:
     return type(f"Camunda{parser_class.__name__}", (_CamundaExtensions, parser_class), {})
 
@@ -158,8 +166,20 @@ class BpmnParser(SpiffBpmnParser):  # type: ignore[misc]
             DecisionTaskParser,
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("businessRuleTask")][1],
         ),
+        # done outside the engine: passes through (BPMN 2.0, 10.3.3), as Camunda runs it
+        full_tag("manualTask"): (_with_camunda(SpiffTaskParser), NoneTask),
+        full_tag("eventBasedGateway"): (EventBasedGatewayParser, FirstEventGateway),
     }
+    PROCESS_PARSER_CLASS = _ProcessParser
 
     def __init__(self) -> None:
         # Schema validation is done beforehand with a hardened parser; Spiff's own would re-parse.
         super().__init__(validator=None)
+
+    def add_bpmn_xml(self, bpmn: Any, filename: str | None = None) -> None:
+        as_drawn(bpmn.getroot() if hasattr(bpmn, "getroot") else bpmn)
+        super().add_bpmn_xml(bpmn, filename)
+
+    def _add_data_stores(self, bpmn: Any) -> None:
+        # cityflow has no data store implementations: a data store is what the diagram documents
+        self.data_stores.update(data_store_specs(bpmn.getroot() if hasattr(bpmn, "getroot") else bpmn))

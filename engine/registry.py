@@ -49,6 +49,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
 from engine import access
+from engine.bpmn_xml import is_bpmn_file, is_dmn_file
 from engine.errors import InvalidInput, Problem, ProcessNotFound
 from engine.identity import Principal
 from engine.models import Instance, OpenTask, ProcessVersion
@@ -233,7 +234,7 @@ def declaration_problems(
     problems = [Problem(shown, lines.at(*path), "REGISTER_INVALID", message)
                 for path, message in _consistency(declared)]
     forms = _form_properties(files)
-    parsed = all(name in trees for name in files if name.lower().endswith((".bpmn", ".dmn")))
+    parsed = all(name in trees for name in files if is_bpmn_file(name) or is_dmn_file(name))
     written = _assigned_names(trees) if parsed else None  # else the broken file's problems say enough
     for index, item in enumerate(declared.fields):
         line = lines.at("fields", index, "key")

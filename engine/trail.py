@@ -307,7 +307,7 @@ def steps_of(version: ProcessVersion) -> Steps:
 def _lanes(version: ProcessVersion) -> dict[str, str]:
     lanes: dict[str, str] = {}
     for name, text in sorted(version.files.items()):
-        if not name.lower().endswith(".bpmn") or not isinstance(text, str):
+        if not bpmn_xml.is_bpmn_file(name) or not isinstance(text, str):
             continue
         tree, _problems = bpmn_xml.parse_xml(text.encode(), name)
         if tree is None:

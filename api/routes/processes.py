@@ -11,6 +11,7 @@ from api.deps import Anyone, Designer, SessionDep
 from api.diagram import render_svg
 from api.schemas import DeployedOut, ProcessOut, process_out
 from engine import definitions
+from engine.bpmn_xml import definition_stem, is_bpmn_file
 from engine.errors import DefinitionError, InvalidInput, Problem
 
 router = APIRouter(prefix="/api/processes", tags=["processes"])
@@ -46,8 +47,8 @@ def deploy(
         if len(data) > MAX_UPLOAD:
             raise DefinitionError([Problem(name, 0, "FILE_TOO_LARGE", f"more than {MAX_UPLOAD} bytes")])
         contents[name] = data
-    bpmn = sorted(n for n in contents if n.lower().endswith(".bpmn"))
-    process_key = key or (bpmn[0].rsplit("/", 1)[-1][: -len(".bpmn")] if bpmn else "")
+    bpmn = sorted(n for n in contents if is_bpmn_file(n))
+    process_key = key or (definition_stem(bpmn[0]) if bpmn else "")
     checked = definitions.check(definitions.DefinitionSource(key=process_key, files=contents))
     deployed = definitions.deploy(session, checked, principal.username)
     return [DeployedOut(key=deployed.key, version=deployed.version, hash=deployed.hash, created=deployed.created)]

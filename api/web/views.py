@@ -38,6 +38,7 @@ from api.web.common import WebUser, _labels, in_zone
 from api.web.i18n import translations
 from api.web.people import People
 from engine import attachments, audit, worklist
+from engine.bpmn_xml import is_bpmn_file
 from engine.labels import NONE, Labels, labels_of
 from engine.models import Attachment, Instance, ProcessVersion
 from forms.definition import Form, FormError, walk_fields
@@ -522,7 +523,7 @@ def user_tasks(row: ProcessVersion) -> frozenset[str]:
     if found is None:
         ids: set[str] = set()
         for name, text in row.files.items():
-            if name.endswith(".bpmn"):
+            if is_bpmn_file(name):
                 ids.update(re.findall(r"<(?:[A-Za-z0-9_]+:)?userTask\b[^>]*?\bid=\"([^\"]+)\"", text))
         found = _user_task_ids[key] = frozenset(ids)
     return found

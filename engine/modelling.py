@@ -1,0 +1,250 @@
+"""Diagrams as designers draw them, run the way BPMN and Camunda 7 define them.
+
+Camunda Modeler, bpmn.io, Flowable and spiff-arena write things SpiffWorkflow reads
+differently from the tools that wrote them. Each is settled here, before or while the
+parser reads the file, so that what validates runs as drawn:
+
+- a sequence flow without an ``id`` (legal in Camunda's files) gets one; without it every
+  such flow would be the same flow, and the instance would end straight after its start;
+- ``<inputDataItem name="assignee"/>`` without an ``id`` names the item by its ``name``;
+- ``camunda:collection`` and ``camunda:elementVariable`` on a multi-instance become the
+  BPMN ``loopDataInputRef`` and ``inputDataItem`` they stand for;
+- a data store (``dataStoreReference``) is documentation: reading or writing it changes
+  nothing, as in Camunda 7;
+- a data object (``dataObjectReference``) keeps its value where every later task can read
+  it, as Camunda's process variables do, and a task that reads one not yet written goes on;
+- a manual task is done outside the engine and passes through, as BPMN says;
+- an activity with several outgoing flows starts them all (or those whose conditions hold), a
+  sub-process without a start event starts every element no flow leads to, and an exclusive
+  gateway's flow without a condition is taken when reached (Camunda 7), instead of being refused;
+- an event-based gateway follows the first event that arrives, once: a message delivered
+  after the timer was due, but before the timer was seen, wins and the timer is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from copy import deepcopy
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.specs.data_spec import BpmnDataStoreSpecification
+from SpiffWorkflow.bpmn.specs.defaults import EventBasedGateway
+from SpiffWorkflow.spiff.specs.data_object import DataObject
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
+_VARIABLE = re.compile(r"^\s*(?:[$#]\{\s*)?([A-Za-z_]\w*)\s*\}?\s*$")
+
+
+def _bpmn(tag: str) -> str:
+    return f"{{{BPMN_NS}}}{tag}"
+
+
+def _camunda(node: etree._Element, name: str) -> str | None:
+    for namespace in CAMUNDA_NAMESPACES:
+        value = node.get(f"{{{namespace}}}{name}")
+        if value is not None:
+            return value
+    return None
+
+
+def collection_variable(text: str) -> str | None:
+    """The list variable ``camunda:collection`` names (``${approvers}`` or ``approvers``), if it names one."""
+    match = _VARIABLE.match(text)
+    return match.group(1) if match else None
+
+
+def drawing_problems(root: etree._Element) -> list[tuple[etree._Element, str, str]]:
+    """What a diagram says that cannot run as drawn, found before it is read: (element, code, message)."""
+    found: list[tuple[etree._Element, str, str]] = []
+    for sub in root.iter(_bpmn("subProcess"), _bpmn("transaction")):
+        if not any(child.tag in _FLOW_NODES or child.tag == _bpmn("startEvent") for child in sub):
+            found.append((sub, "EMPTY_SUBPROCESS", "the sub-process holds nothing to do: draw its steps inside it, "
+                                                   "or make it a task or a call activity"))
+    for condition in root.iter(_bpmn("conditionExpression")):
+        if not (condition.text or "").strip():
+            owner = condition.getparent()
+            found.append((owner if owner is not None else condition, "EMPTY_CONDITION",
+                          "the flow's condition is empty: write one (${approved}), or remove it"))
+    for timer in root.iter(_bpmn("timerEventDefinition")):
+        if not any(timer.find(_bpmn(tag)) is not None for tag in ("timeDate", "timeDuration", "timeCycle")):
+            owner = timer.getparent()
+            found.append((owner if owner is not None else timer, "BAD_TIMER",
+                          "the timer does not say when: give it a date, a duration or a cycle"))
+    for loop in root.iter(_bpmn("multiInstanceLoopCharacteristics")):
+        collection = _camunda(loop, "collection")
+        if collection is not None and collection_variable(collection) is None:
+            owner = loop.getparent()
+            found.append((owner if owner is not None else loop, "BAD_COLLECTION",
+                          f"camunda:collection '{collection}' must name a list in the data, as ${{approvers}}"))
+    return found
+
+
+def as_drawn(root: etree._Element) -> None:
+    """Rewrite a parsed BPMN document in place into what SpiffWorkflow runs as its designer meant."""
+    taken: set[str | None] = {node.get("id") for node in root.iter() if node.get("id")}
+    for flow in root.iter(_bpmn("sequenceFlow")):
+        if not flow.get("id"):
+            flow.set("id", _new_id(f"flow_{flow.get('sourceRef', '')}_{flow.get('targetRef', '')}", taken))
+    for container in (*root.iter(_bpmn("process")), *root.iter(_bpmn("subProcess"))):
+        _implicit_start(container, taken)
+        _implicit_splits(container, taken)
+    for gateway in root.iter(_bpmn("exclusiveGateway")):
+        _unconditioned_taken(gateway, root)
+    for loop in root.iter(_bpmn("multiInstanceLoopCharacteristics")):
+        _camunda_collection(loop)
+        for item in (*loop.iterfind(_bpmn("inputDataItem")), *loop.iterfind(_bpmn("outputDataItem"))):
+            if not item.get("id") and item.get("name"):
+                item.set("id", str(item.get("name")))
+
+
+_ACTIVITIES = frozenset(_bpmn(tag) for tag in (
+    "task", "userTask", "scriptTask", "serviceTask", "businessRuleTask", "sendTask", "receiveTask", "manualTask",
+    "callActivity", "subProcess", "transaction", "intermediateCatchEvent", "intermediateThrowEvent",
+))
+_FLOW_NODES = _ACTIVITIES | {_bpmn(tag) for tag in (
+    "endEvent", "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway",
+)}
+
+
+def _new_id(base: str, taken: set[str | None]) -> str:
+    found, n = base, 1
+    while found in taken:
+        n += 1
+        found = f"{base}_{n}"
+    taken.add(found)
+    return found
+
+
+def _flow(container: etree._Element, source: str, target: str, taken: set[str | None]) -> etree._Element:
+    return etree.SubElement(container, _bpmn("sequenceFlow"), id=_new_id(f"flow_{source}_{target}", taken),
+                            sourceRef=source, targetRef=target)
+
+
+def _flows(container: etree._Element) -> list[etree._Element]:
+    return list(container.iterfind(_bpmn("sequenceFlow")))
+
+
+def _implicit_start(container: etree._Element, taken: set[str | None]) -> None:
+    """A sub-process drawn without a start event starts every element no flow leads to (BPMN 2.0, 10.6.2)."""
+    if container.tag != _bpmn("subProcess") or container.get("triggeredByEvent") == "true":
+        return
+    if container.find(_bpmn("startEvent")) is not None:
+        return
+    targets = {flow.get("targetRef") for flow in _flows(container)}
+    first = [node.get("id") for node in container
+             if node.tag in _FLOW_NODES and node.get("id") not in targets and node.get("isForCompensation") != "true"]
+    if not first:
+        return
+    start = etree.SubElement(container, _bpmn("startEvent"), id=_new_id(f"{container.get('id')}_start", taken))
+    source = str(start.get("id"))
+    if len(first) > 1:
+        split = etree.SubElement(container, _bpmn("parallelGateway"), id=_new_id(f"{source}_split", taken))
+        _flow(container, source, str(split.get("id")), taken)
+        source = str(split.get("id"))
+    for node_id in first:
+        _flow(container, source, str(node_id), taken)
+
+
+def _implicit_splits(container: etree._Element, taken: set[str | None]) -> None:
+    """An activity with several outgoing flows starts each of them (BPMN 2.0, 10.3.1: uncontrolled flow),
+    or those whose conditions hold (conditional flows): a parallel or an inclusive split placed after it."""
+    outgoing: dict[str, list[etree._Element]] = {}
+    for flow in _flows(container):
+        outgoing.setdefault(str(flow.get("sourceRef")), []).append(flow)
+    for node in list(container):
+        flows = outgoing.get(str(node.get("id")), [])
+        if node.tag not in _ACTIVITIES or len(flows) < 2:
+            continue
+        conditional = any(flow.find(_bpmn("conditionExpression")) is not None for flow in flows)
+        kind = "inclusiveGateway" if conditional else "parallelGateway"
+        split = etree.SubElement(container, _bpmn(kind), id=_new_id(f"{node.get('id')}_split", taken))
+        if node.get("default"):
+            split.set("default", str(node.attrib.pop("default")))
+        for flow in flows:
+            flow.set("sourceRef", str(split.get("id")))
+        _flow(container, str(node.get("id")), str(split.get("id")), taken)
+
+
+def _unconditioned_taken(gateway: etree._Element, root: etree._Element) -> None:
+    """An exclusive gateway's flow without a condition (and not its default) is taken when reached
+    in order, as Camunda 7 runs it; SpiffWorkflow would refuse the diagram."""
+    flows = [flow for flow in root.iter(_bpmn("sequenceFlow")) if flow.get("sourceRef") == gateway.get("id")]
+    if len(flows) < 2:
+        return
+    for flow in flows:
+        if flow.get("id") != gateway.get("default") and flow.find(_bpmn("conditionExpression")) is None:
+            condition = etree.SubElement(flow, _bpmn("conditionExpression"))
+            condition.text = "True"
+
+
+def _camunda_collection(loop: etree._Element) -> None:
+    collection = _camunda(loop, "collection")
+    if collection is None or loop.find(_bpmn("loopDataInputRef")) is not None:
+        return
+    variable = collection_variable(collection)
+    if variable is None:  # refused at validate (BAD_COLLECTION); nothing to rewrite
+        return
+    reference = etree.Element(_bpmn("loopDataInputRef"))
+    reference.text = variable
+    cardinality = loop.find(_bpmn("loopCardinality"))
+    if cardinality is not None:
+        loop.remove(cardinality)  # Camunda reads the collection's length, not a cardinality, when both are set
+    loop.insert(0, reference)
+    element = _camunda(loop, "elementVariable")
+    if element and loop.find(_bpmn("inputDataItem")) is None:
+        item = etree.Element(_bpmn("inputDataItem"), id=element.strip(), name=element.strip())
+        loop.insert(1, item)
+
+
+class DocumentedDataStore(BpmnDataStoreSpecification):  # type: ignore[misc]
+    """A data store in the diagram: documentation of a system the process touches, no data of its own."""
+
+    def get(self, my_task: Any) -> None:
+        return None
+
+    def set(self, my_task: Any) -> None:
+        return None
+
+
+class ProcessDataObject(DataObject):  # type: ignore[misc]
+    """A data object as a process variable: written, it stays in the task's data too; read before it was
+    ever written, the task goes on without it."""
+
+    def get(self, my_task: Any) -> None:
+        workflow = my_task.workflow
+        while workflow is not None and self.bpmn_id not in workflow.data_objects:
+            workflow = workflow.parent_workflow
+        if workflow is not None:
+            my_task.data[self.bpmn_id] = deepcopy(workflow.data_objects[self.bpmn_id])
+
+    def set(self, my_task: Any) -> None:
+        if self.bpmn_id not in my_task.data:
+            return
+        workflow = my_task.workflow
+        while workflow.parent_workflow is not None and self.bpmn_id not in workflow.spec.data_objects:
+            workflow = workflow.parent_workflow
+        workflow.data_objects[self.bpmn_id] = deepcopy(my_task.data[self.bpmn_id])
+
+    def delete(self, my_task: Any) -> None:
+        return None
+
+
+class FirstEventGateway(EventBasedGateway):  # type: ignore[misc]
+    """An event-based gateway that takes the branch of the first event it caught, and only that one."""
+
+    def _run_hook(self, my_task: Any) -> bool:
+        seen = my_task.internal_data.get("seen_events") or []
+        if len(seen) > 1:
+            my_task.internal_data["seen_events"] = seen[:1]
+        result: bool = super()._run_hook(my_task)
+        return result
+
+
+def data_store_specs(root: etree._Element) -> dict[str, DocumentedDataStore]:
+    """Every ``dataStore`` of a document, as documentation."""
+    return {
+        str(store.get("id")): DocumentedDataStore(str(store.get("id")), store.get("name") or str(store.get("id")))
+        for store in root.iter(_bpmn("dataStore")) if store.get("id")
+    }
