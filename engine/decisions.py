@@ -87,6 +87,8 @@ __all__ = [
 HIT_POLICIES = ("UNIQUE", "FIRST", "PRIORITY", "ANY", "COLLECT", "RULE ORDER", "OUTPUT ORDER")
 AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
 RESULT_MAPPINGS = ("singleEntry", "singleResult", "collectEntries", "resultList")
+# Required decisions are evaluated depth first; a longer chain than this is refused at validate.
+DEEPEST_REQUIREMENTS = 50
 # Camunda's attributes, as ``engine.parsing`` reads them (that module builds DecisionTask from this one).
 _CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
 _CAMUNDA_DMN = "http://camunda.org/schema/1.0/dmn"
@@ -148,9 +150,9 @@ class Expr:
     path: tuple[str, ...] = ()
     python: str = ""
 
-    def evaluate(self, context: Mapping[str, Any], environment: Any, external: Mapping[str, Any] | None = None) -> Any:
-        if self.python:
-            return environment.evaluate(self.python, dict(context), {**_FEEL_WORDS, **(external or {})})
+    def evaluate(self, context: Mapping[str, Any], environment: Any) -> Any:
+        if self.python:  # in the sandbox, like a condition
+            return environment.evaluate(self.python, dict(context), dict(_FEEL_WORDS))
         if self.path:
             value: Any = context
             for name in self.path:
@@ -234,9 +236,10 @@ class _Reader:
             low = self.endpoint()
             self.expect("..")
             high = self.endpoint()
-            if not self.is_op("]", ")", "["):
-                raise _NotSimple(self.peek().text if self.peek() else "")  # type: ignore[union-attr]
-            high_closed = self.take().text == "]"
+            closing = self.take()
+            if closing.kind != "op" or closing.text not in ("]", ")", "["):
+                raise _NotSimple(closing.text)
+            high_closed = closing.text == "]"
             return _Test("range", low, high, low_closed, high_closed)
         return _Test("=", self.endpoint())
 
@@ -724,6 +727,11 @@ def required_closure(catalog: Mapping[str, Decision], decision_id: str) -> list[
 Result = list[dict[str, Any]]
 
 
+def _located(failure: ScriptFailed, where: str) -> ScriptFailed:
+    """The same failure (a refusal stays a refusal, too much data too much data), saying where it happened."""
+    return type(failure)(f"{where}: {failure.detail}")
+
+
 class _Evaluation:
     """One call of a decision: its required decisions evaluated once each, in the sandbox's environment."""
 
@@ -751,7 +759,10 @@ class _Evaluation:
 
     def literal(self, decision: Decision, context: Mapping[str, Any]) -> Result:
         expr = expression(decision.literal or "")
-        value = expr.evaluate(context, self.environment) if expr is not None else None
+        try:
+            value = expr.evaluate(context, self.environment) if expr is not None else None
+        except ScriptFailed as failure:
+            raise _located(failure, decision.label) from None
         return [{decision.variable: _plain(typed(value, decision.literal_type, f"{decision.label}'s result"))}]
 
     def table(self, decision: Decision, context: Mapping[str, Any]) -> Result:
@@ -762,7 +773,7 @@ class _Evaluation:
                 column = decision.inputs[k]
                 expr = expression(column.expression)
                 raw = expr.evaluate(context, self.environment) if expr is not None else None
-                values[k] = typed(raw, column.type, f"{decision.label}, input '{column.label}'")
+                values[k] = typed(raw, column.type, f"input '{column.label}'")
             return values[k]
 
         def cell_matches(k: int, text: str) -> bool:  # the input is read only when a cell tests it
@@ -776,7 +787,7 @@ class _Evaluation:
                 if all(cell_matches(k, text) for k, text in enumerate(rule.inputs)):
                     matched.append(rule)
             except ScriptFailed as failure:
-                raise ScriptFailed(f"{decision.label}, rule {rule.row} ({rule.id}): {failure.detail}") from None
+                raise _located(failure, f"{decision.label}, rule {rule.row} ({rule.id})") from None
         return self.hit(decision, matched, context)
 
     def outputs(self, decision: Decision, rule: Rule, context: Mapping[str, Any]) -> dict[str, Any]:
@@ -789,7 +800,7 @@ class _Evaluation:
             try:
                 value = expr.evaluate(context, self.environment)
             except ScriptFailed as failure:
-                raise ScriptFailed(f"{what}: {failure.detail}") from None
+                raise _located(failure, what) from None
             found[output.key] = _plain(typed(value, output.type, what))
         return found
 
@@ -963,6 +974,8 @@ def decision_problems(dmn: Mapping[str, etree._ElementTree], bpmn: Mapping[str, 
                                         f"'{decision.id}' ({where[decision.id][0]}); give each its own"))
                 continue
             catalog[decision.id], where[decision.id] = decision, (shown, node)
+    cyclic, depth = _requirement_graph(catalog)
+    required_by_others = {r for d in catalog.values() for r in d.required}
     for decision in catalog.values():
         shown, node = where[decision.id]
         for required in decision.required:
@@ -970,13 +983,43 @@ def decision_problems(dmn: Mapping[str, etree._ElementTree], bpmn: Mapping[str, 
                 problems.append(Problem(shown, element_line(node), "DMN_INVALID",
                                         f"{decision.label} requires decision '{required}', which no DMN file of "
                                         "the folder has"))
-        if any(decision.id in {d.id for d in required_closure(catalog, r)} for r in decision.required):
+        if decision.id in cyclic:
             problems.append(Problem(shown, element_line(node), "DMN_INVALID",
                                     f"{decision.label} requires itself through its required decisions; "
                                     "a decision requirement graph has no cycles"))
+        elif depth[decision.id] > DEEPEST_REQUIREMENTS and decision.id not in required_by_others:  # the chain's head
+            problems.append(Problem(shown, element_line(node), "DMN_INVALID",
+                                    f"{decision.label} requires decisions {depth[decision.id]} deep; cityflow "
+                                    f"follows at most {DEEPEST_REQUIREMENTS} — join some of them"))
     for name, tree in bpmn.items():
         problems.extend(_task_problems(display(name), tree, catalog))
     return problems
+
+
+def _requirement_graph(catalog: Mapping[str, Decision]) -> tuple[set[str], dict[str, int]]:
+    """The decisions on a cycle of requirements, and how deep each one's requirements go (itself 1),
+    found without recursion."""
+    cyclic: set[str] = set()
+    depth: dict[str, int] = {}
+    on_path: dict[str, int] = {}  # decision id -> its place on the path being walked
+    for first in catalog:
+        if first in depth:
+            continue
+        stack = [(first, iter(catalog[first].required))]
+        on_path[first] = 0
+        while stack:
+            node, rest = stack[-1]
+            child = next(rest, None)
+            if child is None:
+                stack.pop()
+                del on_path[node]
+                depth[node] = 1 + max((depth.get(c, 0) for c in catalog[node].required), default=0)
+            elif child in on_path:
+                cyclic.update(n for n, _ in stack[on_path[child]:])
+            elif child in catalog and child not in depth:
+                on_path[child] = len(stack)
+                stack.append((child, iter(catalog[child].required)))
+    return cyclic, depth
 
 
 def _task_problems(shown: str, tree: etree._ElementTree, catalog: Mapping[str, Decision]) -> Iterable[Problem]:

@@ -356,6 +356,14 @@ def test_a_decision_that_cannot_run_as_written_is_refused_at_validate(
     assert all(":0:" not in p for p in found), found  # every problem has its line
 
 
+def test_a_chain_of_required_decisions_deeper_than_the_engine_follows_is_refused(tmp_path: Path) -> None:
+    chain_of = [literal(f"d{k}", f"v{k}", f"v{k + 1}", requires=(f"d{k + 1}",)) for k in range(2999)]
+    found = problems(tmp_path, dmn(*chain_of, literal("d2999", "v2999", "1")), rule_task("decide", "d0"))
+    assert any("DMN_INVALID: decision 'd0' requires decisions 3000 deep; cityflow follows at most 50" in p
+               for p in found), found[:3]
+    assert len(found) == 1, found[:3]  # named once, at the head of the chain
+
+
 def test_the_citys_decision_tables_still_validate() -> None:
     root = Path(__file__).resolve().parents[2] / "workflows"
     for name in ("approval", "indicator", "pending_issue", "suggestion"):
