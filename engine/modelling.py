@@ -13,7 +13,7 @@ parser reads the file, so that what validates runs as drawn:
   nothing, as in Camunda 7;
 - a data object (``dataObjectReference``) keeps its value where every later task can read
   it, as Camunda's process variables do, and a task that reads one not yet written goes on;
-- a manual task is done outside the engine and passes through, as BPMN says;
+- a manual task, and a task of no kind, is done outside the engine and passes through, as BPMN says;
 - an activity with several outgoing flows starts them all (or those whose conditions hold), a
   sub-process without a start event starts every element no flow leads to, and an exclusive
   gateway's flow without a condition is taken when reached (Camunda 7), instead of being refused;
@@ -31,6 +31,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.data_spec import BpmnDataStoreSpecification
 from SpiffWorkflow.bpmn.specs.defaults import EventBasedGateway
 from SpiffWorkflow.spiff.specs.data_object import DataObject
+from SpiffWorkflow.spiff.specs.defaults import NoneTask
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
@@ -90,7 +91,7 @@ def as_drawn(root: etree._Element) -> None:
     for container in (*root.iter(_bpmn("process")), *root.iter(_bpmn("subProcess"))):
         _implicit_start(container, taken)
         _implicit_splits(container, taken)
-    for gateway in root.iter(_bpmn("exclusiveGateway")):
+    for gateway in root.iter(_bpmn("exclusiveGateway"), _bpmn("inclusiveGateway")):
         _unconditioned_taken(gateway, root)
     for loop in root.iter(_bpmn("multiInstanceLoopCharacteristics")):
         _camunda_collection(loop)
@@ -127,9 +128,17 @@ def _flows(container: etree._Element) -> list[etree._Element]:
 
 
 def _implicit_start(container: etree._Element, taken: set[str | None]) -> None:
-    """A sub-process drawn without a start event starts every element no flow leads to (BPMN 2.0, 10.6.2)."""
+    """A sub-process drawn without a start event starts every element no flow leads to, and one without
+    an end event ends where its paths stop (BPMN 2.0, 10.6.2 and 10.5.3)."""
     if container.tag != _bpmn("subProcess") or container.get("triggeredByEvent") == "true":
         return
+    sources = {flow.get("sourceRef") for flow in _flows(container)}
+    if container.find(_bpmn("endEvent")) is None:  # each path that stops there ends there
+        last = [node.get("id") for node in container if node.tag in _ACTIVITIES and node.get("id") not in sources
+                and node.get("isForCompensation") != "true"]
+        for node_id in last:
+            end = etree.SubElement(container, _bpmn("endEvent"), id=_new_id(f"{node_id}_end", taken))
+            _flow(container, str(node_id), str(end.get("id")), taken)
     if container.find(_bpmn("startEvent")) is not None:
         return
     targets = {flow.get("targetRef") for flow in _flows(container)}
@@ -168,8 +177,8 @@ def _implicit_splits(container: etree._Element, taken: set[str | None]) -> None:
 
 
 def _unconditioned_taken(gateway: etree._Element, root: etree._Element) -> None:
-    """An exclusive gateway's flow without a condition (and not its default) is taken when reached
-    in order, as Camunda 7 runs it; SpiffWorkflow would refuse the diagram."""
+    """An exclusive or inclusive gateway's flow without a condition (and not its default) counts as true,
+    as Camunda 7 runs it (an exclusive one takes it when reached in order); SpiffWorkflow would refuse it."""
     flows = [flow for flow in root.iter(_bpmn("sequenceFlow")) if flow.get("sourceRef") == gateway.get("id")]
     if len(flows) < 2:
         return
@@ -196,6 +205,14 @@ def _camunda_collection(loop: etree._Element) -> None:
     if element and loop.find(_bpmn("inputDataItem")) is None:
         item = etree.Element(_bpmn("inputDataItem"), id=element.strip(), name=element.strip())
         loop.insert(1, item)
+
+
+class PassThroughTask(NoneTask):  # type: ignore[misc]
+    """A task (``bpmn:task``) or a manual task: done outside the engine, it passes through (BPMN 2.0, 10.3.3)."""
+
+    def __init__(self, wf_spec: Any, bpmn_id: str, **kwargs: Any) -> None:
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = False
 
 
 class DocumentedDataStore(BpmnDataStoreSpecification):  # type: ignore[misc]

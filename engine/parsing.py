@@ -24,10 +24,10 @@ from SpiffWorkflow.spiff.parser.task_spec import (
     BusinessRuleTaskParser,
     SpiffTaskParser,
 )
-from SpiffWorkflow.spiff.specs.defaults import NoneTask, ServiceTask
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from engine.decisions import DecisionTask, decision_task
-from engine.modelling import FirstEventGateway, ProcessDataObject, as_drawn, data_store_specs
+from engine.modelling import FirstEventGateway, PassThroughTask, ProcessDataObject, as_drawn, data_store_specs
 from engine.timers import clocked
 
 BPMN_MODEL_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -167,7 +167,8 @@ class BpmnParser(SpiffBpmnParser):  # type: ignore[misc]
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("businessRuleTask")][1],
         ),
         # done outside the engine: passes through (BPMN 2.0, 10.3.3), as Camunda runs it
-        full_tag("manualTask"): (_with_camunda(SpiffTaskParser), NoneTask),
+        full_tag("manualTask"): (_with_camunda(SpiffTaskParser), PassThroughTask),
+        full_tag("task"): (_with_camunda(SpiffTaskParser), PassThroughTask),
         full_tag("eventBasedGateway"): (EventBasedGatewayParser, FirstEventGateway),
     }
     PROCESS_PARSER_CLASS = _ProcessParser

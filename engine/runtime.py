@@ -36,13 +36,14 @@ from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import EventBasedGateway
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.data_object import DataObject as SpiffDataObject
+from SpiffWorkflow.spiff.specs.defaults import NoneTask as SpiffNoneTask
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine.citytime import CityTime, script_helpers_at, warm_holidays
 from engine.decisions import DecisionTask, DecisionTaskConverter
-from engine.modelling import DocumentedDataStore, FirstEventGateway, ProcessDataObject
+from engine.modelling import DocumentedDataStore, FirstEventGateway, PassThroughTask, ProcessDataObject
 from engine.parsing import DeferredServiceTask
 from engine.sandbox import SandboxEnvironment, data_size_over
 from engine.timers import CLOCKED
@@ -79,6 +80,7 @@ for _spiff_timer, _clocked_timer in CLOCKED.items():
 _config[DeferredServiceTask] = _config[SpiffServiceTask]
 _config[DecisionTask] = DecisionTaskConverter
 _config[FirstEventGateway] = _config[EventBasedGateway]
+_config[PassThroughTask] = _config[SpiffNoneTask]
 _config[ProcessDataObject] = _config[SpiffDataObject]
 _config[DocumentedDataStore] = _config[TaskDataReference]  # both are a bpmn id and a name
 REGISTRY = BpmnWorkflowSerializer.configure(_config)

@@ -1,0 +1,251 @@
+"""Diagrams as designers draw them in Camunda Modeler, bpmn.io or Flowable run as BPMN and Camunda 7 run them,
+or are refused at validate with a named problem: never accepted and then run some other way."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from engine import definitions
+from engine.clock import MovableClock
+from engine.config import Settings
+from engine.worker import Worker, deliver_message
+from tests.engine.helpers import Driver, bpmn, chain, flow, process, script_task, user_task, write_folder
+
+T0 = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+START, END = '<bpmn:startEvent id="start"/>', '<bpmn:endEvent id="end"/>'
+PAID = '<bpmn:message id="m_paid" name="paid"/>'
+RACE = (
+    START + '<bpmn:eventBasedGateway id="gw"/>'
+    '<bpmn:intermediateCatchEvent id="paid"><bpmn:messageEventDefinition messageRef="m_paid"/>'
+    "</bpmn:intermediateCatchEvent>"
+    '<bpmn:intermediateCatchEvent id="late"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration>'
+    "</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>"
+    + user_task("thank") + user_task("remind") + '<bpmn:endEvent id="end_paid"/><bpmn:endEvent id="end_late"/>'
+    + chain("start", "gw", "paid", "thank", "end_paid") + chain("gw", "late", "remind", "end_late")
+)
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock(T0)
+
+
+@pytest.fixture
+def worker(timed: Driver, tmp_path: Path) -> Worker:
+    return Worker(timed.database, timed.ctx, Settings(var_dir=tmp_path / "var", audit_key="test-audit-key"))
+
+
+def deploy(driver: Driver, tmp_path: Path, key: str, body: str, extra: str = "", name: str = "") -> None:
+    driver.deploy(write_folder(tmp_path, key, {name or f"{key}.bpmn": bpmn(process(key, body), extra=extra)}))
+
+
+def problems(tmp_path: Path, key: str, body: str) -> list[str]:
+    folder = write_folder(tmp_path, key, {f"{key}.bpmn": bpmn(process(key, body))})
+    return [f"{p.code}: {p.message}" for p in definitions.check(definitions.read_source(folder)).problems]
+
+
+def completed(driver: Driver, instance: str) -> list[str]:
+    return driver.completed_elements(instance)
+
+
+# -- an event-based gateway follows the first event, once ----------------------------------------------
+
+
+def test_a_message_delivered_after_the_timer_was_due_but_before_it_fired_wins_alone(
+    timed: Driver, worker: Worker, clock: MovableClock, tmp_path: Path
+) -> None:
+    deploy(timed, tmp_path, "race", RACE, PAID)
+    instance = timed.start("race")
+    clock.advance(hours=2)  # the timer is due, but the worker has not run yet
+    with timed.database.unit_of_work() as session:
+        deliver_message(session, timed.ctx, "paid", {})
+    assert timed.ready(instance) == ["thank"]
+    assert worker.drain().timers == 0
+    assert timed.ready(instance) == ["thank"]
+    timed.complete(instance, "thank")
+    assert timed.instance(instance).status == "completed"
+    assert "late" not in completed(timed, instance) and "end_late" not in completed(timed, instance)
+    assert timed.verify(instance).ok
+
+
+def test_a_timer_that_fired_first_wins_and_the_late_message_finds_nobody_waiting(
+    timed: Driver, worker: Worker, clock: MovableClock, tmp_path: Path
+) -> None:
+    deploy(timed, tmp_path, "race", RACE, PAID)
+    instance = timed.start("race")
+    clock.advance(hours=2)
+    assert worker.drain().timers == 1
+    assert timed.ready(instance) == ["remind"]
+    with pytest.raises(Exception, match="no instance waits for message 'paid'"), \
+            timed.database.unit_of_work() as session:
+        deliver_message(session, timed.ctx, "paid", {})
+    assert timed.ready(instance) == ["remind"]
+    assert "paid" not in completed(timed, instance)
+
+
+# -- what Camunda's files say, read as Camunda reads it ------------------------------------------------
+
+
+def test_sequence_flows_without_ids_are_followed_as_drawn(driver: Driver, tmp_path: Path) -> None:
+    body = (START + user_task("draft") + script_task("count", "pages = 3") + END
+            + '<bpmn:sequenceFlow sourceRef="start" targetRef="draft"/>'
+            '<bpmn:sequenceFlow sourceRef="draft" targetRef="count"/>'
+            '<bpmn:sequenceFlow sourceRef="count" targetRef="end"/>')
+    deploy(driver, tmp_path, "memo", body)
+    instance = driver.start("memo")
+    assert driver.instance(instance).status == "running" and driver.ready(instance) == ["draft"]
+    driver.complete(instance, "draft", {"title": "예산"})
+    assert completed(driver, instance) == ["start", "draft", "count", "end"]
+    assert driver.instance(instance).data["pages"] == 3
+
+
+def test_a_multi_instance_item_named_by_name_gives_each_instance_its_item(driver: Driver, tmp_path: Path) -> None:
+    body = (START + '<bpmn:userTask id="review" name="검토" camunda:assignee="${assignee}">'
+            '<bpmn:multiInstanceLoopCharacteristics><bpmn:loopDataInputRef>reviewers</bpmn:loopDataInputRef>'
+            '<bpmn:inputDataItem name="assignee"/></bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>'
+            + END + chain("start", "review", "end"))
+    deploy(driver, tmp_path, "reviews", body)
+    instance = driver.start("reviews", {"reviewers": ["kim", "lee"]})
+    with driver.database.unit_of_work() as session:
+        from engine import instances
+        assignees = sorted(t.assignee or "" for t in instances.open_tasks(session, instance_id=instance))
+    assert assignees == ["kim", "lee"]
+    assert "null" not in driver.instance(instance).data
+
+
+def test_camunda_collection_and_element_variable_run_one_task_per_person(driver: Driver, tmp_path: Path) -> None:
+    body = (START + '<bpmn:userTask id="concur" name="협조" camunda:assignee="${concurrer}">'
+            '<bpmn:multiInstanceLoopCharacteristics camunda:collection="${concurrers}" '
+            'camunda:elementVariable="concurrer"/></bpmn:userTask>'
+            + user_task("approve") + END + chain("start", "concur", "approve", "end"))
+    deploy(driver, tmp_path, "concurrence", body)
+    instance = driver.start("concurrence", {"concurrers": ["park", "choi", "jung"]})
+    with driver.database.unit_of_work() as session:
+        from engine import instances
+        offered = sorted(t.assignee or "" for t in instances.open_tasks(session, instance_id=instance))
+    assert offered == ["choi", "jung", "park"]
+    for task in (t for t in ("concur",) for _ in range(3)):
+        with driver.database.unit_of_work() as session:
+            from engine import instances
+            first = next(t for t in instances.open_tasks(session, instance_id=instance) if t.element_id == task)
+        with driver.database.unit_of_work() as session:
+            instances.complete_task(session, driver.ctx, first.id, {}, first.assignee or "staff")
+    assert driver.ready(instance) == ["approve"]
+
+
+def test_a_collection_that_is_no_variable_is_refused_by_name(tmp_path: Path) -> None:
+    body = (START + '<bpmn:userTask id="concur"><bpmn:multiInstanceLoopCharacteristics '
+            'camunda:collection="${approvers.split(&quot;,&quot;)}" camunda:elementVariable="a"/></bpmn:userTask>'
+            + END + chain("start", "concur", "end"))
+    found = problems(tmp_path, "bad", body)
+    assert len(found) == 1 and found[0].startswith("BAD_COLLECTION: concur: camunda:collection")
+
+
+def test_a_manual_task_is_done_outside_the_engine_and_passes_through(driver: Driver, tmp_path: Path) -> None:
+    body = (START + '<bpmn:manualTask id="post_notice" name="게시판 공고"/>' + user_task("confirm") + END
+            + chain("start", "post_notice", "confirm", "end"))
+    deploy(driver, tmp_path, "notice", body)
+    instance = driver.start("notice")
+    assert driver.ready(instance) == ["confirm"]
+    assert completed(driver, instance) == ["start", "post_notice"]
+
+
+def test_data_stores_and_data_objects_drawn_for_the_reader_do_not_stop_the_process(
+    driver: Driver, tmp_path: Path
+) -> None:
+    body = (  # as Camunda Modeler writes the associations, with its placeholder property
+        START + '<bpmn:dataStoreReference id="ledger_ref" dataStoreRef="ledger"/>'
+        '<bpmn:dataObjectReference id="invoice_ref" dataObjectRef="invoice"/><bpmn:dataObject id="invoice"/>'
+        '<bpmn:userTask id="check" name="check"><bpmn:property id="p1" name="__targetRef_placeholder"/>'
+        '<bpmn:dataInputAssociation id="in1"><bpmn:sourceRef>invoice_ref</bpmn:sourceRef>'
+        "<bpmn:targetRef>p1</bpmn:targetRef></bpmn:dataInputAssociation></bpmn:userTask>"
+        '<bpmn:scriptTask id="book" name="book" scriptFormat="python"><bpmn:dataOutputAssociation id="out1">'
+        "<bpmn:targetRef>ledger_ref</bpmn:targetRef></bpmn:dataOutputAssociation>"
+        '<bpmn:dataOutputAssociation id="out2"><bpmn:targetRef>invoice_ref</bpmn:targetRef>'
+        "</bpmn:dataOutputAssociation><bpmn:script>invoice = amount</bpmn:script></bpmn:scriptTask>"
+        + user_task("approve") + END + chain("start", "check", "book", "approve", "end")
+    )
+    extra = '<bpmn:dataStore id="ledger" name="회계 시스템"/>'
+    deploy(driver, tmp_path, "invoices", body, extra)
+    instance = driver.start("invoices", {"amount": 120000})
+    driver.complete(instance, "check")  # reads the data object before anything wrote it
+    assert driver.ready(instance) == ["approve"]
+    assert driver.instance(instance).data["invoice"] == 120000  # written, and still there for the next task
+
+
+def test_an_activity_with_two_plain_outgoing_flows_starts_both(driver: Driver, tmp_path: Path) -> None:
+    body = (START + user_task("receive") + user_task("notify_dept") + user_task("notify_citizen")
+            + '<bpmn:parallelGateway id="join"/>' + END
+            + chain("start", "receive") + flow("a", "receive", "notify_dept") + flow("b", "receive", "notify_citizen")
+            + chain("notify_dept", "join") + chain("notify_citizen", "join") + chain("join", "end"))
+    deploy(driver, tmp_path, "fork", body)
+    instance = driver.start("fork")
+    driver.complete(instance, "receive")
+    assert driver.ready(instance) == ["notify_citizen", "notify_dept"]
+
+
+def test_conditional_flows_out_of_an_activity_take_those_whose_condition_holds(driver: Driver, tmp_path: Path) -> None:
+    body = (START + user_task("receive") + user_task("urgent") + user_task("file") + END
+            + '<bpmn:endEvent id="end2"/>' + chain("start", "receive")
+            + flow("a", "receive", "urgent", "${priority == 'high'}") + flow("b", "receive", "file")
+            + chain("urgent", "end") + chain("file", "end2"))
+    deploy(driver, tmp_path, "conditional", body)
+    low, high = driver.start("conditional"), driver.start("conditional")
+    driver.complete(low, "receive", {"priority": "low"})
+    driver.complete(high, "receive", {"priority": "high"})
+    assert driver.ready(low) == ["file"]
+    assert driver.ready(high) == ["file", "urgent"]
+
+
+def test_a_sub_process_drawn_without_a_start_event_starts_what_no_flow_leads_to(driver: Driver, tmp_path: Path) -> None:
+    body = (START + '<bpmn:subProcess id="inspect">' + user_task("measure") + user_task("photograph")
+            + "</bpmn:subProcess>" + user_task("report") + END + chain("start", "inspect", "report", "end"))
+    deploy(driver, tmp_path, "inspection", body)
+    instance = driver.start("inspection")
+    assert driver.ready(instance) == ["measure", "photograph"]
+    driver.complete(instance, "measure")
+    driver.complete(instance, "photograph")
+    assert driver.ready(instance) == ["report"]
+
+
+def test_an_exclusive_gateways_flow_without_a_condition_is_taken_when_reached(driver: Driver, tmp_path: Path) -> None:
+    body = (START + '<bpmn:exclusiveGateway id="gw"/>' + user_task("escalate") + user_task("handle") + END
+            + '<bpmn:endEvent id="end2"/>' + chain("start", "gw")
+            + flow("a", "gw", "escalate", "${amount > 1000000}") + flow("b", "gw", "handle")
+            + chain("escalate", "end") + chain("handle", "end2"))
+    deploy(driver, tmp_path, "route", body)
+    big, small = driver.start("route", {"amount": 5000000}), driver.start("route", {"amount": 10})
+    assert driver.ready(big) == ["escalate"]
+    assert driver.ready(small) == ["handle"]
+
+
+def test_a_flowable_file_named_bpmn20_xml_is_read_and_keyed_by_its_name(driver: Driver, tmp_path: Path) -> None:
+    folder = tmp_path / "flowable"
+    folder.mkdir()
+    (folder / "leave.bpmn20.xml").write_text(bpmn(process("leave", START + user_task("approve") + END
+                                                            + chain("start", "approve", "end"))), encoding="utf-8")
+    single = definitions.read_source(folder / "leave.bpmn20.xml")
+    assert single.key == "leave" and list(single.files) == ["leave.bpmn20.xml"]
+    assert definitions.process_folders(tmp_path) == [folder]
+    driver.deploy(folder)
+    assert driver.ready(driver.start("flowable")) == ["approve"]
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    (START + '<bpmn:subProcess id="later" name="나중에"/>' + END + chain("start", "later", "end"),
+     "EMPTY_SUBPROCESS: 나중에: the sub-process holds nothing to do"),
+    (START + '<bpmn:exclusiveGateway id="gw" default="b"/>' + user_task("x") + END
+     + '<bpmn:sequenceFlow id="a" name="예" sourceRef="gw" targetRef="x">'
+       '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression"/></bpmn:sequenceFlow>'
+     + flow("b", "gw", "end") + chain("start", "gw") + chain("x", "end"),
+     "EMPTY_CONDITION: 예: the flow's condition is empty"),
+    (START + '<bpmn:intermediateCatchEvent id="wait" name="1주"><bpmn:timerEventDefinition/>'
+             "</bpmn:intermediateCatchEvent>" + END + chain("start", "wait", "end"),
+     "BAD_TIMER: 1주: the timer does not say when"),
+], ids=["empty-sub-process", "empty-condition", "timer-without-time"])
+def test_what_cannot_run_as_drawn_is_refused_by_name_at_its_element(tmp_path: Path, body: str, expected: str) -> None:
+    found = problems(tmp_path, "drawn", body)
+    assert len(found) == 1 and found[0].startswith(expected), found
