@@ -5,7 +5,7 @@
 locks, authorizes, validates, acts, persists and audits in that order; nothing else changes an
 instance. The rest of the engine (``instances``, ``runtime``, ``sandbox``, ``script_pool``,
 ``script_process``, ``parsing``,
-``timers``, ``handlers``, ``clock``) is its own business.
+``decisions``, ``timers``, ``handlers``, ``clock``) is its own business.
 
 - ``commands`` — every use case a person brings: start, open, claim, unclaim, delegate, save a
   draft, complete, cancel, message, retry, correct data, comment, share
