@@ -182,7 +182,7 @@ def start(
     business_key: Annotated[str | None, typer.Option("--business-key")] = None,
     as_user: AsUser = None,
 ) -> None:
-    """Start an instance of PROCESS; prints its id."""
+    """Start an instance of PROCESS (its folder's name, or the id of its BPMN process); prints its id."""
     payload = _json_option(data, "--data")
     with _unit_of_work() as session:
         instance = commands.start(session, _context(), _person(session, as_user), process, payload, business_key)

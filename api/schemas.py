@@ -143,7 +143,8 @@ class AuditPage(BaseModel):
 
 
 class StartRequest(BaseModel):
-    process_key: str = Field(min_length=1, max_length=200)
+    process_key: str = Field(min_length=1, max_length=200,
+                             description="the process's folder name, or the id of its BPMN process")
     data: dict[str, Any] = {}
     business_key: str | None = Field(default=None, max_length=200)
 

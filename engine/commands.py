@@ -30,6 +30,7 @@ from engine import (
     audit,
     definitions,
     identity,
+    instance_migration,
     instances,
     persons,
     remarks,
@@ -98,6 +99,7 @@ def start(
         raise InvalidInput("the start data must be a JSON object")
     data = dict(data or {})
     version = definitions.version_row(session, process_key)
+    process_key = version.key  # started by its BPMN process id, it is still the folder's process
     bundle = ctx.bundles.get(session, version.id)
     initiator = bundle.start_event.initiator if bundle.start_event is not None else None
     if initiator is not None:
@@ -406,6 +408,18 @@ def retry(session: Session, ctx: EngineContext, principal: Principal, instance_i
     instances.lock_instance(session, instance_id)
     access.require_admin(principal, "retry an instance")
     return instances.retry_instance(session, ctx, instance_id, principal.username)
+
+
+def migrate_instances(
+    session: Session, ctx: EngineContext, principal: Principal, process_key: str, from_version: int,
+    to_version: int, *, dry_run: bool = False,
+) -> instance_migration.Migration:
+    """Move the running instances of a process at one version to another (designers and admins):
+    each whose current tasks exist unchanged there moves, every other one stays, with the reason.
+    ``dry_run`` says what would happen and changes nothing (``engine.instance_migration``)."""
+    access.require_designer(principal, "move running cases to another version")
+    return instance_migration.migrate_instances(session, ctx, process_key, from_version, to_version,
+                                                principal.username, dry_run=dry_run)
 
 
 def retry_incident(session: Session, ctx: EngineContext, principal: Principal, job_id: int) -> Any:

@@ -627,14 +627,29 @@ def start_form(row: ProcessVersion, bundle: ProcessBundle) -> dict[str, Any] | N
 
 
 def version_row(session: Session, key: str, version: int | None = None) -> ProcessVersion:
-    """A deployed version of ``key`` (the newest when ``version`` is None)."""
+    """A deployed version of ``key`` (the newest when ``version`` is None). ``key`` is the process's
+    folder, or the id of the BPMN process it starts (Camunda's "process definition key") when no
+    folder is called so."""
     query = select(ProcessVersion).where(ProcessVersion.key == key)
     if version is not None:
         query = query.where(ProcessVersion.version == version)
     row = session.execute(query.order_by(ProcessVersion.version.desc()).limit(1)).scalar_one_or_none()
+    if row is None and version is None:
+        row = _newest_by_process_id(session, key)
     if row is None:
         raise ProcessNotFound(f"no process '{key}'" + (f" version {version}" if version is not None else ""))
     return row
+
+
+def _newest_by_process_id(session: Session, process_id: str) -> ProcessVersion | None:
+    """The newest version whose entry is the BPMN process ``process_id``, when only one process has it."""
+    keys = session.execute(
+        select(ProcessVersion.key).where(ProcessVersion.entry_point == process_id).distinct()
+    ).scalars().all()
+    if len(keys) > 1:
+        raise ProcessNotFound(f"several processes start with the BPMN process '{process_id}' "
+                              f"({', '.join(sorted(keys))}): start one by its name")
+    return version_row(session, keys[0]) if keys else None
 
 
 def diagram_files(row: ProcessVersion) -> dict[str, bytes]:

@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from engine import definitions
+from engine import commands, definitions, instances
 from engine.clock import MovableClock
 from engine.config import Settings
+from engine.context import EngineContext
+from engine.db import Database
+from engine.errors import ProcessNotFound
+from engine.identity import Principal
 from engine.worker import Worker, deliver_message
 from tests.engine.helpers import Driver, bpmn, chain, flow, process, script_task, user_task, write_folder
 
@@ -110,7 +114,6 @@ def test_a_multi_instance_item_named_by_name_gives_each_instance_its_item(driver
     deploy(driver, tmp_path, "reviews", body)
     instance = driver.start("reviews", {"reviewers": ["kim", "lee"]})
     with driver.database.unit_of_work() as session:
-        from engine import instances
         assignees = sorted(t.assignee or "" for t in instances.open_tasks(session, instance_id=instance))
     assert assignees == ["kim", "lee"]
     assert "null" not in driver.instance(instance).data
@@ -124,13 +127,11 @@ def test_camunda_collection_and_element_variable_run_one_task_per_person(driver:
     deploy(driver, tmp_path, "concurrence", body)
     instance = driver.start("concurrence", {"concurrers": ["park", "choi", "jung"]})
     with driver.database.unit_of_work() as session:
-        from engine import instances
         offered = sorted(t.assignee or "" for t in instances.open_tasks(session, instance_id=instance))
     assert offered == ["choi", "jung", "park"]
     for task in (t for t in ("concur",) for _ in range(3)):
         with driver.database.unit_of_work() as session:
-            from engine import instances
-            first = next(t for t in instances.open_tasks(session, instance_id=instance) if t.element_id == task)
+                first = next(t for t in instances.open_tasks(session, instance_id=instance) if t.element_id == task)
         with driver.database.unit_of_work() as session:
             instances.complete_task(session, driver.ctx, first.id, {}, first.assignee or "staff")
     assert driver.ready(instance) == ["approve"]
@@ -249,3 +250,24 @@ def test_a_flowable_file_named_bpmn20_xml_is_read_and_keyed_by_its_name(driver: 
 def test_what_cannot_run_as_drawn_is_refused_by_name_at_its_element(tmp_path: Path, body: str, expected: str) -> None:
     found = problems(tmp_path, "drawn", body)
     assert len(found) == 1 and found[0].startswith(expected), found
+
+
+# -- a process started by its BPMN process id --------------------------------------------------------
+
+
+def test_a_process_starts_by_its_bpmn_process_id_as_camunda_users_start_it(database: Database, tmp_path: Path) -> None:
+    driver = Driver(database, EngineContext.create(script_time_limit=1.0))
+    body = START + user_task("approve") + END + chain("start", "approve", "end")
+    driver.deploy(write_folder(tmp_path, "leave", {"휴가.bpmn": bpmn(process("Process_leave_request", body))}))
+    staff = Principal(username="kim", display_name="김주무관", roles=frozenset({"staff"}), groups=frozenset())
+    with database.unit_of_work() as session:
+        started = commands.start(session, driver.ctx, staff, "Process_leave_request", {"days": 2})
+        assert started.process_key == "leave"
+    assert driver.ready(started.id) == ["approve"]
+    driver.deploy(write_folder(tmp_path, "leave_copy", {"copy.bpmn": bpmn(process("Process_leave_request", body))}))
+    with pytest.raises(ProcessNotFound, match="several processes start with the BPMN process "
+                                              "'Process_leave_request' \\(leave, leave_copy\\)"), \
+            database.unit_of_work() as session:
+        commands.start(session, driver.ctx, staff, "Process_leave_request", {})
+    with pytest.raises(ProcessNotFound, match="no process 'nothing_like_it'"), database.unit_of_work() as session:
+        commands.start(session, driver.ctx, staff, "nothing_like_it", {})
