@@ -339,6 +339,8 @@ def unary_tests(text: str) -> UnaryTests:
             raise _NotSimple(reader.take().text)
     except _NotSimple as stop:
         near = f" (cityflow stopped reading at '{stop}')" if str(stop) else ""
+        near += {"==": "; equal is the value alone: 5", "=": "; equal is the value alone: 5",
+                 "!=": "; not equal is not(5)"}.get(str(stop), "")
         raise Unsupported(f"'{text}' is FEEL beyond what cityflow reads{near}; {_TESTS_HELP}; anything more "
                           "is computed in the input expression or in a required decision") from None
     return UnaryTests(tests, negated)

@@ -346,7 +346,9 @@ def test_feel_beyond_simple_unary_tests_is_refused_at_validate_naming_the_decisi
     (TWO_OUTPUTS, rule_task("decide", "grade", "g", "firstResult"), "BAD_DECISION_RESULT: decide: mapDecisionResult"),
     (TWO_OUTPUTS, rule_task("decide", "grade", "my result"), "BAD_DECISION_RESULT: decide: resultVariable 'my result'"),
     (dmn(table("grade", [("score", "number")], [("level", "string")], [(["== 5"], ['"five"'])])),
-     rule_task("decide", "grade"), "DMN_UNSUPPORTED: decision 'grade', rule 1 (grade_r1), input 'score': '== 5'"),
+     rule_task("decide", "grade"), "DMN_UNSUPPORTED: decision 'grade', rule 1 (grade_r1), input 'score': '== 5' is "
+                                   "FEEL beyond what cityflow reads (cityflow stopped reading at '=='); equal is the "
+                                   "value alone: 5;"),
 ])
 def test_a_decision_that_cannot_run_as_written_is_refused_at_validate(
     tmp_path: Path, rules: str, task: str, expected: str
