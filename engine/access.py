@@ -93,9 +93,10 @@ def require_auditor(principal: Principal, attempted: str) -> None:
         raise NotAllowed(f"only an auditor or an admin may {attempted}")
 
 
-def require_designer(principal: Principal) -> None:
+def require_designer(principal: Principal, attempted: str = "deploy processes") -> None:
+    """Processes are the designers' (and admins'): deploying them, moving running cases to a new version."""
     if not principal.has_role("designer", "admin"):
-        raise NotAllowed("only a process designer or an admin may deploy processes")
+        raise NotAllowed(f"only a process designer or an admin may {attempted}")
 
 
 def decided(instance: Instance) -> bool:
