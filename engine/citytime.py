@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, Final
 
 import holidays
+from dateutil.relativedelta import relativedelta
 
 from engine.config import Settings, get_settings
 
@@ -75,6 +76,9 @@ def _fixed(moment: datetime) -> datetime:
     offset, name = moment.utcoffset(), moment.tzname()
     assert offset is not None
     return moment.astimezone(timezone(offset, name) if name else timezone(offset))
+
+
+_SHIFT_UNITS = ("years", "months", "weeks", "days", "hours", "minutes", "seconds")
 
 
 @dataclass(frozen=True)
@@ -173,11 +177,29 @@ class CityTime:
         return {
             "today": today,
             "local": local,
+            "shift_time": self.shifted,
             "local_at": self.at,
             "is_working_day": self.is_working_day,
             "add_working_days": self.add_working_days,
             "working_days_between": self.working_days_between,
         }
+
+    def shifted(self, moment: Moment, unit: str, amount: int) -> datetime:
+        """``moment`` moved by ``amount`` calendar ``unit`` (years, months, weeks, days, hours, minutes,
+        seconds) in the city: what JUEL's ``plusDays(2)`` or ``minusMonths(1)`` means. A month on from
+        31 January is the last day of February."""
+        if unit not in _SHIFT_UNITS:
+            raise ValueError(f"cannot move a date by {unit!r}; say one of {', '.join(_SHIFT_UNITS)}")
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise ValueError(f"move a date by a whole number, not {amount!r}")
+        start = self.local(moment)
+        try:
+            moved = start + relativedelta(**{unit: amount})  # type: ignore[arg-type]
+        except (OverflowError, ValueError):
+            moved = None
+        if moved is None or abs(moved - start) > timedelta(days=MAX_SPAN_DAYS):
+            raise ValueError(f"moving a date by {amount} {unit} goes beyond {MAX_SPAN_DAYS // 366} years")
+        return _fixed(moved)
 
     # ---- internals
     def _on(self, day: date, clock_time: time) -> datetime:

@@ -50,9 +50,9 @@ from engine.errors import DefinitionError, Problem, ProcessNotFound
 from engine.handlers import known_handler_names
 from engine.modelling import drawing_problems
 from engine.models import ProcessSchedule, ProcessVersion
-from engine.parsing import BpmnParser, camunda_attribute, camunda_properties, handler_name
+from engine.parsing import BpmnParser, camunda_attribute, camunda_properties, external_topic, handler_name
 from engine.runtime import ProcessBundle
-from engine.sandbox import camunda_to_python, compile_problem
+from engine.sandbox import camunda_to_python, compile_problem, date_arithmetic
 
 # .html: a case view (view.html), read by the pages
 DEFINITION_SUFFIXES = (*BPMN_SUFFIXES, *DMN_SUFFIXES, ".json", ".html")
@@ -313,6 +313,15 @@ def _longest_path(container: etree._Element) -> int:
     return max(longest.values(), default=0)
 
 
+def _expression_problem(expression: str) -> str | None:
+    """What is wrong with a Camunda ``${…}`` expression, said before it runs; None when nothing is."""
+    _, outside = date_arithmetic(expression.strip()[2:-1])
+    if outside is not None:
+        return (f"'{outside}' is outside the date arithmetic cityflow reads: now() or dateTime() or a date "
+                "in the data, then plusDays(n), minusHours(n) … plusYears(n) and toDate()")
+    return compile_problem(camunda_to_python(expression), "eval")
+
+
 def _label(node: etree._Element) -> str:
     """How a problem names its element: its name, else its id, else its kind."""
     return " ".join((node.get("name") or node.get("id") or etree.QName(node).localname).split())
@@ -354,24 +363,28 @@ def _executability_problems(
             add(node, "BAD_SCRIPT", message)
     for node in root.iterfind(".//bpmn:conditionExpression", NS):
         expression = _text(node)
-        if expression and (message := compile_problem(camunda_to_python(expression), "eval")):
+        if expression and (message := _expression_problem(expression) if expression.strip().startswith(("${", "#{"))
+                           else compile_problem(expression, "eval")):
             add(_owner(node), "BAD_CONDITION", message)
     known = known_handler_names()
     for node in root.iterfind(".//bpmn:serviceTask", NS):
-        handler = handler_name(node)
+        handler, topic = handler_name(node), external_topic(node)
         if handler is None:
-            add(node, "MISSING_HANDLER", "a service task must name its handler")
-        elif handler not in known:
+            add(node, "MISSING_HANDLER", "a service task must name its handler, or its topic when done outside "
+                                         "cityflow (camunda:type=\"external\" camunda:topic=…)")
+        elif topic is not None and topic.startswith("="):
+            add(node, "BAD_TOPIC", f"the topic '{topic}' is an expression; a topic is a name workers fetch by")
+        elif topic is None and handler not in known:  # an external task's worker is outside: nothing to know
             add(node, "UNKNOWN_HANDLER", f"no handler named '{handler}' is registered")
     for node in root.iterfind(".//bpmn:userTask", NS):
         properties = SpiffTaskParser._parse_extensions(node).get("properties") or {}
         form_key = camunda_attribute(node, "formKey") or properties.get("formJsonSchemaFilename")
         if form_key and form_key.endswith(".json") and resolve_form(source.files, node.get("id", ""), form_key) is None:
             add(node, "FORM_NOT_FOUND", f"form '{form_key}' is not in the process folder")
-        for attribute in ("assignee", "candidateUsers", "candidateGroups", "dueDate"):
+        for attribute in ("assignee", "candidateUsers", "candidateGroups", "dueDate", "followUpDate", "priority"):
             value = camunda_attribute(node, attribute)
             is_expression = value is not None and value.strip().startswith(("${", "#{"))
-            if value is not None and is_expression and (message := compile_problem(camunda_to_python(value), "eval")):
+            if value is not None and is_expression and (message := _expression_problem(value)):
                 add(node, "BAD_EXPRESSION", f"{attribute}: {message}")
     for node in root.iterfind(".//bpmn:startEvent", NS):
         form_key = camunda_attribute(node, "formKey")

@@ -537,6 +537,60 @@ class _Juel:
         return "".join(parts)
 
 
+_SHIFTS: Final = re.compile(r"^(plus|minus)(Years|Months|Weeks|Days|Hours|Minutes|Seconds)$")
+_DATE_STARTS: Final = frozenset({"now", "dateTime"})
+
+
+def _date_chain(text: str) -> tuple[str, str | None]:
+    """The first date chain of a JUEL expression rewritten (``dateTime().plusDays(2).toDate()`` →
+    ``shift_time(now(), "days", +(2))``), and the name of a date method outside the subset, if one follows."""
+    tokens = _tokens(text) or []
+    for k, tok in enumerate(tokens):
+        if tok.type != tokenize.NAME or k + 3 > len(tokens):
+            continue
+        called = tok.string in _DATE_STARTS and tokens[k + 1].string == "(" and tokens[k + 2].string == ")"
+        chained = (k + 2 < len(tokens) and tokens[k + 1].string == "." and _SHIFTS.match(tokens[k + 2].string)
+                   and (k == 0 or tokens[k - 1].string != "."))
+        if not (called or chained):
+            continue
+        base, j = ("now()", k + 3) if called else (tok.string, k + 1)
+        while j + 2 < len(tokens) and tokens[j].string == "." and tokens[j + 2].string == "(":
+            method, depth, close = tokens[j + 1].string, 0, None
+            for c in range(j + 2, len(tokens)):
+                depth += {"(": 1, ")": -1}.get(tokens[c].string, 0) if tokens[c].type == tokenize.OP else 0
+                if depth == 0:
+                    close = c
+                    break
+            if close is None:
+                return text, None
+            argument = text[tokens[j + 2].end:tokens[close].start].strip()
+            shift = _SHIFTS.match(method)
+            if method == "toDate" and not argument:
+                pass
+            elif shift and argument:
+                sign = "+" if shift.group(1) == "plus" else "-"
+                base = f'shift_time({base}, "{shift.group(2).lower()}", {sign}({argument}))'
+            else:
+                return text, method
+            j = close + 1
+        if base == text[tok.start:tokens[j - 1].end]:
+            continue
+        return text[:tok.start] + base + text[tokens[j - 1].end:], None
+    return text, None
+
+
+def date_arithmetic(text: str) -> tuple[str, str | None]:
+    """JUEL's date arithmetic (Joda's ``plusDays`` … ``minusYears``, ``toDate()``, on ``now()``,
+    ``dateTime()`` or a variable) as calls of ``shift_time``; and the first date method outside that
+    subset, which validate refuses by name."""
+    for _ in range(50):
+        rewritten, outside = _date_chain(text)
+        if outside is not None or rewritten == text:
+            return rewritten, outside
+        text = rewritten
+    return text, None
+
+
 def camunda_to_python(expression: str) -> str:
     """Translate a simple Camunda JUEL condition (``${...}`` or ``#{...}``) to Python.
 
@@ -548,7 +602,7 @@ def camunda_to_python(expression: str) -> str:
     text = expression.strip()
     if len(text) < 3 or text[:2] not in ("${", "#{") or not text.endswith("}"):
         return expression
-    inner = text[2:-1].strip()
+    inner, _ = date_arithmetic(text[2:-1].strip())
     tokens = _tokens(inner)
     if tokens is None:
         return inner

@@ -271,3 +271,30 @@ def test_a_process_starts_by_its_bpmn_process_id_as_camunda_users_start_it(datab
         commands.start(session, driver.ctx, staff, "Process_leave_request", {})
     with pytest.raises(ProcessNotFound, match="no process 'nothing_like_it'"), database.unit_of_work() as session:
         commands.start(session, driver.ctx, staff, "nothing_like_it", {})
+
+
+# -- JUEL's date arithmetic, as designers write due dates -----------------------------------------------
+
+
+def test_a_due_date_written_as_joda_date_arithmetic_is_due_when_it_says(
+    timed: Driver, clock: MovableClock, tmp_path: Path
+) -> None:
+    clock.set(datetime(2027, 1, 31, 1, 0, tzinfo=UTC))  # 10:00 on 31 January in Suwon
+    body = (START + '<bpmn:userTask id="review" camunda:dueDate="${dateTime().plusDays(2).toDate()}"/>'
+            '<bpmn:userTask id="report" camunda:dueDate="${dateTime().plusMonths(1).minusHours(1)}"/>'
+            '<bpmn:parallelGateway id="fork"/>' + '<bpmn:parallelGateway id="join"/>' + END
+            + chain("start", "fork", "review", "join", "end") + chain("fork", "report", "join"))
+    deploy(timed, tmp_path, "due", body)
+    instance = timed.start("due")
+    assert timed.instance(instance).status == "running"
+    assert timed.open_task(instance, "review").due_at == datetime(2027, 2, 2, 1, 0, tzinfo=UTC)
+    # a month on from 31 January is the last day of February, an hour earlier
+    assert timed.open_task(instance, "report").due_at == datetime(2027, 2, 28, 0, 0, tzinfo=UTC)
+
+
+def test_date_arithmetic_outside_the_subset_is_refused_at_validate_by_name(tmp_path: Path) -> None:
+    body = (START + '<bpmn:userTask id="review" name="검토" camunda:dueDate="${dateTime().withHourOfDay(9)}"/>'
+            + END + chain("start", "review", "end"))
+    found = problems(tmp_path, "due", body)
+    assert len(found) == 1, found
+    assert found[0].startswith("BAD_EXPRESSION: 검토: dueDate: 'withHourOfDay' is outside the date arithmetic")
