@@ -19,6 +19,10 @@ business rule task keeps it in ``camunda:resultVariable`` mapped by
 ``resultList`` (the default). Without a result variable the outputs are put in
 the case data by their names, as a required decision's are (Camunda would
 keep nothing; cityflow's processes have always read them so).
+Camunda 8's ``<zeebe:calledDecision decisionId= resultVariable=/>`` is read too,
+its result shaped as Zeebe shapes it: the one output's value (or all outputs by
+name), null when no rule matched; a list for COLLECT, RULE ORDER and OUTPUT
+ORDER; an aggregation's or a literal expression's value.
 
 Cells are FEEL's simple unary tests: ``-`` (anything), a value (``5``,
 ``"text"``, ``true``, ``null``, ``date("2024-05-01")``, ``date and time("…")``
@@ -87,6 +91,9 @@ __all__ = [
 HIT_POLICIES = ("UNIQUE", "FIRST", "PRIORITY", "ANY", "COLLECT", "RULE ORDER", "OUTPUT ORDER")
 AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
 RESULT_MAPPINGS = ("singleEntry", "singleResult", "collectEntries", "resultList")
+# How Camunda 8 (Zeebe) gives a result: one output's value or a context of them; a list when the table collects.
+ZEEBE_RESULT = "zeebe"
+_ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 # Required decisions are evaluated depth first; a longer chain than this is refused at validate.
 DEEPEST_REQUIREMENTS = 50
 # Camunda's attributes, as ``engine.parsing`` reads them (that module builds DecisionTask from this one).
@@ -876,6 +883,8 @@ def mapped_result(result: Result, how: str, decision: Decision) -> Any:
                                f"({', '.join(entry)}); map it as singleResult or resultList")
         return next(iter(entry.values()), None)
 
+    if how == ZEEBE_RESULT:
+        return _zeebe_result(result, decision)
     if how == "resultList":
         return [dict(entry) for entry in result]
     if how == "collectEntries":
@@ -886,6 +895,22 @@ def mapped_result(result: Result, how: str, decision: Decision) -> Any:
     if not result:
         return None
     return only_entry(result[0]) if how == "singleEntry" else dict(result[0])
+
+
+def _zeebe_result(result: Result, decision: Decision) -> Any:
+    """Camunda 8's shape: a literal expression's or an aggregation's value; a table's one output's value or
+    all its outputs by name (null for an empty entry), one or none for a single-hit policy, else a list."""
+    if decision.literal is not None or decision.aggregation:
+        return next(iter(result[0].values()), None) if result else None
+
+    def shaped(entry: Mapping[str, Any]) -> Any:
+        if len(decision.outputs) == 1:
+            return entry.get(decision.outputs[0].key)
+        return {output.key: entry.get(output.key) for output in decision.outputs}
+
+    if decision.hit_policy in ("UNIQUE", "FIRST", "ANY", "PRIORITY"):
+        return shaped(result[0]) if result else None
+    return [shaped(entry) for entry in result]
 
 
 # --------------------------------------------------------------------------- the business rule task
@@ -933,8 +958,12 @@ class DecisionTaskConverter(SpiffBpmnTaskConverter):  # type: ignore[misc]
 
 
 def task_settings(node: etree._Element) -> tuple[str | None, str | None, str | None]:
-    """What a business rule task says: the decision it calls, its result variable and how the result maps."""
+    """What a business rule task says: the decision it calls, its result variable and how the result maps
+    (Camunda 8's ``zeebe:calledDecision`` maps it as Zeebe does, ``ZEEBE_RESULT``)."""
     ref = SpiffTaskParser._parse_extensions(node).get("calledDecisionId")
+    called = node.find(f"{{{_BPMN_NS}}}extensionElements/{{{_ZEEBE_NS}}}calledDecision")
+    if ref is None and called is not None:
+        return called.get("decisionId"), called.get("resultVariable"), ZEEBE_RESULT
 
     def camunda(name: str) -> str | None:
         return next((v for ns in _CAMUNDA_NAMESPACES if (v := node.get(f"{{{ns}}}{name}")) is not None), None)
@@ -1036,7 +1065,8 @@ def _task_problems(shown: str, tree: etree._ElementTree, catalog: Mapping[str, D
             other = any(node.get(f"{{{ns}}}{a}") for ns in _CAMUNDA_NAMESPACES
                         for a in ("class", "expression", "delegateExpression", "topic"))
             yield problem("DMN_UNSUPPORTED" if other else "MISSING_DECISION",
-                          "a business rule task calls a decision here (camunda:decisionRef), not code")
+                          "a business rule task calls a decision here (camunda:decisionRef or "
+                          "zeebe:calledDecision), not code")
             continue
         decision = catalog.get(ref)
         if decision is None:
@@ -1045,7 +1075,10 @@ def _task_problems(shown: str, tree: etree._ElementTree, catalog: Mapping[str, D
             continue
         if result_variable is not None and not result_variable.strip().isidentifier():
             yield problem("BAD_DECISION_RESULT", f"resultVariable '{result_variable}' is not a variable name")
-        if mapping is not None and mapping not in RESULT_MAPPINGS:
+        if mapping == ZEEBE_RESULT:
+            if not result_variable:
+                yield problem("BAD_DECISION_RESULT", "zeebe:calledDecision names the resultVariable its result goes in")
+        elif mapping is not None and mapping not in RESULT_MAPPINGS:
             yield problem("BAD_DECISION_RESULT", f"mapDecisionResult '{mapping}' is none of "
                                                  f"{', '.join(RESULT_MAPPINGS)}")
         elif mapping in ("singleEntry", "collectEntries") and decision.literal is None \

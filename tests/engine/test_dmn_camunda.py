@@ -252,6 +252,31 @@ def test_a_decision_without_a_matching_rule_maps_to_nothing(driver: Driver, tmp_
     assert data["single"] is None and data["listed"] == [] and "level" not in data
 
 
+def zeebe_task(ref: str, result_variable: str = "outcome") -> str:
+    variable = f' resultVariable="{result_variable}"' if result_variable else ""
+    return ('<bpmn:businessRuleTask id="decide" name="decide"><bpmn:extensionElements>'
+            f'<zeebe:calledDecision xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" decisionId="{ref}"{variable}/>'
+            "</bpmn:extensionElements></bpmn:businessRuleTask>")
+
+
+@pytest.mark.parametrize(("rules", "ref", "data", "outcome"), [
+    (FEES, "permit_fee", {"age": 70, "base_fee": 10000}, 5000),
+    (FEES, "resident_category", {"age": 30}, "성인"),
+    (TWO_OUTPUTS, "grade", {"score": 60}, [{"level": "medium", "points": 5}, {"level": "low", "points": 1}]),
+    (TWO_OUTPUTS, "level_only", {"score": 60}, ["pass", "any"]),
+    (dmn(table("grade", [("score", "number")], [("level", "string"), ("points", "integer")],
+               [(["> 50"], ['"pass"', ""])], hit="FIRST")), "grade", {"score": 60}, {"level": "pass", "points": None}),
+    (dmn(table("grade", [("score", "number")], [("level", "string")], [(["> 50"], ['"pass"'])])), "grade",
+     {"score": 10}, None),
+    (dmn(table("points", [("score", "number")], [("points", "integer")], [([">= 0"], ["1"]), ([">= 50"], ["5"])],
+               hit="COLLECT", aggregation="SUM")), "points", {"score": 60}, 6),
+])
+def test_camunda_8s_called_decision_gives_the_result_as_zeebe_shapes_it(
+    driver: Driver, tmp_path: Path, rules: str, ref: str, data: dict[str, Any], outcome: Any
+) -> None:
+    assert decided(driver, tmp_path, rules, zeebe_task(ref), data=data)["outcome"] == outcome
+
+
 # -- FEEL simple unary tests ------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("cell", "value", "matches"), [
@@ -345,6 +370,7 @@ def test_feel_beyond_simple_unary_tests_is_refused_at_validate_naming_the_decisi
      "BAD_DECISION_RESULT: decide: singleEntry takes one output, decision 'grade' has 2 (level, points)"),
     (TWO_OUTPUTS, rule_task("decide", "grade", "g", "firstResult"), "BAD_DECISION_RESULT: decide: mapDecisionResult"),
     (TWO_OUTPUTS, rule_task("decide", "grade", "my result"), "BAD_DECISION_RESULT: decide: resultVariable 'my result'"),
+    (TWO_OUTPUTS, zeebe_task("grade", ""), "BAD_DECISION_RESULT: decide: zeebe:calledDecision names the resultVariable"),
     (dmn(table("grade", [("score", "number")], [("level", "string")], [(["== 5"], ['"five"'])])),
      rule_task("decide", "grade"), "DMN_UNSUPPORTED: decision 'grade', rule 1 (grade_r1), input 'score': '== 5' is "
                                    "FEEL beyond what cityflow reads (cityflow stopped reading at '=='); equal is the "
