@@ -53,6 +53,7 @@ from engine.models import ProcessSchedule, ProcessVersion
 from engine.parsing import BpmnParser, camunda_attribute, camunda_properties, external_topic, handler_name
 from engine.runtime import ProcessBundle
 from engine.sandbox import camunda_to_python, compile_problem, date_arithmetic
+from engine.timers import cron_expression, cron_next
 
 # .html: a case view (view.html), read by the pages
 DEFINITION_SUFFIXES = (*BPMN_SUFFIXES, *DMN_SUFFIXES, ".json", ".html")
@@ -399,6 +400,8 @@ def _executability_problems(
             event = _owner(_owner(node))
             if not text:
                 add(event, "BAD_TIMER", f"empty {tag}")
+            elif tag == "timeCycle" and cron_expression(text) is not None:
+                continue
             elif not _is_iso_timer(text) and compile_problem(text, "eval"):
                 add(event, "BAD_TIMER", f"{tag} '{text}' is neither ISO 8601 nor an expression")
     for node in root.iterfind(".//bpmn:callActivity", NS):
@@ -544,6 +547,8 @@ def _first_start(
 ) -> tuple[datetime | None, int, float | None]:
     try:
         if isinstance(definition, CycleTimerEventDefinition):
+            if (cron := cron_expression(text)) is not None:
+                return cron_next(cron, now, CityTime.from_settings()), -1, None
             if text.count("/") > 1:
                 cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(text)
             else:
@@ -558,6 +563,18 @@ def _first_start(
         return CityTime.from_settings().utc(text), 1, None  # a time without an offset is the city's
     except Exception:
         return None, 0, None
+
+
+def next_scheduled_start(bundle: ProcessBundle, after: datetime) -> datetime | None:
+    """When a process whose timer start event is a cron cycle starts next after ``after``; None for
+    any other start (an ISO cycle moves by its interval)."""
+    for spec in bundle.spec.task_specs.values():
+        definition = getattr(spec, "event_definition", None)
+        if spec.__class__.__name__ == "StartEvent" and isinstance(definition, CycleTimerEventDefinition):
+            cron = cron_expression(definition.expression or "")
+            if cron is not None:
+                return cron_next(cron, after, CityTime.from_settings())
+    return None
 
 
 def latest_version(session: Session, key: str) -> tuple[int, int]:

@@ -6,14 +6,21 @@ an ISO 8601 literal as it is written — ``P7D``, ``R4/P3M``, ``2026-12-31T09:00
 — while anything else is an expression over the instance data (``deadline``), whose
 value may be an ISO string or a datetime. A date-time without an offset is the city's
 wall-clock time, and a bare date is that day in the city (``engine.citytime``).
+
+A cycle may also be a cron expression, as Camunda 7 takes it: Quartz's six or seven fields
+(``0 0/5 * * * ?``: seconds first, ``?`` for "any", days of the week 1-7 from Sunday, a year
+field of ``*``) or the classic five (``0 9 * * MON-FRI``), read in the city's time zone; it
+repeats without end.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from croniter import croniter  # type: ignore[import-untyped]
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -53,7 +60,39 @@ def iso_literal(text: str, kind: str) -> str | None:
     return literal
 
 
+_QUARTZ_DAY = re.compile(r"(?<![/#\d])([1-7])(?!\d)")
+
+
+def cron_expression(text: str) -> str | None:
+    """``text`` as a cron expression with seconds first, when it is one (Quartz or classic); else None."""
+    fields = text.strip().strip("'\"").split()
+    if len(fields) == 5:
+        fields = ["0", *fields]
+    elif len(fields) == 7:
+        if fields[6] not in ("*", "?"):
+            return None  # a year field that says something: outside what cityflow reads
+        fields = fields[:6]
+    elif len(fields) != 6:
+        return None
+    else:  # Quartz numbers the days of the week 1-7 from Sunday; cron 0-6
+        fields[5] = _QUARTZ_DAY.sub(lambda m: str(int(m.group(1)) - 1), fields[5])
+    expression = " ".join("*" if field == "?" else field for field in fields)
+    try:
+        valid = croniter.is_valid(expression, second_at_beginning=True)
+    except Exception:  # a malformed field raises rather than answering no
+        valid = False
+    return expression if valid else None
+
+
+def cron_next(expression: str, after: datetime, city: CityTime) -> datetime:
+    """The first moment after ``after`` the cron ``expression`` names, read on the city's clock, in UTC."""
+    moment: datetime = croniter(expression, after.astimezone(city.zone), second_at_beginning=True).get_next(datetime)
+    return moment.astimezone(UTC)
+
+
 def _value(definition: TimerEventDefinition, task: Task, kind: str) -> Any:
+    if kind == "cycle" and (cron := cron_expression(definition.expression or "")) is not None:
+        return {"cron": cron}
     literal = iso_literal(definition.expression or "", kind)
     if literal is not None:
         return literal
@@ -98,20 +137,27 @@ class ClockedDuration(DurationTimerEventDefinition):  # type: ignore[misc]
 
 
 class ClockedCycle(CycleTimerEventDefinition):  # type: ignore[misc]
-    """Fires repeatedly: ``R4/P3M`` four times, every three months from now."""
+    """Fires repeatedly: ``R4/P3M`` four times, every three months from now; ``0 0 9 ? * MON-FRI``
+    at nine on every weekday, without end."""
 
     def cycle_complete(self, my_task: Task) -> bool:
         value = my_task._get_internal_data("event_value")
         now = now_of(my_task)
         if value is None:
-            text = str(_value(self, my_task, "cycle"))
-            cycles, start, duration = _recurring(text, now)
-            value = {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
+            found = _value(self, my_task, "cycle")
+            if isinstance(found, dict) and "cron" in found:
+                first = cron_next(found["cron"], now, city_of(my_task))
+                value = {"cycles": -1, "next": first.isoformat(), "cron": found["cron"]}
+            else:
+                cycles, start, duration = _recurring(str(found), now)
+                value = {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
         ready = False
         if value["cycles"] != 0:
             upcoming = datetime.fromisoformat(value["next"])
             if upcoming <= now:
-                value["next"] = (upcoming + timedelta(seconds=value["duration"])).isoformat()
+                later = (cron_next(value["cron"], upcoming, city_of(my_task)) if value.get("cron")
+                         else upcoming + timedelta(seconds=value["duration"]))
+                value["next"] = later.isoformat()
                 value["cycles"] -= 1
                 ready = True
         else:

@@ -34,7 +34,7 @@ from engine import audit, handlers, instances, notifications
 from engine.config import Settings
 from engine.context import EngineContext
 from engine.db import Database
-from engine.definitions import latest_versions
+from engine.definitions import latest_versions, next_scheduled_start
 from engine.errors import Conflict, InstanceNotActive, InvalidInput, NotFound
 from engine.models import RUNNING, Instance, Job, MessageWait, ProcessSchedule, Timer
 from engine.runtime import ProcessBundle, data_changes
@@ -199,7 +199,7 @@ def _processes_started_by(session: Session, ctx: EngineContext, name: str) -> li
 
 def due_jobs(session: Session, now: datetime, limit: int = 100) -> list[tuple[int, str]]:
     rows = session.execute(
-        select(Job.id, Job.instance_id).where(Job.status == "pending", Job.due_at <= now)
+        select(Job.id, Job.instance_id).where(Job.status == "pending", Job.due_at <= now, Job.topic.is_(None))
         .order_by(Job.due_at, Job.id).limit(limit)
     )
     return [(row.id, row.instance_id) for row in rows]
@@ -300,6 +300,7 @@ def retry_incident(session: Session, ctx: EngineContext, job_id: int, actor: str
     if instance.status != RUNNING:
         raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
     job.status, job.attempts, job.due_at = "pending", 0, ctx.clock()
+    job.retries = job.worker_id = job.locked_until = None  # an external task is fetched afresh
     audit.append_to_instance(session, instance, [audit.Entry(
         action="job.retried", actor=actor, task_id=job.task_id, element_id=job.element_id,
         detail={"handler": job.handler, "last_error": job.last_error})], None)
@@ -441,8 +442,11 @@ def start_scheduled(session: Session, ctx: EngineContext, schedule_id: int) -> s
     instance = instances.start_instance(session, ctx, schedule.process_key, {}, initiator=TIMER_ACTOR, scheduled=True)
     if schedule.remaining > 0:
         schedule.remaining -= 1
-    if schedule.remaining == 0 or not schedule.interval_seconds:
+    if schedule.remaining == 0:
         schedule.due_at = None
-    else:
+    elif schedule.interval_seconds:
         schedule.due_at = schedule.due_at + timedelta(seconds=schedule.interval_seconds)
+    else:  # a cron cycle, or a single start
+        bundle = ctx.bundles.get(session, schedule.process_version_id)
+        schedule.due_at = next_scheduled_start(bundle, schedule.due_at) if schedule.remaining else None
     return instance.id

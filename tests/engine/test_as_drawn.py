@@ -298,3 +298,52 @@ def test_date_arithmetic_outside_the_subset_is_refused_at_validate_by_name(tmp_p
     found = problems(tmp_path, "due", body)
     assert len(found) == 1, found
     assert found[0].startswith("BAD_EXPRESSION: 검토: dueDate: 'withHourOfDay' is outside the date arithmetic")
+
+
+# -- cron cycles, as Camunda 7 takes them -------------------------------------------------------------
+
+
+def cycle(text: str) -> str:
+    return f"<bpmn:timerEventDefinition><bpmn:timeCycle>{text}</bpmn:timeCycle></bpmn:timerEventDefinition>"
+
+
+def test_a_process_whose_start_is_a_quartz_cron_starts_itself_every_five_minutes(
+    timed: Driver, worker: Worker, clock: MovableClock, tmp_path: Path
+) -> None:
+    clock.set(datetime(2026, 12, 1, 0, 3, tzinfo=UTC))
+    body = (f'<bpmn:startEvent id="every_five">{cycle("0 0/5 * * * ?")}</bpmn:startEvent>'
+            + user_task("check_sensor") + END + chain("every_five", "check_sensor", "end"))
+    folder = write_folder(tmp_path, "sensor", {"sensor.bpmn": bpmn(process("sensor", body))})
+    with timed.database.unit_of_work() as session:
+        definitions.deploy(session, definitions.check(definitions.read_source(folder)), "designer", now=clock())
+    assert worker.drain().starts == 0
+    clock.set(datetime(2026, 12, 1, 0, 5, tzinfo=UTC))
+    assert worker.drain().starts == 1
+    clock.set(datetime(2026, 12, 1, 0, 9, tzinfo=UTC))
+    assert worker.drain().starts == 0
+    clock.set(datetime(2026, 12, 1, 0, 10, tzinfo=UTC))
+    assert worker.drain().starts == 1
+
+
+def test_a_weekday_cron_reminder_on_a_task_comes_each_working_morning_in_the_city(
+    timed: Driver, worker: Worker, clock: MovableClock, tmp_path: Path
+) -> None:
+    clock.set(datetime(2026, 12, 4, 3, 0, tzinfo=UTC))  # Friday 12:00 in Suwon
+    body = (START + user_task("answer") + END + user_task("remind") + '<bpmn:endEvent id="reminded"/>'
+            + '<bpmn:boundaryEvent id="each_morning" cancelActivity="false" attachedToRef="answer">'
+            + cycle("0 0 9 ? * 2-6") + "</bpmn:boundaryEvent>"  # Quartz: 2-6 is Monday to Friday
+            + chain("start", "answer", "end") + chain("each_morning", "remind", "reminded"))
+    deploy(timed, tmp_path, "nag", body)
+    instance = timed.start("nag")
+    clock.set(datetime(2026, 12, 6, 1, 0, tzinfo=UTC))  # Sunday 10:00: no reminder at the weekend
+    assert worker.drain().timers == 0
+    clock.set(datetime(2026, 12, 7, 0, 0, 1, tzinfo=UTC))  # Monday 09:00:01 in Suwon
+    assert worker.drain().timers == 1
+    assert timed.ready(instance) == ["answer", "remind"]
+
+
+def test_a_cron_with_a_year_or_a_bad_field_is_refused_at_validate(tmp_path: Path) -> None:
+    body = (START + f'<bpmn:intermediateCatchEvent id="wait" name="매년">{cycle("0 0 9 1 1 ? 2027")}'
+            "</bpmn:intermediateCatchEvent>" + END + chain("start", "wait", "end"))
+    found = problems(tmp_path, "yearly", body)
+    assert len(found) == 1 and found[0].startswith("BAD_TIMER: 매년: timeCycle '0 0 9 1 1 ? 2027'"), found
