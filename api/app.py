@@ -25,6 +25,7 @@ from api.routes import (
     audit,
     auth,
     events,
+    external_tasks,
     instances,
     people,
     persons,
@@ -75,7 +76,7 @@ def create_app(
     app.add_middleware(InputGuard, max_body=settings.max_body_bytes, max_upload=settings.upload_limit)
     app.add_middleware(OriginCheck, allowed=settings.allowed_origins)
     for module in (auth, processes, instances, tasks, audit, events, registry, absences, people, schedule, remarks,
-                   records, persons):
+                   records, persons, external_tasks):
         app.include_router(module.router)
     app.include_router(schedule.feeds)
 

@@ -12,6 +12,8 @@ instance. The rest of the engine (``instances``, ``runtime``, ``sandbox``, ``scr
 - ``access`` — who may do what: the authorization rules, visibility by participation
 - ``worklist`` — reading people's work: inboxes, the instances someone may read, drafts, comments
 - ``worker`` — what happens without anyone clicking: timers, jobs, scheduled starts, mail, the loop
+- ``external_tasks`` — service tasks done by systems outside cityflow: fetch and lock by topic, complete,
+  fail, BPMN errors (Camunda 7's external task API)
 - ``context`` — ``EngineContext``: the specs cache, the script engine, the clock, the form check
 - ``definitions`` — read, validate and deploy process folders; versions; forms of tasks
 - ``identity`` / ``demo`` — people, passwords, tokens, absences; the demo city hall
@@ -44,6 +46,7 @@ __all__ = [
     "definitions",
     "demo",
     "errors",
+    "external_tasks",
     "identity",
     "labels",
     "migrate",

@@ -161,6 +161,30 @@ def require_may_send(principal: Principal, message: str, senders: Iterable[str])
     raise NotAllowed(f"you may not send the message '{message}': its process does not accept it from you")
 
 
+# -- external tasks ----------------------------------------------------------------------------
+
+SERVICE = "service"  # the role of a system outside cityflow that does external tasks
+ALL_TOPICS = "topic:*"
+
+
+def works_on_topic(principal: Principal, topic: str) -> bool:
+    """External tasks — service tasks done by systems outside cityflow (accounting, SMS) — are fetched,
+    completed, failed and unlocked only by service accounts (role ``service``) given their topic: the
+    group ``topic:<name>``, or ``topic:*`` for every topic. People, admins included, do not do them."""
+    return principal.has_role(SERVICE) and bool({f"topic:{topic}", ALL_TOPICS} & principal.groups)
+
+
+def require_works_on_topic(principal: Principal, topic: str) -> None:
+    if not works_on_topic(principal, topic):
+        raise NotAllowed(f"you may not work on external tasks of the topic '{topic}': that needs the role "
+                         f"{SERVICE} and the group topic:{topic}")
+
+
+def reads_external_tasks(principal: Principal) -> bool:
+    """Every external task is listed to auditors and admins; a service account sees those of its topics."""
+    return principal.has_role(*READERS)
+
+
 # -- instances -------------------------------------------------------------------------------
 
 

@@ -24,7 +24,8 @@ from engine import audit
 from engine.errors import InvalidInput, NotAuthenticated, NotFound, UserNotFound
 from engine.models import Absence, ApiToken, Department, User
 
-ROLES = ("staff", "designer", "auditor", "admin")
+# ``service``: a system outside cityflow (accounting, SMS) that does external tasks of the topics it is given
+ROLES = ("staff", "designer", "auditor", "admin", "service")
 WEB_SESSION_FOR = timedelta(hours=12)
 
 _hasher = PasswordHasher()

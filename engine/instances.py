@@ -221,13 +221,15 @@ def _sync_waits(session: Session, instance: Instance, workflow: BpmnWorkflow) ->
 
 
 def _request_jobs(session: Session, ctx: EngineContext, instance: Instance, workflow: BpmnWorkflow) -> None:
-    """A job for every service task the engine just reached; the worker calls its handler."""
+    """A job for every service task the engine just reached; the worker calls its handler, or a
+    worker outside cityflow fetches it by its topic (``engine.external_tasks``)."""
     for task in workflow.get_tasks(state=TaskState.STARTED):
         if task._get_internal_data("job_requested") and not task._get_internal_data("job_created"):
             if inspect(instance).pending:
                 session.flush()
+            topic = (getattr(task.task_spec, "extensions", None) or {}).get("externalTopic")
             session.add(Job(instance_id=instance.id, task_id=str(task.id), element_id=task.task_spec.bpmn_id,
-                            handler=task.task_spec.operation_name or "", due_at=ctx.clock()))
+                            handler=task.task_spec.operation_name or "", topic=topic, due_at=ctx.clock()))
             task._set_internal_data(job_created=True)
 
 

@@ -358,7 +358,8 @@ class MessageWait(Base):
 
 
 class Job(Base):
-    """A service task's call to its handler, retried with backoff; after the last try, an incident."""
+    """A service task's call to its handler, retried with backoff; after the last try, an incident.
+    With a ``topic``, an external task that a worker outside cityflow fetches, locks and completes."""
 
     __tablename__ = "jobs"
 
@@ -373,6 +374,13 @@ class Job(Base):
     due_at: Mapped[datetime] = mapped_column(index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # An external task (engine.external_tasks): done by a system outside cityflow that fetches its topic,
+    # locked to one worker until a moment; ``retries`` is what the worker said is left after a failure.
+    topic: Mapped[str | None] = mapped_column(String(200), index=True)
+    worker_id: Mapped[str | None] = mapped_column(String(200))
+    locked_until: Mapped[datetime | None]
+    retries: Mapped[int | None] = mapped_column(Integer)
+    error_details: Mapped[str | None] = mapped_column(Text)
 
 
 class ProcessSchedule(Base):

@@ -5,7 +5,8 @@ User tasks and events keep ``camunda:assignee``, ``candidateUsers``,
 event its ``camunda:initiator`` (the variable that names who started the instance) and
 ``formKey`` (the form filled in before it starts);
 service tasks name their handler by ``spiffworkflow:serviceTaskOperator`` or
-``camunda:delegateExpression`` / ``class`` / ``expression`` / ``topic``; business
+``camunda:delegateExpression`` / ``class`` / ``expression`` / ``topic``, or — done outside
+cityflow — their topic by ``camunda:type="external"`` or ``zeebe:taskDefinition``; business
 rule tasks name their decision by ``spiffworkflow:calledDecisionId`` or
 ``camunda:decisionRef``.
 """
@@ -55,6 +56,19 @@ def camunda_properties(node: etree._Element) -> dict[str, str]:
 
 
 _EXPRESSION_NAME = re.compile(r"^[#$]\{\s*([A-Za-z_][\w.]*)\s*\}$")
+ZEEBE_NAMESPACE = "http://camunda.org/schema/zeebe/1.0"
+
+
+def external_topic(node: etree._Element) -> str | None:
+    """The topic of a service task done outside cityflow (``engine.external_tasks``): Camunda 7's
+    ``camunda:type="external"`` with its ``camunda:topic``, or Camunda 8's ``<zeebe:taskDefinition
+    type=…/>`` (there every service task is a job for a worker); None for a handler cityflow calls."""
+    if (camunda_attribute(node, "type") or "").strip() == "external":
+        return (camunda_attribute(node, "topic") or "").strip() or None
+    definition = node.find(f"{{{BPMN_MODEL_NS}}}extensionElements/{{{ZEEBE_NAMESPACE}}}taskDefinition")
+    if definition is not None:
+        return (definition.get("type") or "").strip() or None
+    return None
 
 
 def handler_name(node: etree._Element) -> str | None:
@@ -63,6 +77,8 @@ def handler_name(node: etree._Element) -> str | None:
     if operator is not None:
         return str(operator["name"])
     if (topic := camunda_attribute(node, "topic")) is not None:
+        return topic
+    if (topic := external_topic(node)) is not None:
         return topic
     for attribute in ("delegateExpression", "expression"):
         value = camunda_attribute(node, attribute)
@@ -114,6 +130,13 @@ def _camunda_parameters(node: etree._Element) -> dict[str, dict[str, str]]:
 
 
 class ServiceTaskParser(_CamundaExtensions, SpiffTaskParser):  # type: ignore[misc]
+    def parse_extensions(self, node: etree._Element | None = None) -> dict[str, Any]:
+        extensions = super().parse_extensions(node)
+        topic = external_topic(self.node if node is None else node)
+        if topic is not None:  # its job waits for a worker outside cityflow to fetch it
+            extensions["externalTopic"] = topic
+        return extensions
+
     def create_task(self) -> Any:
         extensions = self.parse_extensions()
         operator = extensions.get("serviceTaskOperator") or {}
