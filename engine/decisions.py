@@ -605,7 +605,7 @@ class _FileReader:
                                                   "make the knowledge a required decision")
         table, literal = _child(node, "decisionTable"), _child(node, "literalExpression")
         if table is not None:
-            return self.table(node, table, Decision(decision_id, node.get("name") or "", tuple(required)))
+            return self.table(table, Decision(decision_id, node.get("name") or "", tuple(required)))
         if literal is not None:
             variable = _child(node, "variable")
             text = _text_of(literal) or ""
@@ -631,7 +631,7 @@ class _FileReader:
         except Unsupported as refusal:
             self.problem(node, "DMN_UNSUPPORTED", f"{where}: {refusal}")
 
-    def table(self, node: etree._Element, table: etree._Element, decision: Decision) -> Decision:
+    def table(self, table: etree._Element, decision: Decision) -> Decision:
         label = decision.label
         hit_policy = " ".join((table.get("hitPolicy") or "UNIQUE").upper().replace("_", " ").split())
         aggregation = (table.get("aggregation") or "").upper()
@@ -702,15 +702,12 @@ class _FileReader:
 
 
 @functools.lru_cache(maxsize=256)
-def _priorities_cached(text: str) -> tuple[Any, ...]:
+def _priorities(text: str) -> tuple[Any, ...]:
+    """The values of ``outputValues``, highest priority first."""
     tests = unary_tests(text)
     if tests.negated or tests.condition or any(t.op != "=" or t.to.path or t.to.python for t in tests.tests):
         raise Unsupported(f"outputValues '{text}' must list values (\"high\",\"medium\",\"low\")")
     return tuple(_plain(t.to.value) for t in tests.tests)
-
-
-def _priorities(text: str) -> list[Any]:
-    return list(_priorities_cached(text))
 
 
 def read_decisions(root: etree._Element, shown: str = "") -> tuple[list[Decision], list[Problem]]:
