@@ -27,6 +27,7 @@ from api.routes import (
     events,
     external_tasks,
     instances,
+    open311,
     people,
     persons,
     processes,
@@ -76,7 +77,7 @@ def create_app(
     app.add_middleware(InputGuard, max_body=settings.max_body_bytes, max_upload=settings.upload_limit)
     app.add_middleware(OriginCheck, allowed=settings.allowed_origins)
     for module in (auth, processes, instances, tasks, audit, events, registry, absences, people, schedule, remarks,
-                   records, persons, external_tasks):
+                   records, persons, open311, external_tasks):
         app.include_router(module.router)
     app.include_router(schedule.feeds)
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from api.form_check import check_form
-from engine import access, audit, commands, definitions, identity, worker, worklist
+from engine import access, audit, commands, definitions, identity, open311, worker, worklist
 from engine.attachments import BlobStore
 from engine.citytime import CityTime
 from engine.config import get_settings
@@ -457,6 +457,22 @@ def token_create(username: str) -> None:
     with _unit_of_work() as session:
         token, _ = identity.create_token(session, username, kind="api")
     typer.echo(token)
+
+
+@app.command("open311-key")
+def open311_key(
+    client: Annotated[str, typer.Argument(help="the Open311 client, e.g. suwon-app (its account: open311-CLIENT)")],
+    revoke: Annotated[bool, typer.Option("--revoke", help="revoke every key of the client instead")] = False,
+    as_user: AsUser = None,
+) -> None:
+    """Print a new Open311 api_key for a client (shown once; stored only as a hash), or revoke its keys."""
+    with _unit_of_work() as session:
+        if revoke:
+            count = open311.revoke_keys(session, client, _context().clock())
+            typer.echo(f"{count} key(s) of {open311.account_of(client)} revoked")
+            return
+        key = open311.issue_key(session, client, actor=_actor(as_user))
+    typer.echo(key)
 
 
 @audit_app.command("verify")

@@ -22,6 +22,7 @@ instance. The rest of the engine (``instances``, ``runtime``, ``sandbox``, ``scr
 - ``remarks`` — what the mayor said (말씀), searchable, with the directives it produced
 - ``persons`` — people the mayor meets (인물): who they are, their personal data read for a purpose and
   on record, where they appear, erasure on request
+- ``open311`` — Open311 GeoReport v2 over field reports: services, filing by a client's key, public reads
 - ``records`` — finished 전자결재 documents kept as records (기록물 등록대장), searched, disposed of
 - ``audit`` — records, verification, export, checkpoints
 - ``trail`` — reading trails as auditors do: search, one case's records, streamed exports, each reading recorded
@@ -52,6 +53,7 @@ __all__ = [
     "migrate",
     "models",
     "notifications",
+    "open311",
     "persons",
     "records",
     "registry",

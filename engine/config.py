@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     map_tiles: str | None = None  # e.g. https://tiles.example/{z}/{x}/{y}.png; no map without it
     map_center: Annotated[tuple[float, float], NoDecode] = (37.2636, 127.0286)  # lat, lon of the city hall
     map_attribution: str = ""  # what the tile server asks to be written on its maps, e.g. "© OpenStreetMap"
+    open311_jurisdiction: str = "suwon.go.kr"  # the jurisdiction_id Open311 clients name (GeoReport v2)
 
     @field_validator("timezone")
     @classmethod
