@@ -158,6 +158,14 @@ class CompleteRequest(BaseModel):
     comment: str | None = Field(default=None, max_length=10_000)
 
 
+class ThrowRequest(BaseModel):
+    """A BPMN error or escalation thrown by the person working a task (Camunda's ``bpmnError``)."""
+
+    code: str = Field(min_length=1, max_length=200, description="the code the diagram's boundary event catches")
+    message: str | None = Field(default=None, max_length=2000)
+    data: dict[str, Any] = Field(default={}, description="fields of the task's form to keep; none is required")
+
+
 class ShareRequest(BaseModel):
     user: str = Field(min_length=1, max_length=100)
 

@@ -16,11 +16,16 @@ The worker's commands — firing a timer, running a job — live in ``engine.wor
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import jsonschema
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition,
+    EscalationEventDefinition,
+)
 from SpiffWorkflow.task import Task
 from sqlalchemy.orm import Session
 
@@ -34,6 +39,7 @@ from engine import (
     instances,
     persons,
     remarks,
+    runtime,
     schedule,
     worker,
     worklist,
@@ -62,6 +68,7 @@ from engine.models import (
     TaskCandidate,
     TaskDraft,
 )
+from engine.runtime import data_changes
 
 COMMENT_LIMIT = 10_000
 UNKNOWN_FIELD = {"ko": "이 서식에 없는 항목입니다.", "en": "this form has no such field"}
@@ -329,6 +336,57 @@ def complete(
     data = _check_submission(session, ctx, principal, instance, task, ready, data)
     step = Step(principal.username, completing=ready, data=data, on_behalf_of=acting.on_behalf_of,
                 known=instances.offered_to(task))
+    return instances.transition(session, ctx, instance, step, (bundle, workflow))
+
+
+class NotCaught(Conflict):
+    """A BPMN error or escalation thrown from a task that nothing in the diagram catches."""
+
+
+THROWN = {"error": ErrorEventDefinition, "escalation": EscalationEventDefinition}
+
+
+def throw_from_task(
+    session: Session, ctx: EngineContext, principal: Principal, task_id: str, kind: str, code: str,
+    message: str | None = None, data: dict[str, Any] | None = None,
+) -> Instance:
+    """The person working a task says it cannot be done as drawn: a BPMN ``kind`` (``error`` or
+    ``escalation``) with ``code``, caught by the task's boundary event for that code (or by one of a
+    sub-process around it), as Camunda's ``/task/{id}/bpmnError`` and ``/bpmnEscalation`` do. The data
+    given goes with it (only fields of the task's form, none of them required). When nothing catches the
+    code, nothing changes but the record of the attempt (409 ``NotCaught``)."""
+    definition = THROWN.get(kind)
+    if definition is None:
+        raise InvalidInput(f"a task throws an error or an escalation, not '{kind}'")
+    code = (code or "").strip()
+    if not code or len(code) > 200:
+        raise InvalidInput(f"name the {kind} by its code (up to 200 characters), as the diagram's boundary event does")
+    instance, task = instances.lock_by_task(session, task_id)
+    acting = _authorize(session, ctx, principal, instance, task, "complete", False)
+    if instance.status not in instances.ACTIVE_STATUSES:
+        raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
+    bundle, workflow = instances.load(session, ctx, instance)
+    ready = instances.ready_task(workflow, task_id)
+    version = session.get(ProcessVersion, instance.process_version_id)
+    assert version is not None
+    document = definitions.form_document(version, task.element_id, task.form_key)
+    if document is not None:  # a form half filled in: what is there must be right, nothing is required
+        document = json.loads(json.dumps(document))
+        (document.get("schema", document) or {}).pop("required", None)
+    accepted = set(_fields_of(document)) if document is not None else set(declared_outputs(ready))
+    data = _checked(session, ctx, principal, document, accepted, dict(data or {}), instance.id)
+    detail = {"code": code, "message": (message or "").strip()[:2000] or None}
+    catcher = runtime.catching_boundary(ready, definition, code)
+    if catcher is None:
+        audit.append_to_instance(session, instance, [audit.Entry(
+            action=f"task.{kind}_uncaught", actor=principal.username, task_id=task_id, element_id=task.element_id,
+            detail=detail, at=ctx.clock())], bundle.version_hash)
+        raise NotCaught(f"no {kind} boundary event of '{task.name}' or of a sub-process around it catches "
+                        f"the code '{code}': nothing changed", recorded=True)
+    thrown = audit.Entry(action=f"task.{kind}_thrown", actor=principal.username, task_id=task_id,
+                         element_id=task.element_id, detail=detail, changes=data_changes({}, data) or None)
+    step = Step(principal.username, leading=[thrown], on_behalf_of=acting.on_behalf_of,
+                act=lambda _: runtime.throw_to(catcher, definition, code, data), known=instances.offered_to(task))
     return instances.transition(session, ctx, instance, step, (bundle, workflow))
 
 

@@ -32,8 +32,11 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnWorkflowConverter,
     WorkflowConverter,
 )
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import EventBasedGateway
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.data_object import DataObject as SpiffDataObject
 from SpiffWorkflow.spiff.specs.defaults import NoneTask as SpiffNoneTask
@@ -484,3 +487,28 @@ def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
         data.update(REGISTRY.clean(task.data))
     result: dict[str, Any] = jsonable(data)
     return result
+
+
+def catching_boundary(task: Task, kind: type, code: str) -> Task | None:
+    """The waiting boundary event of ``kind`` (an error or an escalation definition) that catches
+    ``code`` thrown by ``task``: one on the task itself, else on the sub-process around it, and so on
+    outwards, as BPMN propagates them. A boundary event that names no code catches every code."""
+    scope: Task | None = task
+    while scope is not None:
+        split = scope.parent
+        if split is not None and isinstance(split.task_spec, BoundaryEventSplit):
+            for event in split.children:
+                definition = getattr(event.task_spec, "event_definition", None)
+                if (isinstance(event.task_spec, BoundaryEvent) and event.has_state(TaskState.WAITING)
+                        and isinstance(definition, kind) and getattr(definition, "code", None) in (None, "", code)):
+                    return event
+        workflow = scope.workflow
+        scope = workflow.top_workflow.get_task_from_id(workflow.parent_task_id) if workflow.parent_task_id else None
+    return None
+
+
+def throw_to(catcher: Task, kind: type, code: str, payload: dict[str, Any]) -> None:
+    """Let ``catcher`` (from :func:`catching_boundary`) catch ``code`` with ``payload`` as its data."""
+    catcher.task_spec.catch(catcher, BpmnEvent(kind(code, code=code), payload=payload))
+    catcher.task_spec._update(catcher)
+    catcher.data.update(payload)  # SpiffWorkflow keeps a payload only in a variable named on the event

@@ -18,6 +18,7 @@ from api.schemas import (
     TaskDetail,
     TaskOut,
     TaskPage,
+    ThrowRequest,
     task_out,
     waiting_out,
 )
@@ -97,6 +98,28 @@ def delegate(
 @router.put("/{task_id}/draft", status_code=204)
 def save_draft(task_id: str, body: DraftRequest, principal: Staff, session: SessionDep, services: ServicesDep) -> None:
     commands.save_draft(session, services.ctx, principal, task_id, body.data)
+
+
+@router.post("/{task_id}/bpmn-error", response_model=InstanceOut)
+def throw_error(
+    task_id: str, body: ThrowRequest, principal: Staff, session: SessionDep, services: ServicesDep
+) -> InstanceOut:
+    """Say the task cannot be done as drawn: the BPMN error ``code`` goes to the task's error boundary
+    event for it (or a sub-process's), which takes the case on; 409 when none catches it."""
+    instance = commands.throw_from_task(session, services.ctx, principal, task_id, "error", body.code, body.message,
+                                        body.data)
+    return instance_view(session, instance, services.ctx.clock())
+
+
+@router.post("/{task_id}/escalation", response_model=InstanceOut)
+def throw_escalation(
+    task_id: str, body: ThrowRequest, principal: Staff, session: SessionDep, services: ServicesDep
+) -> InstanceOut:
+    """Escalate the task: the escalation ``code`` goes to its escalation boundary event for it (a
+    non-interrupting one leaves the task open); 409 when none catches it."""
+    instance = commands.throw_from_task(session, services.ctx, principal, task_id, "escalation", body.code,
+                                        body.message, body.data)
+    return instance_view(session, instance, services.ctx.clock())
 
 
 @router.post("/{task_id}/complete", response_model=InstanceOut)

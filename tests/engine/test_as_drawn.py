@@ -13,7 +13,7 @@ from engine.clock import MovableClock
 from engine.config import Settings
 from engine.context import EngineContext
 from engine.db import Database
-from engine.errors import ProcessNotFound
+from engine.errors import NotAllowed, ProcessNotFound
 from engine.identity import Principal
 from engine.worker import Worker, deliver_message
 from tests.engine.helpers import Driver, bpmn, chain, flow, process, script_task, user_task, write_folder
@@ -347,3 +347,66 @@ def test_a_cron_with_a_year_or_a_bad_field_is_refused_at_validate(tmp_path: Path
             "</bpmn:intermediateCatchEvent>" + END + chain("start", "wait", "end"))
     found = problems(tmp_path, "yearly", body)
     assert len(found) == 1 and found[0].startswith("BAD_TIMER: 매년: timeCycle '0 0 9 1 1 ? 2027'"), found
+
+
+# -- a person throws a BPMN error or an escalation from the task in hand -----------------------------------
+
+THROWING = (
+    START + '<bpmn:userTask id="review" name="서류 검토" camunda:assignee="kim"><bpmn:extensionElements>'
+    '<camunda:properties><camunda:property name="outputs" value="missing, checked"/></camunda:properties>'
+    "</bpmn:extensionElements></bpmn:userTask>" + user_task("approve")
+    + user_task("request_documents") + user_task("inform_head") + END
+    + '<bpmn:endEvent id="end_docs"/><bpmn:endEvent id="end_head"/>'
+    + '<bpmn:boundaryEvent id="docs_missing" attachedToRef="review">'
+      '<bpmn:errorEventDefinition errorRef="err_docs"/></bpmn:boundaryEvent>'
+    + '<bpmn:boundaryEvent id="too_big" cancelActivity="false" attachedToRef="review">'
+      '<bpmn:escalationEventDefinition escalationRef="esc_big"/></bpmn:boundaryEvent>'
+    + chain("start", "review", "approve", "end") + chain("docs_missing", "request_documents", "end_docs")
+    + chain("too_big", "inform_head", "end_head")
+)
+THROWN = ('<bpmn:error id="err_docs" name="서류 미비" errorCode="DOCS_MISSING"/>'
+          '<bpmn:escalation id="esc_big" name="상급자 보고" escalationCode="OVER_BUDGET"/>')
+KIM = Principal(username="kim", display_name="김주무관", roles=frozenset({"staff"}), groups=frozenset())
+
+
+def throw(driver: Driver, instance: str, kind: str, code: str, data: dict[str, object] | None = None) -> None:
+    task_id = driver.task_id(instance, "review")
+    with driver.database.unit_of_work() as session:
+        commands.throw_from_task(session, driver.ctx, KIM, task_id, kind, code, "첨부 누락", data)
+
+
+def test_a_bpmn_error_thrown_by_the_person_working_a_task_takes_its_error_boundary(
+    driver: Driver, tmp_path: Path
+) -> None:
+    deploy(driver, tmp_path, "checked", THROWING, THROWN)
+    instance = driver.start("checked")
+    throw(driver, instance, "error", "DOCS_MISSING", {"missing": "사업계획서"})
+    assert driver.ready(instance) == ["request_documents"]
+    assert driver.instance(instance).data["missing"] == "사업계획서"
+    trail = driver.trail(instance)
+    thrown = next(r for r in trail if r["action"] == "task.error_thrown")
+    assert (thrown["actor"], thrown["element_id"], thrown["detail"]["code"]) == ("kim", "review", "DOCS_MISSING")
+    assert any(r["action"] == "task.cancelled" and r["element_id"] == "review" for r in trail)
+    assert driver.verify(instance).ok
+
+
+def test_an_escalation_to_a_non_interrupting_boundary_leaves_the_task_open(driver: Driver, tmp_path: Path) -> None:
+    deploy(driver, tmp_path, "checked", THROWING, THROWN)
+    instance = driver.start("checked")
+    throw(driver, instance, "escalation", "OVER_BUDGET")
+    assert driver.ready(instance) == ["inform_head", "review"]
+
+
+def test_a_code_nothing_catches_changes_nothing_and_is_on_record(driver: Driver, tmp_path: Path) -> None:
+    deploy(driver, tmp_path, "checked", THROWING, THROWN)
+    instance = driver.start("checked")
+    with pytest.raises(commands.NotCaught, match=r"no error boundary event of '서류 검토' .* catches the code 'NOPE'"):
+        throw(driver, instance, "error", "NOPE")
+    assert driver.ready(instance) == ["review"]
+    uncaught = [r for r in driver.trail(instance) if r["action"] == "task.error_uncaught"]
+    assert [(r["actor"], r["detail"]["code"]) for r in uncaught] == [("kim", "NOPE")]
+    task_id = driver.task_id(instance, "review")
+    lee = Principal(username="lee", display_name="이주무관", roles=frozenset({"staff"}), groups=frozenset())
+    with pytest.raises(NotAllowed), driver.database.unit_of_work() as session:
+        commands.throw_from_task(session, driver.ctx, lee, task_id, "error", "DOCS_MISSING")
+    assert driver.ready(instance) == ["review"]
