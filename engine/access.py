@@ -41,6 +41,14 @@ def offered_to(person: Principal, task: OpenTask) -> bool:
     return person.username in task.candidate_users or bool(person.groups.intersection(task.candidate_groups))
 
 
+INITIATOR_LANE = "process initiator"  # spiff-arena's lane for whoever started the case
+
+
+def is_initiator_lane(lane: str | None) -> bool:
+    """Whether a lane stands for the person who started the case rather than for a group."""
+    return " ".join((lane or "").split()).casefold() == INITIATOR_LANE
+
+
 def designed_for(person: Principal, extensions: Mapping[str, Any], lane: str | None) -> bool:
     """Whether a task, as its BPMN is drawn, would be offered to ``person``: its assignee, candidate
     users or groups when written out, else its lane. One given as an expression (``${department}``)
@@ -50,6 +58,8 @@ def designed_for(person: Principal, extensions: Mapping[str, Any], lane: str | N
         return True
     users = {name.strip() for key in ("assignee", "candidateUsers") for name in named[key].split(",") if name.strip()}
     groups = {name.strip() for name in named["candidateGroups"].split(",") if name.strip()}
+    if not (users or groups) and is_initiator_lane(lane):
+        return True  # whoever starts the case
     if not (users or groups) and lane:
         groups = {lane}
     return person.username in users or bool(person.groups & groups) or not (users or groups)

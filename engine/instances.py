@@ -255,7 +255,8 @@ class _Offer:
 
 
 def _offer(ctx: EngineContext, instance: Instance, task: Task, now: datetime) -> _Offer:
-    """Assignee, else candidates, else the lane (a group), else the initiator."""
+    """Assignee, else candidates, else the lane (a group; spiff-arena's "Process Initiator" lane is
+    whoever started the case), else the initiator."""
     spec = task.task_spec
     extensions = getattr(spec, "extensions", {}) or {}
     assignees = _evaluate_people(ctx, task, extensions.get("assignee"))
@@ -263,7 +264,9 @@ def _offer(ctx: EngineContext, instance: Instance, task: Task, now: datetime) ->
     groups = _evaluate_people(ctx, task, extensions.get("candidateGroups"))
     lane = getattr(spec, "lane", None)
     if not (assignees or users or groups):
-        if lane:
+        if access.is_initiator_lane(lane):
+            assignees = [instance.initiator] if instance.initiator else []
+        elif lane:
             groups = [lane]
         elif instance.initiator:
             assignees = [instance.initiator]

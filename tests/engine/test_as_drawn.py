@@ -410,3 +410,17 @@ def test_a_code_nothing_catches_changes_nothing_and_is_on_record(driver: Driver,
     with pytest.raises(NotAllowed), driver.database.unit_of_work() as session:
         commands.throw_from_task(session, driver.ctx, lee, task_id, "error", "DOCS_MISSING")
     assert driver.ready(instance) == ["review"]
+
+
+def test_spiff_arenas_process_initiator_lane_is_whoever_started_the_case(driver: Driver, tmp_path: Path) -> None:
+    body = ('<bpmn:laneSet id="lanes"><bpmn:lane id="l1" name="Process Initiator"><bpmn:flowNodeRef>start'
+            "</bpmn:flowNodeRef><bpmn:flowNodeRef>fill</bpmn:flowNodeRef></bpmn:lane>"
+            '<bpmn:lane id="l2" name="finance"><bpmn:flowNodeRef>pay</bpmn:flowNodeRef>'
+            "<bpmn:flowNodeRef>end</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>"
+            + START + user_task("fill") + user_task("pay") + END + chain("start", "fill", "pay", "end"))
+    deploy(driver, tmp_path, "claim_expenses", body)
+    instance = driver.start("claim_expenses", initiator="choi")
+    fill = driver.open_task(instance, "fill")
+    assert (fill.assignee, fill.candidate_groups) == ("choi", [])
+    driver.complete(instance, "fill", actor="choi")
+    assert driver.open_task(instance, "pay").candidate_groups == ["finance"]
