@@ -67,7 +67,7 @@ def render(fmt: str, root: str, item: str | None, value: Any, status_code: int =
         else:
             _element(top, item, entry)
     text = ElementTree.tostring(top, encoding="unicode", xml_declaration=False)
-    return Response('<?xml version="1.0" encoding="utf-8"?>' + text, status_code=status_code,
+    return Response('<?xml version="1.0" encoding="UTF-8"?>' + text, status_code=status_code,
                     media_type=FORMATS["xml"])
 
 
