@@ -417,7 +417,7 @@ def serve(
 def user_add(
     username: str,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from standard input")],
-    role: Annotated[list[str] | None, typer.Option("--role", help="staff, designer, auditor or admin")] = None,
+    role: Annotated[list[str] | None, typer.Option("--role", help="staff, designer, auditor, admin or service")] = None,
     group: Annotated[list[str] | None, typer.Option("--group")] = None,
     name: Annotated[str | None, typer.Option("--name", help="display name")] = None,
     department: Annotated[str | None, typer.Option("--department", help="department code")] = None,
