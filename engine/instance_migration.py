@@ -5,8 +5,9 @@ the ones that can go on, unchanged in what they are doing now, on another versio
 
 What "unchanged" means. An instance is doing what its current tasks are doing: those READY (a
 user task waiting for someone), WAITING (a catch event, a boundary event, a receive task, a join)
-or STARTED (a service task whose job is pending). Each of them must exist in the target version,
-in the same (sub)process, with
+or STARTED (a service task whose job is pending, a sub-process or call activity under way), in
+its process and in every sub-process running. Each of them must exist in the target version, in
+the same (sub-)process (matched by the sub-process's id), with
 
 - the same element id and the same type (a user task stays a user task);
 - the same form: ``camunda:formKey``, the form file properties, and the form file's content;
@@ -24,9 +25,10 @@ version changes for a case already under way. The tasks it has finished are hist
 trail holds them — and only need a counterpart of the same id when the case still holds them on a
 path that is open (the one task the case was compacted to is kept whatever it was).
 
-An instance is kept, with the reason, when a current task is missing or changed, when a
-sub-process or call activity (or a multi-instance or loop activity) is running — its inner state
-would have to move too — or when it stopped with an error (retry or cancel it first).
+An instance is kept, with the reason, when a current task is missing or changed, when a running
+sub-process or call activity's process is not in the target version, when a multi-instance or
+loop activity is running (its instances are not matched one by one), or when it stopped with an
+error (retry or cancel it first).
 
 A moved instance keeps its task ids, so its open tasks (with their claims, openings and drafts),
 its timers (with the moment they were set for) and its message waits stay as they were; what
@@ -42,6 +44,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
@@ -140,7 +143,7 @@ def migrate_instances(
 def _move(session: Session, ctx: EngineContext, versions: _Versions, instance: Instance, actor: str,
           dry_run: bool) -> InstanceMove:
     workflow = load_state(instance.state, versions.source_bundle, ctx.script_engine)
-    current = list(workflow.get_tasks(state=CURRENT, skip_subprocesses=True))
+    current = list(workflow.get_tasks(state=CURRENT))  # in running sub-processes too
     at = sorted({_element(t) for t in current if t.task_spec.bpmn_id is not None})
     if instance.status == ERROR:
         return InstanceMove(instance.id, instance.business_key, at,
@@ -165,33 +168,47 @@ def _element(task: Task) -> str:
     return str(task.task_spec.bpmn_id or task.task_spec.name)
 
 
+def _target_specs(bundle: ProcessBundle, top: BpmnWorkflow, workflow: Any) -> dict[str, Any] | None:
+    """The task specs of the process (or sub-process) ``workflow`` runs, in the target version."""
+    if workflow is top:
+        return dict(bundle.spec.task_specs)
+    spec = bundle.subprocess_specs.get(workflow.spec.name)
+    return dict(spec.task_specs) if spec is not None else None
+
+
+def _running(workflow: BpmnWorkflow) -> list[Any]:
+    """The workflow and its sub-processes that have not finished."""
+    return [workflow, *(sp for sp in workflow.subprocesses.values() if not sp.completed)]
+
+
 def _reasons(versions: _Versions, workflow: BpmnWorkflow, current: list[Task]) -> list[str]:
     """Why the instance cannot move, in the words the designer reads; none when it can."""
     reasons: list[str] = []
     number = versions.target.version
-    running = [sp for sp in workflow.subprocesses.values() if not sp.completed]
-    if running:
-        names = sorted({_element(workflow.get_task_from_id(sp.parent_task_id)) for sp in running})
-        reasons.append(f"a sub-process/call activity is running ({', '.join(names)})")
-    target_specs = versions.target_bundle.spec.task_specs
+    for sub in _running(workflow)[1:]:
+        if _target_specs(versions.target_bundle, workflow, sub) is None:
+            caller = _element(workflow.get_task_from_id(sub.parent_task_id))
+            reasons.append(f"a sub-process/call activity is running ('{caller}') and its process "
+                           f"'{sub.spec.name}' is not in version {number}")
     for task in current:
         spec = task.task_spec
-        if task.has_state(TaskState.STARTED) and not isinstance(spec, ServiceTask) and not running:
-            reasons.append(f"a multi-instance, loop or sub-process activity is running ('{_element(task)}')")
+        if task.has_state(TaskState.STARTED) and not isinstance(spec, ServiceTask | SubWorkflowTask):
+            reasons.append(f"a multi-instance or loop activity is running ('{_element(task)}')")
             continue
-        if task.workflow is not workflow:
-            continue
-        new = target_specs.get(spec.name)
+        targets = _target_specs(versions.target_bundle, workflow, task.workflow)
+        if targets is None:
+            continue  # said above
+        new = targets.get(spec.name)
         if new is None:
             kind = "task" if spec.bpmn_id is not None else "step"
             reasons.append(f"{kind} '{_element(task)}' is not in version {number}")
             continue
-        reasons.extend(_task_changes(versions, task, new))
+        reasons.extend(_task_changes(versions, task, new, targets))
     reasons.extend(_held_history(versions, workflow, current))
     return list(dict.fromkeys(reasons))
 
 
-def _task_changes(versions: _Versions, task: Task, new_spec: Any) -> list[str]:
+def _task_changes(versions: _Versions, task: Task, new_spec: Any, targets: dict[str, Any]) -> list[str]:
     old, new = REGISTRY.convert(task.task_spec), REGISTRY.convert(new_spec)
     name = _element(task)
     if old.get("typename") != new.get("typename"):
@@ -204,7 +221,7 @@ def _task_changes(versions: _Versions, task: Task, new_spec: Any) -> list[str]:
     if task.has_state(TaskState.WAITING) and "event_definition" not in old \
             and sorted(old.get("inputs") or []) != sorted(new.get("inputs") or []):
         differs.append("incoming flows")
-    if _boundary_events(task.task_spec, versions.source_bundle) != _boundary_events(new_spec, versions.target_bundle):
+    if _boundary_events(task.task_spec, dict(task.workflow.spec.task_specs)) != _boundary_events(new_spec, targets):
         differs.append("boundary events")
     if differs:
         reasons.append(f"task '{name}' changed: its {_listed(differs)} {'differs' if len(differs) == 1 else 'differ'}")
@@ -238,14 +255,13 @@ def _differences(versions: _Versions, element_id: str, old: dict[str, Any], new:
     if old_ext.get("dueDate") != new_ext.get("dueDate"):
         found.append("due date")
     known = {*_ASSIGNMENT, "dueDate", "formKey"}
-    others = sorted(
+    found.extend(sorted(
         {k for k in old_ext.keys() | new_ext.keys() if k not in known and old_ext.get(k) != new_ext.get(k)}
         | {k for k in old_props.keys() | new_props.keys()
            if k not in _FORM_PROPERTIES and old_props.get(k) != new_props.get(k)}
         | {k for k in old.keys() | new.keys()
            if k not in _FREE and k not in ("lane", "extensions", "event_definition", "cancel_activity", "typename")
-           and old.get(k) != new.get(k)})
-    found.extend(others)
+           and old.get(k) != new.get(k)}))
     return found
 
 
@@ -258,9 +274,9 @@ def _form(row: ProcessVersion, element_id: str, extensions: dict[str, Any],
     return extensions.get("formKey"), names, row.files.get(resolved) if resolved else None
 
 
-def _boundary_events(spec: Any, bundle: ProcessBundle) -> dict[str, Any]:
+def _boundary_events(spec: Any, specs: dict[str, Any]) -> dict[str, Any]:
     """The boundary events attached to a task, each as SpiffWorkflow keeps it (but for its flows)."""
-    split = bundle.spec.task_specs.get(f"{spec.name}.BoundaryEventSplit")
+    split = specs.get(f"{spec.name}.BoundaryEventSplit")
     if split is None or split not in spec.inputs:
         return {}
     return {output.name: {k: v for k, v in REGISTRY.convert(output).items() if k not in _FREE}
@@ -269,19 +285,23 @@ def _boundary_events(spec: Any, bundle: ProcessBundle) -> dict[str, Any]:
 
 def _held_history(versions: _Versions, workflow: BpmnWorkflow, current: list[Task]) -> list[str]:
     """Finished tasks the case still holds on an open path must exist in the target version."""
-    target = versions.target_bundle.spec.task_specs
     predicted = {t.id for c in current for t in _predicted_below(c)}
     reasons = []
-    for task in workflow.get_tasks(skip_subprocesses=True):
-        if task is workflow.task_tree or task.parent is workflow.task_tree or task.id in predicted:
-            continue  # the root and the task the case was compacted to are kept as they are
-        if task.task_spec.name in target:
+    for sub in _running(workflow):
+        targets = _target_specs(versions.target_bundle, workflow, sub)
+        if targets is None:
             continue
-        if task.has_state(TaskState.FINISHED_MASK):
-            reasons.append(f"it has passed '{_element(task)}' on a path still open, and that is not in version "
-                           f"{versions.target.version}")
-        elif not task.has_state(CURRENT):
-            reasons.append(f"step '{_element(task)}' it is about to take is not in version {versions.target.version}")
+        for task in list(sub.tasks.values()):
+            if task is sub.task_tree or task.parent is sub.task_tree or task.id in predicted:
+                continue  # the root and the task the case was compacted to are kept as they are
+            if task.task_spec.name in targets:
+                continue
+            if task.has_state(TaskState.FINISHED_MASK):
+                reasons.append(f"it has passed '{_element(task)}' on a path still open, and that is not in "
+                               f"version {versions.target.version}")
+            elif not task.has_state(CURRENT):
+                reasons.append(f"step '{_element(task)}' it is about to take is not in version "
+                               f"{versions.target.version}")
     return reasons
 
 
@@ -305,14 +325,17 @@ def _moved_workflow(workflow: BpmnWorkflow, current: list[Task], target: Process
         for child in [c for c in task.children if c.has_state(PREDICTED)]:
             if any(not t.has_state(PREDICTED) for t in _predicted_below(child)):
                 raise ValueError(f"'{_element(child)}' after '{_element(task)}' has begun")
-            workflow._remove_task(child.id)
-    for child in workflow.task_tree.children:
-        if child.task_spec.name not in target.spec.task_specs and child.has_state(TaskState.FINISHED_MASK):
-            child.task_spec = workflow.spec.start  # compacted history: only its data is read any more
+            task.workflow._remove_task(child.id)
     for key, subprocess in list(workflow.subprocesses.items()):
-        spec = target.subprocess_specs.get(subprocess.spec.name)
-        if spec is None or any(t.task_spec.name not in spec.task_specs for t in subprocess.tasks.values()):
+        specs = _target_specs(target, workflow, subprocess)
+        if subprocess.completed and (specs is None or any(t.task_spec.name not in specs
+                                                          for t in subprocess.tasks.values())):
             del workflow.subprocesses[key]  # finished: the trail holds what it did
+    for sub in _running(workflow):
+        specs = _target_specs(target, workflow, sub) or {}
+        for child in sub.task_tree.children:
+            if child.task_spec.name not in specs and child.has_state(TaskState.FINISHED_MASK):
+                child.task_spec = sub.spec.start  # compacted history: only its data is read any more
     moved = load_state(dump_state(workflow), target, ctx.script_engine)
     for task in current:
         again = moved.get_task_from_id(task.id)

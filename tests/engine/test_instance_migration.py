@@ -236,21 +236,31 @@ def test_a_case_with_a_boundary_timer_keeps_its_task_and_its_timer(
     assert timed.verify(case).ok
 
 
-def test_a_case_inside_a_running_sub_process_stays(driver: Driver, tmp_path: Path) -> None:
-    def nested(after: str) -> dict[str, str]:
-        inner = '<bpmn:startEvent id="inner_start"/>' + user_task("inspect") + '<bpmn:endEvent id="inner_end"/>'
+def test_a_case_inside_a_running_sub_process_moves_when_its_inner_task_is_unchanged(
+    driver: Driver, tmp_path: Path
+) -> None:
+    def nested(after: str, inner_group: str = "surveyors") -> dict[str, str]:
+        inner = ('<bpmn:startEvent id="inner_start"/>'
+                 + user_task("inspect", attrs=f'camunda:candidateGroups="{inner_group}"')
+                 + '<bpmn:endEvent id="inner_end"/>')
         body = (START + f'<bpmn:subProcess id="field_survey">{inner}{chain("inner_start", "inspect", "inner_end")}'
                 "</bpmn:subProcess>" + user_task(after) + END + chain("start", "field_survey", after, "end"))
         return {"survey.bpmn": bpmn(process("survey", body))}
 
     deploy(driver, tmp_path, 1, nested("report"), key="survey")
     case = driver.start("survey")
-    deploy(driver, tmp_path, 2, nested("publish"), key="survey")
+    deploy(driver, tmp_path, 2, nested("publish", inner_group="inspectors"), key="survey")
+    deploy(driver, tmp_path, 3, nested("publish"), key="survey")
 
-    (move,) = migrate(driver, "survey", 2).moves
+    (kept,) = migrate(driver, "survey", 2).moves
+    assert kept.reasons == ["task 'inspect' changed: its assignment differs"]
+    (moved,) = migrate(driver, "survey", 3).moves
+    assert moved.moved and moved.at == ["field_survey", "inspect"]
 
-    assert move.reasons == ["a sub-process/call activity is running (field_survey)"]
-    assert version_of(driver, case) == 1
+    driver.complete(case, "inspect")
+    assert driver.ready(case) == ["publish"]
+    assert driver.complete(case, "publish") == "completed"
+    assert driver.verify(case).ok
 
 
 def test_only_designers_and_admins_move_cases(driver: Driver, tmp_path: Path) -> None:
