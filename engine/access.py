@@ -190,9 +190,14 @@ def require_works_on_topic(principal: Principal, topic: str) -> None:
                          f"{SERVICE} and the group topic:{topic}")
 
 
-def reads_external_tasks(principal: Principal) -> bool:
-    """Every external task is listed to auditors and admins; a service account sees those of its topics."""
-    return principal.has_role(*READERS)
+def external_topics_read_by(principal: Principal) -> set[str] | None:
+    """The topics whose external tasks ``principal`` may list: every one (None) for auditors, admins and a
+    service account given ``topic:*``; a service account's own topics; none for anyone else."""
+    if principal.has_role(*READERS) or (principal.has_role(SERVICE) and ALL_TOPICS in principal.groups):
+        return None
+    if not principal.has_role(SERVICE):
+        return set()
+    return {group.removeprefix("topic:") for group in principal.groups if group.startswith("topic:")}
 
 
 # -- instances -------------------------------------------------------------------------------

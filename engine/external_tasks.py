@@ -402,8 +402,10 @@ def listed(session: Session, principal: Principal, topic: str | None = None, wor
     for column, value in ((Job.topic, topic), (Job.worker_id, worker_id), (Job.instance_id, instance_id)):
         if value is not None:
             query = query.where(column == value)
-    return [ExternalTask(job, instance) for job, instance in session.execute(query).all()
-            if access.reads_external_tasks(principal) or access.works_on_topic(principal, str(job.topic))]
+    topics = access.external_topics_read_by(principal)
+    if topics is not None:
+        query = query.where(Job.topic.in_(topics))
+    return [ExternalTask(job, instance) for job, instance in session.execute(query).all()]
 
 
 def get(session: Session, principal: Principal, task_id: str) -> ExternalTask:
@@ -412,7 +414,8 @@ def get(session: Session, principal: Principal, task_id: str) -> ExternalTask:
     if found is None:
         raise ExternalTaskNotFound(f"no external task '{task_id}' waits")
     job, instance = found
-    if not access.reads_external_tasks(principal):
+    topics = access.external_topics_read_by(principal)
+    if topics is not None and job.topic not in topics:
         access.require_works_on_topic(principal, str(job.topic))
     return ExternalTask(job, instance)
 

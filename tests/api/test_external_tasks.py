@@ -22,6 +22,7 @@ from engine.context import EngineContext
 from engine.db import Database
 from engine.demo import DEMO_PASSWORD
 from engine.external_tasks import TopicRequest
+from engine.worker import Worker
 from tests.api.conftest import Api, seed
 from tests.engine.helpers import bpmn, chain, process, user_task, write_folder
 
@@ -45,6 +46,14 @@ ZEEBE = bpmn(process("notice", (
     '<zeebe:taskDefinition type="sms.send" retries="3"/></bpmn:extensionElements></bpmn:serviceTask>'
     + user_task("after") + '<bpmn:endEvent id="end"/>' + chain("start", "send_sms", "after", "end")
 ), name="안내")).replace("<bpmn:definitions ", '<bpmn:definitions xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" ')
+DEADLINE = bpmn(process("reminder", (
+    '<bpmn:startEvent id="start"/>'
+    '<bpmn:serviceTask id="send_reminder" camunda:type="external" camunda:topic="sms.send"/>'
+    '<bpmn:boundaryEvent id="too_late" attachedToRef="send_reminder"><bpmn:timerEventDefinition id="t">'
+    "<bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>"
+    + user_task("call_instead", "전화 안내") + '<bpmn:endEvent id="sent"/><bpmn:endEvent id="called"/>'
+    + chain("start", "send_reminder", "sent") + chain("too_late", "call_instead", "called")
+), name="독촉"))
 
 
 @pytest.fixture
@@ -60,7 +69,8 @@ def ctx(clock: MovableClock) -> EngineContext:
 @pytest.fixture
 def folders(tmp_path: Path) -> list[Path]:
     return [write_folder(tmp_path, "payment", {"payment.bpmn": PAYMENT}),
-            write_folder(tmp_path, "notice", {"notice.bpmn": ZEEBE})]
+            write_folder(tmp_path, "notice", {"notice.bpmn": ZEEBE}),
+            write_folder(tmp_path, "reminder", {"reminder.bpmn": DEADLINE})]
 
 
 @pytest.fixture
@@ -265,6 +275,21 @@ def test_only_a_service_account_given_the_topic_may_fetch_or_complete(api: Api) 
     assert report(api, sms["id"], "complete", {"workerId": "sms-gw"}, account="sms").status_code == 204
     assert [t["element_id"] for t in api.call("GET", f"/api/instances/{notice['id']}", "roads.staff")
             .json()["tasks"]] == ["after"]
+
+
+def test_a_task_its_timer_took_away_cannot_be_completed_and_is_fetched_no_more(
+    database: Database, ctx: EngineContext, settings: Settings, clock: MovableClock, api: Api
+) -> None:
+    reminder = api.start("roads.staff", "reminder", {"phone": "010-1234-5678"})
+    (task,) = fetch(api, worker="sms-gw", account="sms", topic="sms.send")
+    clock.advance(hours=2)
+    Worker(database, ctx, settings).drain()  # the hour is up: someone calls instead
+    shown = api.call("GET", f"/api/instances/{reminder['id']}", "roads.staff").json()
+    assert [t["element_id"] for t in shown["tasks"]] == ["call_instead"]
+    late = report(api, task["id"], "complete", {"workerId": "sms-gw"}, account="sms")
+    assert late.status_code == 404 and late.json()["error"] == "ExternalTaskNotFound", late.text
+    assert fetch(api, worker="sms-gw", account="sms", topic="sms.send") == []
+    assert api.call("GET", "/api/external-tasks", "auditor").json() == []
 
 
 def test_validate_takes_external_tasks_without_a_python_handler(tmp_path: Path) -> None:
