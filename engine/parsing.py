@@ -13,6 +13,7 @@ rule tasks name their decision by ``spiffworkflow:calledDecisionId`` or
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
 from typing import Any
@@ -29,6 +30,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from engine.decisions import DecisionTask, decision_task
 from engine.modelling import FirstEventGateway, PassThroughTask, ProcessDataObject, as_drawn, data_store_specs
+from engine.sandbox import camunda_to_python
 from engine.timers import clocked
 
 BPMN_MODEL_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -84,8 +86,30 @@ def handler_name(node: etree._Element) -> str | None:
         value = camunda_attribute(node, attribute)
         if value is not None:
             match = _EXPRESSION_NAME.match(value.strip())
-            return match.group(1) if match else value
+            if match:
+                return match.group(1)
+            called = _expression_call(value)
+            return called[0] if called else value
     return camunda_attribute(node, "class")
+
+
+def _expression_call(value: str) -> tuple[str, list[str]] | None:
+    """``${mailer.send(applicant, '접수')}`` as the handler it names (``mailer.send``) and the Python
+    expressions of its arguments; None when the expression is not one such call."""
+    text = value.strip()
+    if not (text.startswith(("${", "#{")) and text.endswith("}")):
+        return None
+    try:
+        tree = ast.parse(camunda_to_python(text), mode="eval")
+    except SyntaxError:
+        return None
+    call = tree.body
+    if not isinstance(call, ast.Call) or call.keywords:
+        return None
+    name = ast.unparse(call.func)
+    if not re.fullmatch(r"[A-Za-z_][\w.]*", name):
+        return None
+    return name, [ast.unparse(argument) for argument in call.args]
 
 
 class _CamundaExtensions:
@@ -118,8 +142,12 @@ class DeferredServiceTask(ServiceTask):  # type: ignore[misc]
 
 
 def _camunda_parameters(node: etree._Element) -> dict[str, dict[str, str]]:
-    """``camunda:inputParameter`` values as service parameters: ``${…}`` an expression, else text."""
+    """``camunda:inputParameter`` values as service parameters: ``${…}`` an expression, else text; the
+    arguments of a ``camunda:expression`` call as ``arg1``, ``arg2`` …"""
     params: dict[str, dict[str, str]] = {}
+    called = _expression_call(camunda_attribute(node, "expression") or "")
+    for number, argument in enumerate(called[1] if called else [], start=1):
+        params[f"arg{number}"] = {"value": argument, "type": "any"}
     for namespace in CAMUNDA_NAMESPACES:
         for parameter in node.iterfind(f".//{{{namespace}}}inputParameter"):
             name, text = parameter.get("name"), (parameter.text or "").strip()
@@ -145,7 +173,7 @@ class ServiceTaskParser(_CamundaExtensions, SpiffTaskParser):  # type: ignore[mi
             self.bpmn_id,
             operation_name=handler_name(self.node),
             operation_params=operator.get("parameters") or _camunda_parameters(self.node),
-            result_variable=operator.get("resultVariable", ""),
+            result_variable=operator.get("resultVariable") or camunda_attribute(self.node, "resultVariable") or "",
             prescript=extensions.get("preScript"),
             postscript=extensions.get("postScript"),
             **self.bpmn_attributes,

@@ -243,7 +243,10 @@ def run_job(session: Session, ctx: EngineContext, job_id: int, instance_id: str)
         return _failed(session, ctx, instance, job, exc, now)
 
     def finish(workflow: BpmnWorkflow) -> None:
-        task.data.update(result)
+        if task.task_spec.result_variable:  # camunda:resultVariable: the answer kept under that name
+            task.data[task.task_spec.result_variable] = result
+        else:
+            task.data.update(result)
         task.complete()
 
     done = audit.Entry(action="job.completed", actor=WORKER_ACTOR, task_id=job.task_id, element_id=job.element_id,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import commands, definitions, instances
+from engine import commands, definitions, handlers, instances
 from engine.clock import MovableClock
 from engine.config import Settings
 from engine.context import EngineContext
@@ -424,3 +424,28 @@ def test_spiff_arenas_process_initiator_lane_is_whoever_started_the_case(driver:
     assert (fill.assignee, fill.candidate_groups) == ("choi", [])
     driver.complete(instance, "fill", actor="choi")
     assert driver.open_task(instance, "pay").candidate_groups == ["finance"]
+
+
+def test_a_camunda_expression_calls_its_handler_with_its_arguments_and_keeps_the_result_variable(
+    timed: Driver, worker: Worker, tmp_path: Path
+) -> None:
+    calls: list[dict[str, object]] = []
+
+    def send(call: handlers.HandlerCall) -> dict[str, object]:
+        calls.append(call.params)
+        return {"to": call.params["arg1"], "text": call.params["arg2"]}
+
+    handlers.register("notice.send", send)
+    try:
+        body = (START + '<bpmn:serviceTask id="tell" name="접수 안내" '
+                'camunda:expression="${notice.send(applicant, &quot;접수 완료&quot;)}" camunda:resultVariable="sent"/>'
+                + user_task("handle") + END + chain("start", "tell", "handle", "end"))
+        deploy(timed, tmp_path, "told", body)
+        instance = timed.start("told", {"applicant": "010-1234-5678"})
+        assert worker.drain().jobs == 1
+    finally:
+        handlers.unregister("notice.send")
+    assert calls == [{"arg1": "010-1234-5678", "arg2": "접수 완료"}]
+    assert timed.instance(instance).data["sent"] == {"to": "010-1234-5678", "text": "접수 완료"}
+    assert "to" not in timed.instance(instance).data
+    assert timed.ready(instance) == ["handle"]
