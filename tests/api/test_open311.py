@@ -8,6 +8,7 @@ definitions, requests) but files nothing, so a report is filed exactly as the ``
 from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from engine.db import Database
 from engine.demo import DEMO_PASSWORD
 from engine.worker import Worker
 from tests.api.conftest import Api, serving
+from tests.cli_helpers import Cli
 from tests.images import jpeg
 
 V2 = "/open311/v2"
@@ -62,7 +64,7 @@ def filed(api: Api, key: str) -> str:
     return request_id
 
 
-def department_fixes(call: Any, request_id: str, worker: Worker) -> None:
+def department_fixes(call: Any, request_id: str, worker: Worker, acknowledged: Callable[[], None]) -> None:
     """도로과 acknowledges the report (접수 확인) and closes it with a photo after the fix."""
     for username, element in (("roads.lead", "acknowledge_report"), ("roads.staff", "resolve_report")):
         tasks = call("GET", "/api/tasks?process_key=field_report", username).json()["items"]
@@ -77,6 +79,8 @@ def department_fixes(call: Any, request_id: str, worker: Worker) -> None:
         done = call("POST", f"/api/tasks/{task['id']}/complete", username, json={"data": data})
         assert done.status_code == 200, done.text
         worker.drain()  # the moment stamped, the reporter told
+        if element == "acknowledge_report":
+            acknowledged()
 
 
 def test_a_311_app_files_a_report_follows_it_and_reads_it_closed_after_the_department_fixes_it(
@@ -121,7 +125,12 @@ def test_a_311_app_files_a_report_follows_it_and_reads_it_closed_after_the_depar
         case = call("GET", f"/api/instances/{request_id}", "roads.lead").json()
         assert case["process_key"] == "field_report" and case["data"]["department"] == "도로과"
         assert case["data"]["urgency"] == "긴급" and case["data"]["open311"]["contact"]["phone"] == PERSONAL["phone"]
-        department_fixes(call, request_id, worker)
+
+        def in_progress() -> None:
+            read = client.get_service_request(request_id)
+            assert read["status"] == "open" and read["status_notes"] == "처리중 (in progress): 내일 오전 보수반이 나갑니다."
+
+        department_fixes(call, request_id, worker, in_progress)
 
         read = client.get_service_request(request_id)
         assert read["status"] == "closed" and read["status_notes"] == "깨진 보도블록을 교체했습니다."
@@ -279,3 +288,13 @@ def test_requests_are_listed_by_status_and_service(status: str, api: Api, databa
     assert litter.status_code == 201
     found = api.client.get(f"{V2}/requests.json?status={status}&service_code=road-damage,street-light").json()
     assert [r["service_request_id"] for r in found] == ([request_id] if status == "open" else [])
+
+
+def test_keys_are_issued_and_revoked_with_cityflow_open311_key(api: Api, database: Database, tmp_path: Any) -> None:
+    cli = Cli.configured(tmp_path, database.url)
+    key = cli.ok("open311-key", "suwon-app").strip()
+    assert file_report(api, key).status_code == 201
+    second = cli.ok("open311-key", "suwon-app").strip()
+    assert second != key and file_report(api, second).status_code == 201
+    assert cli.ok("open311-key", "suwon-app", "--revoke").strip() == "2 key(s) of open311-suwon-app revoked"
+    assert file_report(api, key).status_code == 403 and file_report(api, second).status_code == 403
