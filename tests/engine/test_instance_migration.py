@@ -17,8 +17,8 @@ from engine.config import Settings
 from engine.errors import InvalidInput, NotAllowed
 from engine.identity import Principal
 from engine.instance_migration import MIGRATED, Migration
-from engine.models import Instance, OpenTask, ProcessVersion, Timer
-from engine.worker import Worker
+from engine.models import Instance, MessageWait, OpenTask, ProcessVersion, Timer
+from engine.worker import Worker, deliver_message
 from tests.engine.helpers import Driver, bpmn, chain, process, user_task, write_folder
 
 T0 = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
@@ -203,6 +203,30 @@ def test_a_case_waiting_on_a_timer_moves_and_its_timer_still_fires(
     assert timed.ready(case) == ["call_back"]
     assert timed.complete(case, "call_back") == "completed"
     assert timed.verify(case).ok
+
+
+def test_a_case_waiting_for_a_message_moves_and_the_message_still_reaches_it(driver: Driver, tmp_path: Path) -> None:
+    def confirmed(after: str, message: str = "citizen_confirmed") -> dict[str, str]:
+        body = (START + '<bpmn:intermediateCatchEvent id="confirmation">'
+                f'<bpmn:messageEventDefinition id="md" messageRef="{message}"/></bpmn:intermediateCatchEvent>'
+                + user_task(after) + END + chain("start", "confirmation", after, "end"))
+        return {"field.bpmn": bpmn(process("field", body), extra=f'<bpmn:message id="{message}" name="{message}"/>')}
+
+    deploy(driver, tmp_path, 1, confirmed("close"), key="field")
+    case = driver.start("field", {"report_id": 7})
+    deploy(driver, tmp_path, 2, confirmed("close", message="citizen_answered"), key="field")
+    deploy(driver, tmp_path, 3, confirmed("thank_citizen"), key="field")
+
+    (kept,) = migrate(driver, "field", 2).moves
+    assert kept.reasons == ["waiting on a message ('confirmation') whose definition changed"]
+    assert migrate(driver, "field", 3).moves[0].moved
+    assert driver.count(MessageWait, instance_id=case) == 1
+
+    with driver.database.unit_of_work() as session:
+        delivery = deliver_message(session, driver.ctx, "citizen_confirmed", {"report_id": 7}, {"rating": 5})
+    assert delivery.delivered == [case]
+    assert driver.ready(case) == ["thank_citizen"]
+    assert driver.instance(case).data["rating"] == 5
 
 
 def test_a_case_with_a_boundary_timer_keeps_its_task_and_its_timer(
