@@ -27,12 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
-from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.task import Task
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -41,7 +37,7 @@ from engine.context import EngineContext
 from engine.errors import Conflict, FormInvalid, InstanceNotActive, InvalidInput, NotFound
 from engine.identity import Principal
 from engine.models import RUNNING, Instance, Job
-from engine.runtime import jsonable
+from engine.runtime import catching_boundary, jsonable, throw_to
 from engine.worker import _started_task
 
 MAX_LOCK_MS = 7 * 24 * 3600 * 1000  # a week: a lock longer than that is a worker that forgot to ask again
@@ -333,7 +329,7 @@ def report_bpmn_error(session: Session, ctx: EngineContext, principal: Principal
     values = untyped(variables)
     bundle, workflow = instances.load(session, ctx, instance)
     task = _waiting(workflow, job)
-    catcher = _error_catcher(task, code)
+    catcher = catching_boundary(task, ErrorEventDefinition, code)
     detail = _detail(job, worker_id, error_code=code, error_message=(error_message or "")[:2000] or None)
     if catcher is None:
         audit.append_to_instance(session, instance, [audit.Entry(
@@ -346,10 +342,7 @@ def report_bpmn_error(session: Session, ctx: EngineContext, principal: Principal
                          element_id=job.element_id, detail=detail)
 
     def throw(_: Any) -> None:
-        event = BpmnEvent(ErrorEventDefinition(code, code=code), payload=values)
-        catcher.task_spec.catch(catcher, event)
-        catcher.task_spec._update(catcher)
-        catcher.data.update(values)  # SpiffWorkflow keeps an error's payload only in a variable named on the event
+        throw_to(catcher, ErrorEventDefinition, code, values)
 
     session.delete(job)
     return instances.transition(session, ctx, instance, instances.Step(
@@ -428,23 +421,6 @@ def _waiting(workflow: Any, job: Job) -> Task:
     if task is None:
         raise ExternalTaskNotFound(f"external task '{job.task_id}' no longer waits (its case moved on)")
     return task
-
-
-def _error_catcher(task: Task, code: str) -> Task | None:
-    """The waiting error boundary event that catches ``code`` thrown by ``task``: one on the task itself,
-    else on the sub-process around it, and so on outwards."""
-    scope: Task | None = task
-    while scope is not None:
-        split = scope.parent
-        if split is not None and isinstance(split.task_spec, BoundaryEventSplit):
-            for event in split.children:
-                definition = getattr(event.task_spec, "event_definition", None)
-                if (isinstance(event.task_spec, BoundaryEvent) and event.has_state(TaskState.WAITING)
-                        and isinstance(definition, ErrorEventDefinition) and definition.code in (None, code)):
-                    return event
-        workflow = scope.workflow
-        scope = workflow.top_workflow.get_task_from_id(workflow.parent_task_id) if workflow.parent_task_id else None
-    return None
 
 
 def camunda_time(moment: datetime | None) -> str | None:
