@@ -215,6 +215,7 @@ def _lock(session: Session, ctx: EngineContext, principal: Principal, job: Job, 
         job.status, job.last_error = "incident", f"an input parameter failed: {exc}"[:2000]
         entry.action, entry.detail = "external_task.incident", {"topic": job.topic, "error": job.last_error}
         audit.append_to_instance(session, instance, [entry], bundle.version_hash)
+        session.flush()
         return None
     data = jsonable({**task.data, **params})
     names = data.keys() if topic.variables is None else [n for n in topic.variables if n in data]
@@ -239,7 +240,8 @@ def _held(session: Session, ctx: EngineContext, principal: Principal, task_id: s
     worker_id = _worker(worker_id)
     instance, job = _of_topic(session, principal, task_id)
     if job.worker_id != worker_id or job.status != "pending":
-        held = f"is locked by the worker '{job.worker_id}'" if job.worker_id else "is not locked; fetch it first"
+        held = ("is an incident until an admin retries it" if job.status == "incident"
+                else f"is locked by the worker '{job.worker_id}'" if job.worker_id else "is not locked; fetch it first")
         audit.append_to_instance(session, instance, [audit.Entry(
             action="external_task.refused", actor=principal.username, task_id=job.task_id, element_id=job.element_id,
             detail={"topic": job.topic, "worker": worker_id, "attempted": attempted, "held_by": job.worker_id},
