@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from api.deps import Public, ServicesDep, SessionDep
 from api.errors import status_of
@@ -76,6 +77,8 @@ def _error_response(request: Request, error: Exception) -> Response:
         status, found = 400, [f"{e.get('field')}: {e.get('message')}" for e in error.errors]
     elif isinstance(error, CityflowError):
         status, found = STATUS.get(status_of(error), status_of(error)), [error.detail]
+    elif isinstance(error, HTTPException):  # a body that is no form, say
+        status, found = error.status_code, [str(error.detail)]
     else:  # a parameter FastAPI could not read
         assert isinstance(error, RequestValidationError)
         status, found = 400, [f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in error.errors()]
@@ -91,7 +94,7 @@ class Open311Route(APIRoute):
         async def answer(request: Request) -> Response:
             try:
                 return await handler(request)
-            except (CityflowError, RequestValidationError) as error:
+            except (CityflowError, RequestValidationError, HTTPException) as error:
                 return _error_response(request, error)
 
         return answer

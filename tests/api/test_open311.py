@@ -215,6 +215,9 @@ def test_unknown_services_requests_and_formats_are_404_in_the_specs_shape(api: A
     answer = api.client.get(f"{V2}/requests/0b7f5a3e-0000-0000-0000-000000000000.json")
     assert answer.status_code == 404 and codes(answer) == [404]
     assert api.client.get(f"{V2}/services.csv").status_code == 404
+    broken = api.client.post(f"{V2}/requests.json", content=b"--x\r\nno headers here",
+                             headers={"content-type": "multipart/form-data; boundary=x"})
+    assert broken.status_code == 400 and codes(broken) == [400]
     assert api.client.get(f"{V2}/requests.json?status=pending").status_code == 400
     assert api.client.get(f"{V2}/requests.json?start_date=yesterday").status_code == 400
     wide = api.client.get(f"{V2}/requests.json?start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z")
