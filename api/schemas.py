@@ -53,6 +53,32 @@ class DeployedOut(BaseModel):
     created: bool
 
 
+class MigrationRequest(BaseModel):
+    """Move the running cases at version ``from`` to version ``to``; ``dry_run`` changes nothing."""
+
+    from_version: int = Field(alias="from", ge=1, le=2**31)
+    to: int = Field(ge=1, le=2**31)
+    dry_run: bool = False
+
+
+class InstanceMoveOut(BaseModel):
+    instance_id: str
+    business_key: str | None
+    moved: bool
+    at: list[str]  # the element ids of the tasks it is at
+    reasons: list[str]  # why it stays, when it does
+
+
+class MigrationOut(BaseModel):
+    key: str
+    from_version: int
+    to_version: int
+    dry_run: bool
+    moved: int
+    kept: int
+    instances: list[InstanceMoveOut]
+
+
 class Candidates(BaseModel):
     users: list[str]
     groups: list[str]

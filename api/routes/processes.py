@@ -1,4 +1,4 @@
-"""Deployed processes: list, deploy (designers), draw."""
+"""Deployed processes: list, deploy (designers), move running cases to another version (designers), draw."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
-from api.deps import Anyone, Designer, SessionDep
+from api.deps import Anyone, Designer, ServicesDep, SessionDep
 from api.diagram import render_svg
-from api.schemas import DeployedOut, ProcessOut, process_out
-from engine import definitions
+from api.schemas import DeployedOut, InstanceMoveOut, MigrationOut, MigrationRequest, ProcessOut, process_out
+from engine import commands, definitions
 from engine.bpmn_xml import definition_stem, is_bpmn_file
 from engine.errors import DefinitionError, InvalidInput, Problem
 
@@ -52,6 +52,22 @@ def deploy(
     checked = definitions.check(definitions.DefinitionSource(key=process_key, files=contents))
     deployed = definitions.deploy(session, checked, principal.username)
     return [DeployedOut(key=deployed.key, version=deployed.version, hash=deployed.hash, created=deployed.created)]
+
+
+@router.post("/{key}/migrate", response_model=MigrationOut)
+def migrate_instances(
+    key: str, body: MigrationRequest, principal: Designer, session: SessionDep, services: ServicesDep
+) -> MigrationOut:
+    """Move the running cases of a process from one version to another (designers, admins): each
+    whose current tasks are unchanged there moves, the others stay with their reasons."""
+    result = commands.migrate_instances(session, services.ctx, principal, key, body.from_version, body.to,
+                                        dry_run=body.dry_run)
+    return MigrationOut(
+        key=result.process_key, from_version=result.from_version, to_version=result.to_version,
+        dry_run=result.dry_run, moved=len(result.moved), kept=len(result.kept),
+        instances=[InstanceMoveOut(instance_id=m.instance_id, business_key=m.business_key, moved=m.moved, at=m.at,
+                                   reasons=m.reasons) for m in result.moves],
+    )
 
 
 @router.get("/{key}/diagram.svg", response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
