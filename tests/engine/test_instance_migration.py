@@ -287,6 +287,29 @@ def test_a_case_inside_a_running_sub_process_moves_when_its_inner_task_is_unchan
     assert driver.verify(case).ok
 
 
+def test_a_case_with_one_branch_done_moves_and_its_join_still_waits_for_the_other(
+    driver: Driver, tmp_path: Path
+) -> None:
+    def parallel(after: str) -> dict[str, str]:
+        body = (START + '<bpmn:parallelGateway id="fork"/>' + user_task("legal") + user_task("budget")
+                + '<bpmn:parallelGateway id="join"/>' + user_task(after) + END
+                + chain("start", "fork", "legal", "join", after, "end") + chain("fork", "budget", "join"))
+        return {"joint.bpmn": bpmn(process("joint", body))}
+
+    deploy(driver, tmp_path, 1, parallel("archive"), key="joint")
+    case = driver.start("joint")
+    driver.complete(case, "legal")
+    deploy(driver, tmp_path, 2, parallel("publish"), key="joint")
+
+    (move,) = migrate(driver, "joint", 2).moves
+
+    assert move.moved and move.at == ["budget", "join"]
+    assert driver.ready(case) == ["budget"]
+    driver.complete(case, "budget")
+    assert driver.ready(case) == ["publish"]
+    assert driver.complete(case, "publish") == "completed"
+
+
 def test_only_designers_and_admins_move_cases(driver: Driver, tmp_path: Path) -> None:
     deploy(driver, tmp_path, 1, permit())
     deploy(driver, tmp_path, 2, permit(after_review=("sign_off",)))
