@@ -16,6 +16,7 @@ staff), nor the photos (a client's own ``media_url`` is given back). Reports of 
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 from dataclasses import dataclass
@@ -255,10 +256,13 @@ def discovery(base_url: str) -> dict[str, Any]:
 
 def _number(text: str, name: str, errors: list[dict[str, str]]) -> float | None:
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
+        number = math.nan
+    if not math.isfinite(number):  # nan and inf would pass every range check and are no JSON
         errors.append({"field": name, "message": f"'{text[:40]}' is not a number"})
         return None
+    return number
 
 
 def _location(filing: Filing, errors: list[dict[str, str]]) -> dict[str, Any]:
@@ -419,8 +423,11 @@ def find_requests(
             raise InvalidInput(f"status is open or closed, not '{unknown[0][:40]}'")
         end = _moment(end_date, "end_date") if end_date else None
         start = _moment(start_date, "start_date") if start_date else None
-        end = end or (start + WINDOW if start else now)
-        start = start or end - WINDOW
+        try:
+            end = end or (start + WINDOW if start else now)
+            start = start or end - WINDOW
+        except OverflowError:
+            raise InvalidInput("start_date and end_date must lie within the calendar") from None
         if end < start:
             raise InvalidInput("end_date is before start_date")
         if end - start > WINDOW:

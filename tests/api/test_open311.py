@@ -301,3 +301,16 @@ def test_keys_are_issued_and_revoked_with_cityflow_open311_key(api: Api, databas
     assert second != key and file_report(api, second).status_code == 201
     assert cli.ok("open311-key", "suwon-app", "--revoke").strip() == "2 key(s) of open311-suwon-app revoked"
     assert file_report(api, key).status_code == 403 and file_report(api, second).status_code == 403
+
+
+def test_odd_numbers_and_dates_are_named_never_a_server_error(api: Api, database: Database) -> None:
+    key = issue_key(database)
+    for lat, long in (("nan", "127.0"), ("37.2", "inf"), ("1e400", "127.0"), ("north", "east")):
+        answer = file_report(api, key, lat=lat, long=long)
+        assert answer.status_code == 400 and "is not a number" in descriptions(answer), (lat, long, answer.text)
+    for query in ("start_date=9999-12-31T23:59:59%2B14:00", "end_date=0001-01-01T00:00:00Z",
+                  "end_date=2026-11-01T00:00:00", "start_date=2026-11-02T00:00:00Z&end_date=2026-11-01T00:00:00Z"):
+        answer = api.client.get(f"{V2}/requests.json?{query}")
+        assert answer.status_code == 400 and codes(answer) == [400], (query, answer.text)
+    many = ",".join(f"id-{n}" for n in range(2000))
+    assert api.client.get(f"{V2}/requests.json?service_request_id={many}").json() == []
