@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from api.deps import ServicesDep, SessionDep, access
@@ -64,6 +64,9 @@ class ExtendLockIn(BaseModel):
 
 class UnlockIn(BaseModel):
     workerId: str | None = None  # without it, any lock is given back (Camunda's unlock has no body)
+
+
+NO_BODY = UnlockIn()
 
 
 class ExternalTaskOut(BaseModel):
@@ -144,9 +147,9 @@ def extend_lock(task_id: str, body: ExtendLockIn, principal: Worker, session: Se
 
 @router.post("/{task_id}/unlock", status_code=NO_CONTENT, response_class=Response)
 def unlock(task_id: str, principal: Worker, session: SessionDep, services: ServicesDep,
-           body: UnlockIn | None = None) -> Response:
+           body: Annotated[UnlockIn, Body()] = NO_BODY) -> Response:
     """Given back: any worker of its topic may fetch it at once."""
-    external_tasks.unlock(session, services.ctx, principal, task_id, body.workerId if body else None)
+    external_tasks.unlock(session, services.ctx, principal, task_id, body.workerId)
     return Response(status_code=NO_CONTENT)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -23,7 +24,7 @@ from engine.db import Database
 from engine.demo import DEMO_PASSWORD
 from engine.external_tasks import TopicRequest
 from engine.worker import Worker
-from tests.api.conftest import Api, seed
+from tests.api.conftest import Api, seed, serving
 from tests.engine.helpers import bpmn, chain, process, user_task, write_folder
 
 TOPIC = "accounting.post"
@@ -254,6 +255,46 @@ def test_two_workers_racing_for_jobs_each_lock_different_ones(
     listed = api.call("GET", "/api/external-tasks", "accounting", params={"topicName": TOPIC}).json()
     assert {t["id"]: t["workerId"] for t in listed} == {
         task_id: name for name, ids in taken.items() for task_id in ids}
+
+
+def test_two_servers_on_one_database_never_hand_out_one_job_twice(
+    database: Database, ctx: EngineContext, settings: Settings, api: Api
+) -> None:
+    for amount in range(12):
+        start_payment(api, amount)
+    token = api.token("accounting")
+    servers = [Database(database.url) for _ in range(2)]  # each its own pool, as two processes have
+    taken: dict[str, list[str]] = {"ledger-1": [], "ledger-2": []}
+    ready = threading.Barrier(2)
+
+    def work(url: str, worker_id: str) -> None:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+            ready.wait()
+            while True:
+                answer = http.post("/api/external-tasks/fetch-and-lock", json={
+                    "workerId": worker_id, "maxTasks": 2, "topics": [{"topicName": TOPIC, "lockDuration": 60_000}]})
+                assert answer.status_code == 200, answer.text
+                if not answer.json():
+                    return
+                for task in answer.json():
+                    taken[worker_id].append(task["id"])
+                    done = http.post(f"/api/external-tasks/{task['id']}/complete", json={"workerId": worker_id})
+                    assert done.status_code == 204, done.text
+
+    try:
+        with serving(create_app(settings, servers[0], ctx)) as one, serving(create_app(settings, servers[1], ctx)) as two:
+            threads = [threading.Thread(target=work, args=(url, name)) for url, name in zip((one, two), taken)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(120)
+    finally:
+        for server in servers:
+            server.dispose()
+    everything = taken["ledger-1"] + taken["ledger-2"]
+    assert len(everything) == 12 and len(set(everything)) == 12, taken
+    assert api.call("GET", "/api/external-tasks", "auditor").json() == []
+    assert api.call("GET", "/api/audit/verify", "auditor").json()["ok"]
 
 
 def test_only_a_service_account_given_the_topic_may_fetch_or_complete(api: Api) -> None:
