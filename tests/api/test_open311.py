@@ -125,6 +125,8 @@ def test_a_311_app_files_a_report_follows_it_and_reads_it_closed_after_the_depar
         case = call("GET", f"/api/instances/{request_id}", "roads.lead").json()
         assert case["process_key"] == "field_report" and case["data"]["department"] == "도로과"
         assert case["data"]["urgency"] == "긴급" and case["data"]["open311"]["contact"]["phone"] == PERSONAL["phone"]
+        register = call("GET", "/api/registers/field_report", "roads.lead")
+        assert register.status_code == 200 and request_id in register.text  # on the 현장행정 처리대장 too
 
         def in_progress() -> None:
             read = client.get_service_request(request_id)
