@@ -163,6 +163,8 @@ class ServiceTaskParser(_CamundaExtensions, SpiffTaskParser):  # type: ignore[mi
         topic = external_topic(self.node if node is None else node)
         if topic is not None:  # its job waits for a worker outside cityflow to fetch it
             extensions["externalTopic"] = topic
+        if (kept := camunda_attribute(self.node if node is None else node, "resultVariable")) is not None:
+            extensions["resultVariable"] = kept.strip()  # the handler's answer kept under this name
         return extensions
 
     def create_task(self) -> Any:
@@ -173,7 +175,7 @@ class ServiceTaskParser(_CamundaExtensions, SpiffTaskParser):  # type: ignore[mi
             self.bpmn_id,
             operation_name=handler_name(self.node),
             operation_params=operator.get("parameters") or _camunda_parameters(self.node),
-            result_variable=operator.get("resultVariable") or camunda_attribute(self.node, "resultVariable") or "",
+            result_variable=operator.get("resultVariable", ""),
             prescript=extensions.get("preScript"),
             postscript=extensions.get("postScript"),
             **self.bpmn_attributes,

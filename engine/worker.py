@@ -243,8 +243,9 @@ def run_job(session: Session, ctx: EngineContext, job_id: int, instance_id: str)
         return _failed(session, ctx, instance, job, exc, now)
 
     def finish(workflow: BpmnWorkflow) -> None:
-        if task.task_spec.result_variable:  # camunda:resultVariable: the answer kept under that name
-            task.data[task.task_spec.result_variable] = result
+        kept = (getattr(task.task_spec, "extensions", None) or {}).get("resultVariable")
+        if kept:  # camunda:resultVariable: the answer kept under that name
+            task.data[kept] = result
         else:
             task.data.update(result)
         task.complete()
