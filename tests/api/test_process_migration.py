@@ -4,22 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.conftest import ROOT, Api
+from tests.api.conftest import Api
+from tests.api.test_api import _suggestion_files
 
 SUGGESTION = {"title": "가로등 설치", "supporters": 150}
-
-
-def _renamed_suggestion() -> list[tuple[str, tuple[str, bytes, str]]]:
-    """The suggestion process with its review task renamed: a new version the cases may move to."""
-    folder = ROOT / "workflows" / "suggestion"
-    files = []
-    for path in sorted(folder.rglob("*")):
-        if path.suffix in (".bpmn", ".dmn", ".json"):
-            data = path.read_bytes()
-            if path.suffix == ".bpmn":
-                data = data.replace("제안 검토".encode(), "제안 재검토".encode())
-            files.append(("files", (path.relative_to(folder).as_posix(), data, "application/octet-stream")))
-    return files
 
 
 def migrate(api: Api, username: str, **body: Any) -> Any:
@@ -28,7 +16,7 @@ def migrate(api: Api, username: str, **body: Any) -> Any:
 
 def test_a_designer_moves_running_cases_after_a_dry_run_and_staff_may_not(api: Api) -> None:
     instance = api.start("roads.staff", "suggestion", SUGGESTION)
-    deployed = api.call("POST", "/api/processes", "designer", files=_renamed_suggestion(), data={"key": "suggestion"})
+    deployed = api.call("POST", "/api/processes", "designer", files=_suggestion_files("제안 재검토"), data={"key": "suggestion"})
     assert deployed.status_code == 201 and deployed.json()[0]["version"] == 2
 
     assert migrate(api, "roads.staff", **{"from": 1, "to": 2}).status_code == 403
