@@ -58,7 +58,7 @@ def _labels(locale: str) -> tuple[Callable[[str], str], Callable[[str], str]]:
         "process.deployed": "deployed a process", "login.refused": "login refused", "user.added": "added a user",
         "absence.added": "recorded an absence", "absence.ended": "ended an absence",
         "instance.shared": "shared the case", "task.opened": "opened", "task.overridden": "acted in place of",
-        "timer.fired": "went off",
+        "timer.fired": "went off", "instance.migrated": "moved to a new version",
         "person.added": "registered a person", "person.changed": "changed a person",
         "person.viewed": "read a person's contacts", "person.refused": "was refused a person's contacts",
         "person.linked": "linked a person", "person.unlinked": "unlinked a person",

@@ -43,7 +43,7 @@ from engine.models import ProcessVersion
 # What became of the case, whoever (or whatever) did it.
 CASE_EVENTS = frozenset({
     "instance.created", "instance.completed", "instance.cancelled", "instance.errored", "instance.retried",
-    "instance.data_edited", "task.error", "timer.fired", "message.received", "job.retried",
+    "instance.data_edited", "instance.migrated", "task.error", "timer.fired", "message.received", "job.retried",
 })
 ENDINGS = frozenset({"task.completed", "task.cancelled", "task.error"})
 ARRIVALS = frozenset({"task.ready", "task.waiting"})

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.testclient import TestClient
+
 from tests.api.conftest import Api
 from tests.api.test_api import _suggestion_files
+from tests.api.test_pages import log_in
 
 SUGGESTION = {"title": "가로등 설치", "supporters": 150}
 
@@ -14,7 +17,7 @@ def migrate(api: Api, username: str, **body: Any) -> Any:
     return api.call("POST", "/api/processes/suggestion/migrate", username, json=body)
 
 
-def test_a_designer_moves_running_cases_after_a_dry_run_and_staff_may_not(api: Api) -> None:
+def test_a_designer_moves_running_cases_after_a_dry_run_and_staff_may_not(api: Api, client: TestClient) -> None:
     instance = api.start("roads.staff", "suggestion", SUGGESTION)
     deployed = api.call("POST", "/api/processes", "designer", files=_suggestion_files("제안 재검토"), data={"key": "suggestion"})
     assert deployed.status_code == 201 and deployed.json()[0]["version"] == 2
@@ -33,6 +36,10 @@ def test_a_designer_moves_running_cases_after_a_dry_run_and_staff_may_not(api: A
     moved = api.call("GET", f"/api/instances/{instance['id']}", "admin").json()
     assert moved["version"] == 2
     assert [t["name"] for t in moved["tasks"]] == ["제안 재검토"]
+    # The case's history says so in words.
+    log_in(client, "roads.staff")
+    history = client.get(f"/instances/{instance['id']}").text
+    assert "새 버전으로 이관" in history and "instance.migrated" not in history
 
 
 def test_an_unknown_version_is_404_and_the_same_version_422(api: Api) -> None:
