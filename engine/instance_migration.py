@@ -35,6 +35,11 @@ its timers (with the moment they were set for) and its message waits stay as the
 comes after its current tasks is predicted afresh from the target version, so the next completion
 follows the new diagram. The move is one step of the instance (``instances.transition``): its
 state, its version and an ``instance.migrated`` record on its audit chain, written together.
+
+SpiffWorkflow's own ``bpmn.util.diff`` (``SpecDiff``, ``migrate_workflow``) aligns specs by id too,
+but resets the ready and waiting tasks: their internal data (a timer's moment) would go and the
+engine would run again. Here nothing runs: the stored state is restored against the target's specs
+and only the predicted tasks after the current ones are predicted again.
 """
 
 from __future__ import annotations
