@@ -99,6 +99,8 @@ class TaskOut(BaseModel):
     due_at: datetime | None
     overdue: bool = False
     standing: bool = False  # an option its case offers while it runs (회수), not a to-do
+    priority: int = 50  # camunda:priority
+    follow_up_at: datetime | None = None  # camunda:followUpDate
 
 
 class FormOut(BaseModel):
@@ -295,6 +297,8 @@ def task_out(row: OpenTask, now: datetime | None = None) -> TaskOut:
         due_at=row.due_at,
         overdue=_overdue(row.due_at, now),
         standing=row.standing,
+        priority=row.priority,
+        follow_up_at=row.follow_up_at,
     )
 
 

@@ -239,6 +239,9 @@ _OPEN_TASKS = cast(Table, OpenTask.__table__)
 _CANDIDATES = cast(Table, TaskCandidate.__table__)
 
 
+DEFAULT_PRIORITY = 50  # Camunda's
+
+
 @dataclass
 class _Offer:
     """Who a ready user task is offered to, and when it is due, as its BPMN says."""
@@ -247,6 +250,8 @@ class _Offer:
     users: list[str]
     groups: list[str]
     due_at: datetime | None
+    follow_up_at: datetime | None = None
+    priority: int = DEFAULT_PRIORITY
 
     @property
     def candidates(self) -> list[tuple[str, str]]:
@@ -271,7 +276,25 @@ def _offer(ctx: EngineContext, instance: Instance, task: Task, now: datetime) ->
         elif instance.initiator:
             assignees = [instance.initiator]
     due = due_from(str(extensions["dueDate"]), task, now) if extensions.get("dueDate") else None
-    return _Offer(assignees[0] if assignees else None, users, groups, due)
+    follow_up = due_from(str(extensions["followUpDate"]), task, now) if extensions.get("followUpDate") else None
+    return _Offer(assignees[0] if assignees else None, users, groups, due, follow_up,
+                  _priority(ctx, task, extensions.get("priority")))
+
+
+def _priority(ctx: EngineContext, task: Task, expression: str | None) -> int:
+    """``camunda:priority``: a whole number, written out or computed from the data (``${urgent ? 80 : 50}``)."""
+    text = (expression or "").strip()
+    if not text:
+        return DEFAULT_PRIORITY
+    value = (ctx.script_engine.environment.evaluate(camunda_to_python(text), task.data)
+             if text.startswith(("${", "#{")) else text)
+    try:
+        if isinstance(value, bool) or float(value) != int(float(value)):
+            raise ValueError
+        return int(float(value))
+    except (TypeError, ValueError):
+        raise InvalidInput(f"the priority of '{task.task_spec.bpmn_name or task.task_spec.bpmn_id}' is "
+                           f"{value!r}, not a whole number") from None
 
 
 @dataclass
@@ -352,6 +375,7 @@ def _insert_open_tasks(
             "form_key": extensions.get("formKey")
             or (extensions.get("properties") or {}).get("formJsonSchemaFilename"),
             "claimed_by": None, "opened_at": None, "created_at": now, "due_at": offer.due_at,
+            "follow_up_at": offer.follow_up_at, "priority": offer.priority,
             "standing": _standing(task),
         })
         candidates.extend({"task_id": task_id, "kind": kind, "name": name} for kind, name in offer.candidates)
@@ -421,6 +445,7 @@ def _refresh_open_tasks(
         offer = _offer(ctx, instance, task, now)
         row.assignee, row.candidate_users, row.candidate_groups, row.due_at = (
             offer.assignee, offer.users, offer.groups, offer.due_at)
+        row.follow_up_at, row.priority = offer.follow_up_at, offer.priority
         session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
         session.add_all(TaskCandidate(task_id=row.id, kind=kind, name=name) for kind, name in offer.candidates)
         offered.update(offer.candidates)

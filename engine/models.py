@@ -132,6 +132,9 @@ class OpenTask(Base):
     opened_at: Mapped[datetime | None]  # first looked at by someone it is offered to (개봉)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_at: Mapped[datetime | None]
+    # camunda:priority (Camunda's default 50) and camunda:followUpDate: when to look at it again
+    priority: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
+    follow_up_at: Mapped[datetime | None]
     # An option the case offers while it runs (the drafter's 회수): on the case page, not in inboxes.
     standing: Mapped[bool] = mapped_column(default=False, server_default=false())
 

@@ -3,7 +3,7 @@ or are refused at validate with a named problem: never accepted and then run som
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,8 +13,9 @@ from engine.clock import MovableClock
 from engine.config import Settings
 from engine.context import EngineContext
 from engine.db import Database
-from engine.errors import NotAllowed, ProcessNotFound
+from engine.errors import InvalidInput, NotAllowed, ProcessNotFound
 from engine.identity import Principal
+from engine.models import Instance
 from engine.worker import Worker, deliver_message
 from tests.engine.helpers import Driver, bpmn, chain, flow, process, script_task, user_task, write_folder
 
@@ -449,3 +450,28 @@ def test_a_camunda_expression_calls_its_handler_with_its_arguments_and_keeps_the
     assert timed.instance(instance).data["sent"] == {"to": "010-1234-5678", "text": "접수 완료"}
     assert "to" not in timed.instance(instance).data
     assert timed.ready(instance) == ["handle"]
+
+
+def test_priority_and_follow_up_date_are_kept_on_the_task_as_camunda_gives_them(
+    timed: Driver, clock: MovableClock, tmp_path: Path
+) -> None:
+    body = (START + '<bpmn:userTask id="urgent" camunda:priority="${80 if urgent else 50}" '
+            'camunda:followUpDate="${dateTime().plusDays(1)}"/>'
+            '<bpmn:userTask id="plain"/><bpmn:parallelGateway id="fork"/><bpmn:parallelGateway id="join"/>' + END
+            + chain("start", "fork", "urgent", "join", "end") + chain("fork", "plain", "join"))
+    deploy(timed, tmp_path, "prioritised", body)
+    instance = timed.start("prioritised", {"urgent": True})
+    urgent, plain = timed.open_task(instance, "urgent"), timed.open_task(instance, "plain")
+    assert (urgent.priority, urgent.follow_up_at) == (80, T0 + timedelta(days=1))
+    assert (plain.priority, plain.follow_up_at) == (50, None)
+
+
+def test_a_priority_that_is_no_whole_number_is_refused_by_name_and_starts_nothing(
+    driver: Driver, tmp_path: Path
+) -> None:
+    body = (START + '<bpmn:userTask id="task" name="처리" camunda:priority="${level}"/>' + END
+            + chain("start", "task", "end"))
+    deploy(driver, tmp_path, "prioritised", body)
+    with pytest.raises(InvalidInput, match="the priority of '처리' is '높음', not a whole number"):
+        driver.start("prioritised", {"level": "높음"})
+    assert driver.count(Instance) == 0
