@@ -33,6 +33,8 @@ from SpiffWorkflow.bpmn.specs.defaults import EventBasedGateway
 from SpiffWorkflow.spiff.specs.data_object import DataObject
 from SpiffWorkflow.spiff.specs.defaults import NoneTask
 
+from engine.sandbox import camunda_to_python
+
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
 _VARIABLE = re.compile(r"^\s*(?:[$#]\{\s*)?([A-Za-z_]\w*)\s*\}?\s*$")
@@ -56,6 +58,55 @@ def collection_variable(text: str) -> str | None:
     return match.group(1) if match else None
 
 
+def _io_value(parameter: etree._Element) -> str | None:
+    """A ``camunda:inputParameter``/``outputParameter`` value as a Python expression: ``${…}`` the
+    expression, text as text, ``camunda:list`` and ``camunda:map`` as a list and a dict; None for a
+    ``camunda:script`` or anything else cityflow does not read."""
+    children = [child for child in parameter if isinstance(child.tag, str)]
+    if not children:
+        text = (parameter.text or "").strip()
+        if text.startswith(("${", "#{")) and text.endswith("}"):
+            return f"({camunda_to_python(text)})"
+        return repr(text)
+    if len(children) != 1:
+        return None
+    (child,) = children
+    local = etree.QName(child).localname
+    if local == "list":
+        items = [_io_value(value) for value in child if isinstance(value.tag, str)]
+        return None if None in items else "[" + ", ".join(str(item) for item in items) + "]"
+    if local == "map":
+        entries = [(entry.get("key"), _io_value(entry)) for entry in child if isinstance(entry.tag, str)]
+        if any(key is None or value is None for key, value in entries):
+            return None
+        return "{" + ", ".join(f"{key!r}: {value}" for key, value in entries) + "}"
+    if local == "value":
+        return _io_value(child)
+    return None
+
+
+def _io_parameters(node: etree._Element, kind: str) -> list[etree._Element]:
+    found: list[etree._Element] = []
+    for namespace in CAMUNDA_NAMESPACES:
+        found.extend(node.iterfind(f"{_bpmn('extensionElements')}/{{{namespace}}}inputOutput/{{{namespace}}}{kind}"))
+    return found
+
+
+def io_scripts(node: etree._Element, with_inputs: bool = True) -> tuple[str, str]:
+    """Camunda's ``inputOutput`` mapping of an activity as the scripts run before it (its input
+    parameters, set in the data) and after it (its output parameters, read from the data)."""
+    kinds = ("inputParameter", "outputParameter") if with_inputs else ("outputParameter",)
+    scripts = {"inputParameter": "", "outputParameter": ""}
+    for kind in kinds:
+        lines = []
+        for parameter in _io_parameters(node, kind):
+            name, value = (parameter.get("name") or "").strip(), _io_value(parameter)
+            if name.isidentifier() and value is not None:
+                lines.append(f"{name} = {value}")
+        scripts[kind] = "\n".join(lines)
+    return scripts["inputParameter"], scripts["outputParameter"]
+
+
 def drawing_problems(root: etree._Element) -> list[tuple[etree._Element, str, str]]:
     """What a diagram says that cannot run as drawn, found before it is read: (element, code, message)."""
     found: list[tuple[etree._Element, str, str]] = []
@@ -73,6 +124,20 @@ def drawing_problems(root: etree._Element) -> list[tuple[etree._Element, str, st
             owner = timer.getparent()
             found.append((owner if owner is not None else timer, "BAD_TIMER",
                           "the timer does not say when: give it a date, a duration or a cycle"))
+    for kind in ("inputParameter", "outputParameter"):
+        for namespace in CAMUNDA_NAMESPACES:
+            for parameter in root.iter(f"{{{namespace}}}{kind}"):
+                name = (parameter.get("name") or "").strip()
+                owner = parameter.getparent()
+                while owner is not None and owner.get("id") is None:
+                    owner = owner.getparent()
+                if not name.isidentifier():
+                    found.append((owner if owner is not None else parameter, "BAD_MAPPING",
+                                  f"{kind} '{name}' is not a variable name"))
+                elif _io_value(parameter) is None:
+                    found.append((owner if owner is not None else parameter, "BAD_MAPPING",
+                                  f"{kind} '{name}': cityflow reads text, ${{…}}, a list or a map there, "
+                                  "not a script; write the script as a script task"))
     for loop in root.iter(_bpmn("multiInstanceLoopCharacteristics")):
         collection = _camunda(loop, "collection")
         if collection is not None and collection_variable(collection) is None:

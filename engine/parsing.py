@@ -29,7 +29,14 @@ from SpiffWorkflow.spiff.parser.task_spec import (
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from engine.decisions import DecisionTask, decision_task
-from engine.modelling import FirstEventGateway, PassThroughTask, ProcessDataObject, as_drawn, data_store_specs
+from engine.modelling import (
+    FirstEventGateway,
+    PassThroughTask,
+    ProcessDataObject,
+    as_drawn,
+    data_store_specs,
+    io_scripts,
+)
 from engine.sandbox import camunda_to_python
 from engine.timers import clocked
 
@@ -130,6 +137,12 @@ class _CamundaExtensions:
         properties = camunda_properties(node)
         if properties:  # Camunda Modeler's "Extension properties" sit beside SpiffWorkflow's own
             extensions["properties"] = {**properties, **(extensions.get("properties") or {})}
+        # camunda:inputOutput: inputs set in the data before the task, outputs read from it after; a
+        # service task's inputs are its handler's parameters instead
+        before, after = io_scripts(node, with_inputs=etree.QName(node).localname != "serviceTask")
+        for key, script in (("preScript", before), ("postScript", after)):
+            if script:
+                extensions[key] = "\n".join(part for part in (extensions.get(key), script) if part)
         return extensions
 
 

@@ -475,3 +475,32 @@ def test_a_priority_that_is_no_whole_number_is_refused_by_name_and_starts_nothin
     with pytest.raises(InvalidInput, match="the priority of '처리' is '높음', not a whole number"):
         driver.start("prioritised", {"level": "높음"})
     assert driver.count(Instance) == 0
+
+
+def test_camunda_input_and_output_mappings_set_the_data_before_and_read_it_after_a_task(
+    driver: Driver, tmp_path: Path
+) -> None:
+    body = (START + '<bpmn:userTask id="assess" name="평가"><bpmn:extensionElements><camunda:inputOutput>'
+            '<camunda:inputParameter name="limit">${budget * 2}</camunda:inputParameter>'
+            '<camunda:inputParameter name="office">도로과</camunda:inputParameter>'
+            '<camunda:inputParameter name="checks"><camunda:list><camunda:value>안전</camunda:value>'
+            "<camunda:value>${area}</camunda:value></camunda:list></camunda:inputParameter>"
+            '<camunda:outputParameter name="verdict">${score &gt;= 70}</camunda:outputParameter>'
+            "</camunda:inputOutput><camunda:properties><camunda:property name=\"outputs\" value=\"score\"/>"
+            "</camunda:properties></bpmn:extensionElements></bpmn:userTask>"
+            + user_task("next") + END + chain("start", "assess", "next", "end"))
+    deploy(driver, tmp_path, "assessed", body)
+    instance = driver.start("assessed", {"budget": 100, "area": "보도"})
+    data = driver.instance(instance).data
+    assert (data["limit"], data["office"], data["checks"]) == (200, "도로과", ["안전", "보도"])
+    driver.complete(instance, "assess", {"score": 85})
+    assert driver.instance(instance).data["verdict"] is True
+
+
+def test_a_script_in_a_mapping_is_refused_at_validate_by_name(tmp_path: Path) -> None:
+    body = (START + '<bpmn:userTask id="assess" name="평가"><bpmn:extensionElements><camunda:inputOutput>'
+            '<camunda:inputParameter name="x"><camunda:script scriptFormat="groovy">1+1</camunda:script>'
+            "</camunda:inputParameter></camunda:inputOutput></bpmn:extensionElements></bpmn:userTask>"
+            + END + chain("start", "assess", "end"))
+    found = problems(tmp_path, "mapped", body)
+    assert len(found) == 1 and found[0].startswith("BAD_MAPPING: 평가: inputParameter 'x': cityflow reads text"), found
