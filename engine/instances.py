@@ -50,7 +50,9 @@ from engine.models import (
     TaskCandidate,
     Timer,
 )
+from engine.parsing import DeferredServiceTask
 from engine.runtime import (
+    CONTINUATION,
     ProcessBundle,
     Recorder,
     Transition,
@@ -220,6 +222,13 @@ def _sync_waits(session: Session, instance: Instance, workflow: BpmnWorkflow) ->
     instance.waits = waits
 
 
+def _job_handler(task: Task) -> str:
+    """Whom a job calls: a service task's handler, or the worker itself going on past an async boundary."""
+    if isinstance(task.task_spec, DeferredServiceTask):
+        return str(task.task_spec.operation_name or "")
+    return CONTINUATION
+
+
 def _request_jobs(session: Session, ctx: EngineContext, instance: Instance, workflow: BpmnWorkflow) -> None:
     """A job for every service task the engine just reached; the worker calls its handler, or a
     worker outside cityflow fetches it by its topic (``engine.external_tasks``)."""
@@ -229,7 +238,7 @@ def _request_jobs(session: Session, ctx: EngineContext, instance: Instance, work
                 session.flush()
             topic = (getattr(task.task_spec, "extensions", None) or {}).get("externalTopic")
             session.add(Job(instance_id=instance.id, task_id=str(task.id), element_id=task.task_spec.bpmn_id,
-                            handler=task.task_spec.operation_name or "", topic=topic, due_at=ctx.clock()))
+                            handler=_job_handler(task), topic=topic, due_at=ctx.clock()))
             task._set_internal_data(job_created=True)
 
 

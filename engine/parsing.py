@@ -43,7 +43,7 @@ from engine.timers import clocked
 BPMN_MODEL_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
 ASSIGNMENT_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "formKey", "dueDate", "followUpDate",
-                         "priority", "initiator")
+                         "priority", "initiator", "asyncBefore")
 
 
 def camunda_attribute(node: etree._Element, name: str) -> str | None:

@@ -153,7 +153,7 @@ class ProcessBundle:
 
     @classmethod
     def from_dict(cls, key: str, version: int, version_hash: str, dct: dict[str, Any]) -> ProcessBundle:
-        return cls(
+        bundle = cls(
             key=key,
             version=version,
             version_hash=version_hash,
@@ -161,6 +161,33 @@ class ProcessBundle:
             subprocess_specs={k: REGISTRY.restore(v) for k, v in dct["subprocess_specs"].items()},
             access=dct.get("access") or {},
         )
+        for spec in (bundle.spec, *bundle.subprocess_specs.values()):
+            _async_boundaries(spec)
+        return bundle
+
+
+CONTINUATION = "cityflow:continue"
+"""The handler name of a job that runs an activity drawn with ``camunda:asyncBefore``."""
+
+
+def _async_boundaries(workflow_spec: Any) -> None:
+    """An activity drawn with ``camunda:asyncBefore="true"`` is a job boundary, as in Camunda 7: the step
+    that reaches it ends there (and is committed); the worker runs the activity itself, as a job with
+    retries. A service task is a job anyway, and a person's task waits for its person."""
+    for task_spec in workflow_spec.task_specs.values():
+        extensions = getattr(task_spec, "extensions", None) or {}
+        if (str(extensions.get("asyncBefore", "")).strip().lower() != "true" or task_spec.manual
+                or isinstance(task_spec, DeferredServiceTask)):
+            continue
+        run_now = task_spec._run
+
+        def held(my_task: Task, run_now: Callable[[Task], bool | None] = run_now) -> bool | None:
+            if my_task._get_internal_data("continued"):
+                return run_now(my_task)
+            my_task._set_internal_data(job_requested=True)
+            return None
+
+        task_spec._run = held
 
 
 class ScriptEngine(PythonScriptEngine):  # type: ignore[misc]

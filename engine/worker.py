@@ -37,7 +37,7 @@ from engine.db import Database
 from engine.definitions import latest_versions, next_scheduled_start
 from engine.errors import Conflict, InstanceNotActive, InvalidInput, NotFound
 from engine.models import RUNNING, Instance, Job, MessageWait, ProcessSchedule, Timer
-from engine.runtime import ProcessBundle, data_changes
+from engine.runtime import CONTINUATION, ProcessBundle, data_changes
 from engine.script_pool import pool as script_pool
 
 log = logging.getLogger("cityflow.worker")
@@ -224,6 +224,8 @@ def run_job(session: Session, ctx: EngineContext, job_id: int, instance_id: str)
     if task is None:  # the service task was cancelled (a terminate end, an interrupting event) meanwhile
         session.delete(job)
         return "skipped"
+    if job.handler == CONTINUATION:
+        return _continue(session, ctx, instance, job, task, (bundle, workflow))
     handler = handlers.find(job.handler)
     params = {k: v["value"] for k, v in task.task_spec.evaluate_params(task).items()}
     call = handlers.HandlerCall(
@@ -255,6 +257,24 @@ def run_job(session: Session, ctx: EngineContext, job_id: int, instance_id: str)
     session.delete(job)
     instances.transition(session, ctx, instance, instances.Step(
         WORKER_ACTOR, leading=[done], act=finish, default_actor=WORKER_ACTOR), (bundle, workflow))
+    return "done"
+
+
+def _continue(session: Session, ctx: EngineContext, instance: Instance, job: Job, task: Any,
+              loaded: tuple[ProcessBundle, BpmnWorkflow]) -> str:
+    """Run an activity drawn with ``camunda:asyncBefore`` past its job boundary; the engine goes on from it.
+    A failure there stops the case in error, as anywhere, with everything before the boundary kept."""
+
+    def run(_: BpmnWorkflow) -> None:
+        task._set_internal_data(continued=True)
+        task.run()
+
+    job.attempts += 1
+    went_on = audit.Entry(action="job.completed", actor=WORKER_ACTOR, task_id=job.task_id, element_id=job.element_id,
+                          detail={"handler": "asyncBefore", "attempts": job.attempts})
+    session.delete(job)
+    instances.transition(session, ctx, instance, instances.Step(
+        WORKER_ACTOR, leading=[went_on], act=run, default_actor=WORKER_ACTOR), loaded)
     return "done"
 
 

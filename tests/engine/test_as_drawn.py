@@ -504,3 +504,33 @@ def test_a_script_in_a_mapping_is_refused_at_validate_by_name(tmp_path: Path) ->
             + END + chain("start", "assess", "end"))
     found = problems(tmp_path, "mapped", body)
     assert len(found) == 1 and found[0].startswith("BAD_MAPPING: 평가: inputParameter 'x': cityflow reads text"), found
+
+
+def test_async_before_makes_a_job_boundary_the_worker_goes_on_from(
+    timed: Driver, worker: Worker, tmp_path: Path
+) -> None:
+    body = (START + user_task("apply") + '<bpmn:scriptTask id="score" name="채점" camunda:asyncBefore="true" '
+            'scriptFormat="python"><bpmn:script>points = len(answer) * 10</bpmn:script></bpmn:scriptTask>'
+            + user_task("review") + END + chain("start", "apply", "score", "review", "end"))
+    deploy(timed, tmp_path, "scored", body)
+    instance = timed.start("scored")
+    timed.complete(instance, "apply", {"answer": "abc"})
+    assert timed.ready(instance) == [] and "points" not in timed.instance(instance).data  # committed before it
+    assert worker.drain().jobs == 1
+    assert timed.ready(instance) == ["review"] and timed.instance(instance).data["points"] == 30
+    assert any(r["action"] == "job.completed" and r["element_id"] == "score" for r in timed.trail(instance))
+
+
+def test_a_failure_past_an_async_boundary_stops_the_case_and_keeps_the_step_before_it(
+    timed: Driver, worker: Worker, tmp_path: Path
+) -> None:
+    body = (START + user_task("apply") + '<bpmn:scriptTask id="score" name="채점" camunda:asyncBefore="true" '
+            'scriptFormat="python"><bpmn:script>points = 10 / 0</bpmn:script></bpmn:scriptTask>'
+            + END + chain("start", "apply", "score", "end"))
+    deploy(timed, tmp_path, "scored", body)
+    instance = timed.start("scored")
+    timed.complete(instance, "apply", {"answer": "abc"})
+    worker.drain()
+    case = timed.instance(instance)
+    assert case.status == "error" and case.data["answer"] == "abc"
+    assert "apply" in completed(timed, instance)
