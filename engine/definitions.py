@@ -376,7 +376,10 @@ def _executability_problems(
         elif topic is not None and topic.startswith("="):
             add(node, "BAD_TOPIC", f"the topic '{topic}' is an expression; a topic is a name workers fetch by")
         elif topic is None and handler not in known:  # an external task's worker is outside: nothing to know
-            add(node, "UNKNOWN_HANDLER", f"no handler named '{handler}' is registered")
+            java = camunda_attribute(node, "class") == handler
+            add(node, "UNKNOWN_HANDLER", f"no handler named '{handler}' is registered" + (
+                ": a Java class does not run here; register a handler of that name, or let a worker outside "
+                "do it (camunda:type=\"external\" camunda:topic=…)" if java else ""))
     for node in root.iterfind(".//bpmn:userTask", NS):
         properties = SpiffTaskParser._parse_extensions(node).get("properties") or {}
         form_key = camunda_attribute(node, "formKey") or properties.get("formJsonSchemaFilename")
