@@ -72,6 +72,7 @@ from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
 
 from engine.bpmn_xml import element_line
 from engine.errors import Problem, ScriptFailed
+from engine.modelling import CAMUNDA_NAMESPACES
 from engine.sandbox import camunda_to_python, compile_problem
 
 __all__ = [
@@ -97,7 +98,6 @@ _ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 # Required decisions are evaluated depth first; a longer chain than this is refused at validate.
 DEEPEST_REQUIREMENTS = 50
 # Camunda's attributes, as ``engine.parsing`` reads them (that module builds DecisionTask from this one).
-_CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
 _CAMUNDA_DMN = "http://camunda.org/schema/1.0/dmn"
 _BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 # Names a FEEL cell or expression may use for its literals; given to Python expressions too.
@@ -963,7 +963,7 @@ def task_settings(node: etree._Element) -> tuple[str | None, str | None, str | N
         return called.get("decisionId"), called.get("resultVariable"), ZEEBE_RESULT
 
     def camunda(name: str) -> str | None:
-        return next((v for ns in _CAMUNDA_NAMESPACES if (v := node.get(f"{{{ns}}}{name}")) is not None), None)
+        return next((v for ns in CAMUNDA_NAMESPACES if (v := node.get(f"{{{ns}}}{name}")) is not None), None)
 
     return (ref if ref is not None else camunda("decisionRef"), camunda("resultVariable"),
             camunda("mapDecisionResult"))
@@ -1059,7 +1059,7 @@ def _task_problems(shown: str, tree: etree._ElementTree, catalog: Mapping[str, D
 
         ref, result_variable, mapping = task_settings(node)
         if not ref:
-            other = any(node.get(f"{{{ns}}}{a}") for ns in _CAMUNDA_NAMESPACES
+            other = any(node.get(f"{{{ns}}}{a}") for ns in CAMUNDA_NAMESPACES
                         for a in ("class", "expression", "delegateExpression", "topic"))
             yield problem("DMN_UNSUPPORTED" if other else "MISSING_DECISION",
                           "a business rule task calls a decision here (camunda:decisionRef or "

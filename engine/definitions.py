@@ -48,9 +48,9 @@ from engine.citytime import CityTime
 from engine.decisions import decision_problems
 from engine.errors import DefinitionError, Problem, ProcessNotFound
 from engine.handlers import known_handler_names
-from engine.modelling import drawing_problems
+from engine.modelling import camunda_attribute, drawing_problems
 from engine.models import ProcessSchedule, ProcessVersion
-from engine.parsing import BpmnParser, camunda_attribute, camunda_properties, external_topic, handler_name
+from engine.parsing import BpmnParser, camunda_properties, external_topic, handler_name
 from engine.runtime import ProcessBundle
 from engine.sandbox import camunda_to_python, compile_problem, date_arithmetic
 from engine.timers import cron_expression, cron_next

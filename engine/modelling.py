@@ -44,7 +44,8 @@ def _bpmn(tag: str) -> str:
     return f"{{{BPMN_NS}}}{tag}"
 
 
-def _camunda(node: etree._Element, name: str) -> str | None:
+def camunda_attribute(node: etree._Element, name: str) -> str | None:
+    """A Camunda (or Activiti) extension attribute of an element, whichever namespace wrote it."""
     for namespace in CAMUNDA_NAMESPACES:
         value = node.get(f"{{{namespace}}}{name}")
         if value is not None:
@@ -139,7 +140,7 @@ def drawing_problems(root: etree._Element) -> list[tuple[etree._Element, str, st
                                   f"{kind} '{name}': cityflow reads text, ${{…}}, a list or a map there, "
                                   "not a script; write the script as a script task"))
     for loop in root.iter(_bpmn("multiInstanceLoopCharacteristics")):
-        collection = _camunda(loop, "collection")
+        collection = camunda_attribute(loop, "collection")
         if collection is not None and collection_variable(collection) is None:
             owner = loop.getparent()
             found.append((owner if owner is not None else loop, "BAD_COLLECTION",
@@ -254,7 +255,7 @@ def _unconditioned_taken(gateway: etree._Element, root: etree._Element) -> None:
 
 
 def _camunda_collection(loop: etree._Element) -> None:
-    collection = _camunda(loop, "collection")
+    collection = camunda_attribute(loop, "collection")
     if collection is None or loop.find(_bpmn("loopDataInputRef")) is not None:
         return
     variable = collection_variable(collection)
@@ -266,7 +267,7 @@ def _camunda_collection(loop: etree._Element) -> None:
     if cardinality is not None:
         loop.remove(cardinality)  # Camunda reads the collection's length, not a cardinality, when both are set
     loop.insert(0, reference)
-    element = _camunda(loop, "elementVariable")
+    element = camunda_attribute(loop, "elementVariable")
     if element and loop.find(_bpmn("inputDataItem")) is None:
         item = etree.Element(_bpmn("inputDataItem"), id=element.strip(), name=element.strip())
         loop.insert(1, item)

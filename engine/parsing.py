@@ -30,10 +30,12 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from engine.decisions import DecisionTask, decision_task
 from engine.modelling import (
+    CAMUNDA_NAMESPACES,
     FirstEventGateway,
     PassThroughTask,
     ProcessDataObject,
     as_drawn,
+    camunda_attribute,
     data_store_specs,
     io_scripts,
 )
@@ -41,17 +43,8 @@ from engine.sandbox import camunda_to_python
 from engine.timers import clocked
 
 BPMN_MODEL_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
 ASSIGNMENT_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "formKey", "dueDate", "followUpDate",
                          "priority", "initiator", "asyncBefore")
-
-
-def camunda_attribute(node: etree._Element, name: str) -> str | None:
-    for namespace in CAMUNDA_NAMESPACES:
-        value = node.get(f"{{{namespace}}}{name}")
-        if value is not None:
-            return value
-    return None
 
 
 def camunda_properties(node: etree._Element) -> dict[str, str]:
