@@ -29,16 +29,16 @@ def test_a_due_date_that_cannot_be_computed_stops_the_case_in_error_with_its_cau
     driver: Driver, tmp_path: Path,
 ) -> None:
     body = ('<bpmn:startEvent id="start"/>' + user_task("first", "접수")
-            + user_task("second", "검토", 'camunda:dueDate="${dateTime().plusDays(2).toDate()}"')
+            + user_task("second", "검토", 'camunda:dueDate="${deadline.plusDays(2).toDate()}"')
             + '<bpmn:endEvent id="end"/>' + chain("start", "first", "second", "end"))
     driver.deploy(write_folder(tmp_path, "due", {"due.bpmn": bpmn(process("due", body))}))
     case = driver.start("due")
     assert driver.complete(case, "first") == "error"
     stopped = driver.instance(case)
     assert stopped.status == "error" and driver.ready(case) == []
-    assert "dateTime" in str(stopped.error)
+    assert "deadline" in str(stopped.error)  # the data never said when the deadline is
     (errored,) = [r for r in driver.trail(case) if r["action"] == "instance.errored"]
-    assert "dateTime" in errored["detail"]["message"]
+    assert "deadline" in errored["detail"]["message"]
     assert driver.verify(case).ok
 
 
