@@ -63,6 +63,19 @@ def _labels(locale: str) -> tuple[Callable[[str], str], Callable[[str], str]]:
         "person.viewed": "read a person's contacts", "person.refused": "was refused a person's contacts",
         "person.linked": "linked a person", "person.unlinked": "unlinked a person",
         "person.erased": "erased a person at their request",
+        "task.error_thrown": "reported a business error",
+        "task.error_uncaught": "reported an error nothing catches",
+        "task.escalation_thrown": "escalated",
+        "task.escalation_uncaught": "escalated where nothing catches it",
+        "external_task.locked": "taken by an outside system",
+        "external_task.completed": "done by an outside system",
+        "external_task.failed": "an outside system failed, to be tried again",
+        "external_task.incident": "an outside system failed for good",
+        "external_task.bpmn_error": "an outside system reported a business error",
+        "external_task.bpmn_error_uncaught": "an outside system reported an error nothing catches",
+        "external_task.lock_extended": "an outside system kept it longer",
+        "external_task.unlocked": "an outside system gave it back",
+        "external_task.refused": "an outside system was refused",
     }
     return (lambda s: gettext(statuses.get(s, s))), (lambda a: gettext(actions.get(a, a)))
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import lxml.html
+from fastapi.testclient import TestClient
+
 from engine import definitions
 from engine.db import Database
 from tests.api.conftest import Api
+from tests.api.test_pages import log_in
 from tests.engine.helpers import bpmn, chain, process, user_task, write_folder
 
 BODY = (
@@ -64,3 +68,16 @@ def test_a_code_nothing_catches_and_a_stranger_are_refused_by_name(
     assert empty.status_code == 422
     case = api.call("GET", f"/api/instances/{instance['id']}", "roads.staff").json()
     assert [t["element_id"] for t in case["tasks"]] == ["inspect"]
+
+
+def test_the_case_history_says_in_words_who_reported_the_error(
+    api: Api, client: TestClient, database: Database, tmp_path: Path
+) -> None:
+    instance, task = _started(api, database, tmp_path)
+    api.call("POST", f"/api/tasks/{task}/bpmn-error", "roads.staff", json={"code": "DANGER"})
+    log_in(client, "roads.staff")
+    page = client.get(f"/instances/{instance['id']}")
+    assert page.status_code == 200
+    text = " ".join(lxml.html.fromstring(page.text).text_content().split())
+    assert "업무 오류 보고" in text
+    assert "task.error_thrown" not in page.text and "roads.staff" not in text
