@@ -22,10 +22,6 @@ from datetime import datetime
 from typing import Any
 
 import jsonschema
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
-    ErrorEventDefinition,
-    EscalationEventDefinition,
-)
 from SpiffWorkflow.task import Task
 from sqlalchemy.orm import Session
 
@@ -343,9 +339,6 @@ class NotCaught(Conflict):
     """A BPMN error or escalation thrown from a task that nothing in the diagram catches."""
 
 
-THROWN = {"error": ErrorEventDefinition, "escalation": EscalationEventDefinition}
-
-
 def throw_from_task(
     session: Session, ctx: EngineContext, principal: Principal, task_id: str, kind: str, code: str,
     message: str | None = None, data: dict[str, Any] | None = None,
@@ -355,7 +348,7 @@ def throw_from_task(
     sub-process around it), as Camunda's ``/task/{id}/bpmnError`` and ``/bpmnEscalation`` do. The data
     given goes with it (only fields of the task's form, none of them required). When nothing catches the
     code, nothing changes but the record of the attempt (409 ``NotCaught``)."""
-    definition = THROWN.get(kind)
+    definition = runtime.THROWN.get(kind)
     if definition is None:
         raise InvalidInput(f"a task throws an error or an escalation, not '{kind}'")
     code = (code or "").strip()

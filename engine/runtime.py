@@ -35,6 +35,10 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import EventBasedGateway
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition,
+    EscalationEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -89,6 +93,21 @@ _config[DocumentedDataStore] = _config[TaskDataReference]  # both are a bpmn id 
 REGISTRY = BpmnWorkflowSerializer.configure(_config)
 
 
+THROWN = {"error": ErrorEventDefinition, "escalation": EscalationEventDefinition}
+"""What the person working a task may throw, by the word the API uses for it."""
+
+
+@dataclass(frozen=True)
+class Throw:
+    """A BPMN error or escalation a task's boundary event catches: its kind, its code, its name, and
+    the boundary event's id (for its words in other languages)."""
+
+    kind: str
+    code: str
+    name: str
+    element_id: str
+
+
 @dataclass(frozen=True)
 class StartEvent:
     """How a person starts a process, as its start event declares (Camunda's attributes):
@@ -141,6 +160,21 @@ class ProcessBundle:
                 return StartEvent(str(spec.bpmn_id), _name(extensions.get("initiator")),
                                   _name(extensions.get("formKey")))
         return None
+
+    def throws(self, element_id: str) -> list[Throw]:
+        """The BPMN errors and escalations the person working task ``element_id`` may report: those its
+        boundary events catch by code, named as the diagram names them."""
+        found: list[Throw] = []
+        for spec in (self.spec, *self.subprocess_specs.values()):
+            split = spec.task_specs.get(f"{element_id}.BoundaryEventSplit")
+            for event in getattr(split, "outputs", None) or []:
+                definition = getattr(event, "event_definition", None)
+                kind = next((k for k, cls in THROWN.items() if isinstance(definition, cls)), None)
+                code = getattr(definition, "code", None)
+                if kind is not None and code:
+                    found.append(Throw(kind, str(code), event.bpmn_name or getattr(definition, "name", None) or code,
+                                       str(event.bpmn_id)))
+        return found
 
     def documentation(self, element_id: str) -> str | None:
         """The documentation a designer wrote on a BPMN element, if any."""

@@ -147,6 +147,9 @@ def _task_context(
         "can_comment": viewer.principal.has_role("staff", "admin", "designer"),
         "shows_problems": viewer.principal.has_role("designer", "admin", "auditor"),
         "on_behalf_of": on_behalf_of if on_behalf_of not in (None, viewer.principal.username) else None,
+        # what the diagram lets the person report instead of completing (its error and escalation boundaries)
+        "throws": [(f"{t.kind}:{t.code}", case.labels.element(t.element_id, viewer.locale, t.name))
+                   for t in bundle.throws(task.element_id)],
     }
     return form, context
 
@@ -198,6 +201,10 @@ def act_on_task(
     if action == "unclaim":
         commands.unclaim(session, services.ctx, viewer.principal, task_id)
         return see_other(f"/tasks/{task_id}", gettext("The task is back with everyone it was offered to."))
+    if action == "throw":
+        kind, _, code = str(posted.get("throw") or "").partition(":")
+        instance = commands.throw_from_task(session, services.ctx, viewer.principal, task_id, kind, code)
+        return see_other(f"/instances/{instance.id}", gettext("Reported: the case goes on as the process says."))
     task = commands.open_task(session, services.ctx, viewer.principal, task_id)
     form, context = _task_context(session, services, viewer, task)
     shown = form or Form.from_document({"type": "object", "properties": {}})
