@@ -230,7 +230,7 @@ def _implicit_splits(container: etree._Element, taken: set[str | None]) -> None:
         outgoing.setdefault(str(flow.get("sourceRef")), []).append(flow)
     for node in list(container):
         flows = outgoing.get(str(node.get("id")), [])
-        if node.tag not in _ACTIVITIES or len(flows) < 2:
+        if (node.tag not in _ACTIVITIES and node.tag != _bpmn("boundaryEvent")) or len(flows) < 2:
             continue
         conditional = any(flow.find(_bpmn("conditionExpression")) is not None for flow in flows)
         kind = "inclusiveGateway" if conditional else "parallelGateway"

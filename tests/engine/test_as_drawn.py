@@ -534,3 +534,19 @@ def test_a_failure_past_an_async_boundary_stops_the_case_and_keeps_the_step_befo
     case = timed.instance(instance)
     assert case.status == "error" and case.data["answer"] == "abc"
     assert "apply" in completed(timed, instance)
+
+
+def test_a_boundary_event_with_two_outgoing_flows_starts_both(
+    timed: Driver, worker: Worker, clock: MovableClock, tmp_path: Path
+) -> None:
+    body = (START + user_task("answer") + END + user_task("remind") + user_task("report_late")
+            + '<bpmn:endEvent id="e2"/><bpmn:endEvent id="e3"/>'
+            '<bpmn:boundaryEvent id="late" cancelActivity="false" attachedToRef="answer">'
+            "<bpmn:timerEventDefinition><bpmn:timeDuration>P1D</bpmn:timeDuration></bpmn:timerEventDefinition>"
+            "</bpmn:boundaryEvent>" + chain("start", "answer", "end") + flow("l1", "late", "remind")
+            + flow("l2", "late", "report_late") + chain("remind", "e2") + chain("report_late", "e3"))
+    deploy(timed, tmp_path, "lateness", body)
+    instance = timed.start("lateness")
+    clock.advance(days=1, seconds=1)
+    assert worker.drain().timers == 1
+    assert timed.ready(instance) == ["answer", "remind", "report_late"]
