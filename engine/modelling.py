@@ -31,7 +31,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.data_spec import BpmnDataStoreSpecification
 from SpiffWorkflow.bpmn.specs.defaults import EventBasedGateway
 from SpiffWorkflow.spiff.specs.data_object import DataObject
-from SpiffWorkflow.spiff.specs.defaults import NoneTask
+from SpiffWorkflow.spiff.specs.defaults import CallActivity, NoneTask
 
 from engine.sandbox import camunda_to_python
 
@@ -125,6 +125,15 @@ def drawing_problems(root: etree._Element) -> list[tuple[etree._Element, str, st
             owner = timer.getparent()
             found.append((owner if owner is not None else timer, "BAD_TIMER",
                           "the timer does not say when: give it a date, a duration or a cycle"))
+    for namespace in CAMUNDA_NAMESPACES:
+        for listener in (*root.iter(f"{{{namespace}}}taskListener"), *root.iter(f"{{{namespace}}}executionListener")):
+            owner = listener.getparent()
+            while owner is not None and owner.get("id") is None:
+                owner = owner.getparent()
+            found.append((owner if owner is not None else listener, "LISTENER_UNSUPPORTED",
+                          f"a camunda:{etree.QName(listener).localname} runs Java or a script when the "
+                          f"{listener.get('event') or 'element'} event happens, which cityflow does not run: "
+                          "draw what it does as a script task or a service task, or remove it"))
     for kind in ("inputParameter", "outputParameter"):
         for namespace in CAMUNDA_NAMESPACES:
             for parameter in root.iter(f"{{{namespace}}}{kind}"):
@@ -279,6 +288,63 @@ class PassThroughTask(NoneTask):  # type: ignore[misc]
     def __init__(self, wf_spec: Any, bpmn_id: str, **kwargs: Any) -> None:
         super().__init__(wf_spec, bpmn_id, **kwargs)
         self.manual = False
+
+
+def variable_mappings(node: etree._Element, kind: str) -> list[dict[str, str]] | None:
+    """A call activity's ``camunda:in`` or ``camunda:out`` mappings (``kind``), as ``{"source" or
+    "expression", "target"}`` or ``{"all": "true"}``; None when it has none of that kind."""
+    found: list[dict[str, str]] = []
+    for namespace in CAMUNDA_NAMESPACES:
+        for mapping in node.iterfind(f"{_bpmn('extensionElements')}/{{{namespace}}}{kind}"):
+            if mapping.get("variables") == "all":
+                found.append({"all": "true"})
+            elif mapping.get("target"):
+                source = mapping.get("source")
+                expression = mapping.get("sourceExpression")
+                if source:
+                    found.append({"source": source.strip(), "target": str(mapping.get("target")).strip()})
+                elif expression:
+                    found.append({"expression": camunda_to_python(expression.strip()),
+                                  "target": str(mapping.get("target")).strip()})
+    return found or None
+
+
+class MappedCallActivity(CallActivity):  # type: ignore[misc]
+    """A call activity that passes what its ``camunda:in`` mappings name to the process it calls, and takes
+    back what its ``camunda:out`` mappings name (``variables="all"``: everything), as Camunda 7 does; one
+    without mappings passes all its data both ways."""
+
+    def _mapped(self, kind: str) -> list[dict[str, str]] | None:
+        mappings: list[dict[str, str]] | None = (getattr(self, "extensions", None) or {}).get(kind)
+        return mappings
+
+    @staticmethod
+    def _values(mappings: list[dict[str, str]], data: dict[str, Any], task: Any) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for mapping in mappings:
+            if "all" in mapping:
+                values.update(deepcopy(data))
+            elif "source" in mapping:
+                if mapping["source"] in data:
+                    values[mapping["target"]] = deepcopy(data[mapping["source"]])
+            else:
+                values[mapping["target"]] = task.workflow.script_engine.evaluate(task, mapping["expression"])
+        return values
+
+    def copy_data(self, my_task: Any, subworkflow: Any) -> None:
+        mappings = self._mapped("camundaIn")
+        if mappings is None:
+            super().copy_data(my_task, subworkflow)
+            return
+        start = subworkflow.get_next_task(subworkflow.task_tree, skip_subprocesses=True, spec_name="Start")
+        start.set_data(**self._values(mappings, my_task.data, my_task))
+
+    def update_data(self, my_task: Any, subworkflow: Any) -> None:
+        mappings = self._mapped("camundaOut")
+        if mappings is None:
+            super().update_data(my_task, subworkflow)
+            return
+        my_task.data.update(self._values(mappings, subworkflow.last_task.data, subworkflow.last_task))
 
 
 class DocumentedDataStore(BpmnDataStoreSpecification):  # type: ignore[misc]

@@ -24,6 +24,7 @@ from SpiffWorkflow.bpmn.parser.event_parsers import EventBasedGatewayParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, SpiffProcessParser
 from SpiffWorkflow.spiff.parser.task_spec import (
     BusinessRuleTaskParser,
+    CallActivityParser,
     SpiffTaskParser,
 )
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
@@ -32,12 +33,14 @@ from engine.decisions import DecisionTask, decision_task
 from engine.modelling import (
     CAMUNDA_NAMESPACES,
     FirstEventGateway,
+    MappedCallActivity,
     PassThroughTask,
     ProcessDataObject,
     as_drawn,
     camunda_attribute,
     data_store_specs,
     io_scripts,
+    variable_mappings,
 )
 from engine.sandbox import camunda_to_python
 from engine.timers import clocked
@@ -130,6 +133,9 @@ class _CamundaExtensions:
         properties = camunda_properties(node)
         if properties:  # Camunda Modeler's "Extension properties" sit beside SpiffWorkflow's own
             extensions["properties"] = {**properties, **(extensions.get("properties") or {})}
+        for kind, key in (("in", "camundaIn"), ("out", "camundaOut")):
+            if (mappings := variable_mappings(node, kind)) is not None:
+                extensions[key] = mappings
         # camunda:inputOutput: inputs set in the data before the task, outputs read from it after; a
         # service task's inputs are its handler's parameters instead
         before, after = io_scripts(node, with_inputs=etree.QName(node).localname != "serviceTask")
@@ -230,6 +236,7 @@ class BpmnParser(SpiffBpmnParser):  # type: ignore[misc]
         full_tag("manualTask"): (_with_camunda(SpiffTaskParser), PassThroughTask),
         full_tag("task"): (_with_camunda(SpiffTaskParser), PassThroughTask),
         full_tag("eventBasedGateway"): (EventBasedGatewayParser, FirstEventGateway),
+        full_tag("callActivity"): (_with_camunda(CallActivityParser), MappedCallActivity),
     }
     PROCESS_PARSER_CLASS = _ProcessParser
 

@@ -43,6 +43,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.data_object import DataObject as SpiffDataObject
+from SpiffWorkflow.spiff.specs.defaults import CallActivity as SpiffCallActivity
 from SpiffWorkflow.spiff.specs.defaults import NoneTask as SpiffNoneTask
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.task import Task
@@ -50,7 +51,13 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.citytime import CityTime, script_helpers_at, warm_holidays
 from engine.decisions import DecisionTask, DecisionTaskConverter
-from engine.modelling import DocumentedDataStore, FirstEventGateway, PassThroughTask, ProcessDataObject
+from engine.modelling import (
+    DocumentedDataStore,
+    FirstEventGateway,
+    MappedCallActivity,
+    PassThroughTask,
+    ProcessDataObject,
+)
 from engine.parsing import DeferredServiceTask
 from engine.sandbox import SandboxEnvironment, data_size_over
 from engine.timers import CLOCKED
@@ -88,6 +95,7 @@ _config[DeferredServiceTask] = _config[SpiffServiceTask]
 _config[DecisionTask] = DecisionTaskConverter
 _config[FirstEventGateway] = _config[EventBasedGateway]
 _config[PassThroughTask] = _config[SpiffNoneTask]
+_config[MappedCallActivity] = _config[SpiffCallActivity]
 _config[ProcessDataObject] = _config[SpiffDataObject]
 _config[DocumentedDataStore] = _config[TaskDataReference]  # both are a bpmn id and a name
 REGISTRY = BpmnWorkflowSerializer.configure(_config)

@@ -550,3 +550,31 @@ def test_a_boundary_event_with_two_outgoing_flows_starts_both(
     clock.advance(days=1, seconds=1)
     assert worker.drain().timers == 1
     assert timed.ready(instance) == ["answer", "remind", "report_late"]
+
+
+def test_a_call_activity_passes_only_what_its_camunda_in_and_out_mappings_name(driver: Driver, tmp_path: Path) -> None:
+    main = process("payments", START + '<bpmn:callActivity id="check" calledElement="credit_check">'
+                   "<bpmn:extensionElements>"
+                   '<camunda:in source="amount" target="requested"/>'
+                   '<camunda:in sourceExpression="${amount * 2}" target="ceiling"/>'
+                   '<camunda:out source="verdict" target="credit_ok"/>'
+                   "</bpmn:extensionElements></bpmn:callActivity>" + user_task("pay") + END
+                   + chain("start", "check", "pay", "end"))
+    called = process("credit_check", '<bpmn:startEvent id="c_start"/><bpmn:scriptTask id="judge" '
+                     'scriptFormat="python"><bpmn:script>verdict = requested &lt;= 1000 and ceiling == 1400\n'
+                     'scratch = 1</bpmn:script>'
+                     '</bpmn:scriptTask><bpmn:endEvent id="c_end"/>' + chain("c_start", "judge", "c_end"))
+    driver.deploy(write_folder(tmp_path, "payments", {"payments.bpmn": bpmn(main, called)}))
+    instance = driver.start("payments", {"amount": 700, "secret": "주민번호"})
+    data = driver.instance(instance).data
+    assert data["credit_ok"] is True and data["amount"] == 700 and data["secret"] == "주민번호"
+    assert "scratch" not in data and "verdict" not in data and "requested" not in data
+    assert driver.ready(instance) == ["pay"]
+
+
+def test_a_listener_that_would_run_java_or_a_script_is_refused_by_name(tmp_path: Path) -> None:
+    body = (START + '<bpmn:userTask id="approve" name="승인"><bpmn:extensionElements>'
+            '<camunda:taskListener event="create" class="org.example.Assign"/>'
+            "</bpmn:extensionElements></bpmn:userTask>" + END + chain("start", "approve", "end"))
+    found = problems(tmp_path, "listening", body)
+    assert len(found) == 1 and found[0].startswith("LISTENER_UNSUPPORTED: 승인: a camunda:taskListener runs Java"), found
