@@ -133,6 +133,8 @@ class _CamundaExtensions:
         properties = camunda_properties(node)
         if properties:  # Camunda Modeler's "Extension properties" sit beside SpiffWorkflow's own
             extensions["properties"] = {**properties, **(extensions.get("properties") or {})}
+        if (camunda_attribute(node, "async") or "").strip() == "true":  # Camunda's older name for asyncBefore
+            extensions.setdefault("asyncBefore", "true")
         for kind, key in (("in", "camundaIn"), ("out", "camundaOut")):
             if (mappings := variable_mappings(node, kind)) is not None:
                 extensions[key] = mappings
