@@ -134,7 +134,7 @@ def _check(services: ServicesDep, request: Request, jurisdiction: str | None = N
 
 
 @router.get("/discovery.{fmt}")
-def discovery(request: Request, services: ServicesDep) -> Response:
+def discovery(request: Request) -> Response:
     """Service discovery: this endpoint, its specification and formats."""
     base = str(request.url_for("service_list", fmt="json")).rsplit("/", 1)[0]
     return render(_format_asked(request), "discovery", None, open311.discovery(base))
