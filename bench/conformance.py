@@ -32,7 +32,6 @@ from engine.db import Database
 from engine.errors import CityflowError, DefinitionError
 from engine.instances import open_tasks, start_instance
 from engine.migrate import upgrade
-from engine.models import Instance
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("CITYFLOW_CONFORMANCE_DIR") or ROOT.parent / "shared" / "conformance")
