@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
-from api import errors
+from api import errors, operations
 from api.deps import Public, Services
 from api.form_check import check_form
 from api.guard import InputGuard, OriginCheck
@@ -97,6 +97,7 @@ def create_app(
             response.headers.setdefault(name, value)  # a file's stricter policy stays (api/routes/instances.py)
         return response
 
+    operations.install(app)  # /healthz, /readyz, /metrics; request ids and counts around everything
     return app
 
 

@@ -16,11 +16,12 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from api import logs
 from api.form_check import check_form
-from engine import access, audit, commands, definitions, identity, open311, worker, worklist
+from engine import access, audit, commands, definitions, identity, metrics, open311, worker, worklist
 from engine.attachments import BlobStore
 from engine.citytime import CityTime
-from engine.config import get_settings
+from engine.config import Settings, get_settings
 from engine.context import EngineContext
 from engine.db import Database
 from engine.demo import DEMO_PASSWORD, seed_instances, seed_organisation
@@ -381,6 +382,8 @@ def run_worker(
 ) -> None:
     """Fire due timers, call service handlers, start scheduled processes, send mail, checkpoint."""
     settings = get_settings()
+    if not once:
+        _operated(settings)
     database = Database(settings.database_url)
     runner = worker.Worker(database, _context(), settings)
     try:
@@ -401,16 +404,29 @@ def serve(
     port: int = 8000,
     workers: Annotated[int, typer.Option(help="server processes")] = 1,
     with_worker: Annotated[bool, typer.Option("--with-worker", help="also run the worker in this process")] = False,
+    log_config: Annotated[Path | None, typer.Option(
+        "--log-config", help="a logging file (dictConfig .json/.yaml, fileConfig .ini); else CITYFLOW_LOG_CONFIG",
+    )] = None,
 ) -> None:
     """Serve the web pages and the JSON API."""
     import threading
 
     import uvicorn
 
+    log_file = _operated(get_settings(), log_config)
     if with_worker:
         threading.Thread(target=run_worker, kwargs={"once": False}, daemon=True, name="cityflow-worker").start()
 
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_config=str(log_file))
+
+
+def _operated(settings: Settings, log_config: Path | None = None) -> Path:
+    """A serving or working process: its counters in files the others of this machine share (var/metrics),
+    its logging from the operator's file. Returns that file."""
+    metrics.share_between_processes(settings.var_dir / "metrics")
+    path = logs.config_file(log_config, settings.log_config)
+    logs.configure(path)
+    return path
 
 
 @user_app.command("add")

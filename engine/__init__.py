@@ -29,6 +29,7 @@ instance. The rest of the engine (``instances``, ``runtime``, ``sandbox``, ``scr
 - ``citytime`` — the city's time zone and working days
 - ``labels`` — a process's own words in other languages (``labels.json`` beside its BPMN)
 - ``bpmn_xml`` — the hardened XML reader (the diagram renderer reads BPMN with it)
+- ``metrics`` — what Prometheus reads: requests, transitions, the worker's jobs, gauges from the database
 - ``db``, ``config``, ``migrate``, ``errors``, ``models`` (types and constants only)
 
 Nothing here imports the web layer or the forms package.
@@ -50,6 +51,7 @@ __all__ = [
     "external_tasks",
     "identity",
     "labels",
+    "metrics",
     "migrate",
     "models",
     "notifications",

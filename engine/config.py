@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 2 * 1024 * 1024  # a JSON or form body; larger is refused (413) before it is parsed
     max_upload_bytes: int | None = None  # a multipart body; default: six attachments and a megabyte of fields
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()  # other sites whose pages may post here
+    metrics_token: str | None = None  # a scraper's bearer token for /metrics; without it only this machine reads them
+    log_config: Path | None = None  # a logging file (dictConfig .json/.yaml or fileConfig .ini); api/logging.json else
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -30,7 +30,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit, handlers, instances, notifications
+from engine import audit, handlers, instances, metrics, notifications
 from engine.config import Settings
 from engine.context import EngineContext
 from engine.db import Database
@@ -384,6 +384,7 @@ class Worker:
                     session, self.settings.smtp_host, self.settings.smtp_port, self.settings.smtp_from, now,
                     self.settings.smtp_user, self.settings.smtp_password, self.settings.smtp_starttls)
         done.checkpoints = self._checkpoint()
+        metrics.count_worker_pass(done)
         return done
 
     def _each(self, work: Any) -> int:
