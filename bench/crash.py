@@ -34,42 +34,44 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parents[1]
-REQUEST_TIMEOUT = 60.0  # seconds; even on a busy machine a request answers within a few
-START_TIMEOUT = 120.0  # seconds for a server to answer after it is started
+from bench.load import (
+    APPROVERS,
+    AUDITOR,
+    CLI,
+    DECISIONS,
+    DRAFTER,
+    REQUEST_TIMEOUT,
+    ROOT,
+    START_PATH,
+    START_TIMEOUT,
+    Server,
+    bearer,
+    city_environment,
+    completion,
+    demo_city,
+    free_port,
+    fresh_database,
+    login,
+    milliseconds,
+    postgres_url,
+    start_body,
+    stopped,
+    task_for,
+)
+
 FINISH_TIMEOUT = 180.0  # seconds for the instances of the run to reach their end after the restart
-CLI = [sys.executable, "-c", "from api.cli import main; main()"]
-
-DRAFTER, AUDITOR = "roads.staff", "auditor"
-APPROVERS = ("roads.lead", "roads.chief", "safety.director")
-PASSWORD = "cityflow-demo"  # every demo person's, as engine.demo publishes it
-# 예산 of 1억 원: the delegation rules want a 국장, so the chief's 검토 is a review, not a 전결, and the
-# director gives the 결재 — three tasks, as P3 counts an approval.
-DOCUMENT: dict[str, Any] = {
-    "doc_type": "예산", "title": "보도 정비 계획", "body": "시청 앞 보도를 정비합니다.", "amount": 100_000_000,
-    "line": [{"kind": "검토", "people": [{"user": "roads.lead"}]},
-             {"kind": "검토", "people": [{"user": "roads.chief"}]},
-             {"kind": "결재", "people": [{"user": "safety.director"}]}],
-}
-DECISIONS = {"review": {"decision": "승인", "comment": "확인했습니다."},
-             "approve": {"decision": "결재", "comment": "결재합니다."}}
 KEY_PREFIX = "r2-"  # the business key of every instance the run starts: r2-<client>-<round>
 
 
@@ -116,21 +118,13 @@ class Ledger:
             self.at_kill = list(self.in_flight.values())
 
 
-def stopped(case: dict[str, Any]) -> str:
-    """An instance's status, and where and why it stopped when it is in error."""
-    error = case.get("error")
-    if not error:
-        return str(case["status"])
-    return f"{case['status']} at {error.get('element_id')} ({error.get('error')}: {error.get('message')})"
-
-
 class Client(threading.Thread):
     """One P3 client: approvals from start to 결재, again and again, until the server is killed."""
 
     def __init__(self, number: int, base: str, tokens: dict[str, str], ledger: Ledger) -> None:
         super().__init__(name=f"client-{number}", daemon=True)
         self.number, self.base, self.ledger = number, base, ledger
-        self.headers = {name: {"Authorization": f"Bearer {token}"} for name, token in tokens.items()}
+        self.headers = {name: bearer(token) for name, token in tokens.items()}
 
     def run(self) -> None:
         with httpx.Client(base_url=self.base, timeout=REQUEST_TIMEOUT) as http:
@@ -140,18 +134,17 @@ class Client(threading.Thread):
                 self.approval(http, f"{KEY_PREFIX}{self.number}-{round_}")
 
     def approval(self, http: httpx.Client, key: str) -> None:
-        case = self.send(http, Transition(key, DRAFTER), "/api/instances",
-                         {"process_key": "approval", "business_key": key, "data": DOCUMENT})
+        case = self.send(http, Transition(key, DRAFTER), START_PATH, start_body(key))
         for approver in APPROVERS:
             if case is None or self.ledger.killed:
                 return
-            task = next((t for t in case["tasks"] if t["assignee"] == approver and not t["standing"]), None)
+            task = task_for(case, approver)
             if task is None:
                 with self.ledger.lock:
                     self.ledger.errors.append(f"{key} answered as {stopped(case)}, no task for {approver}")
                 return
             case = self.send(http, Transition(key, approver, case["id"], task["id"], task["element_id"]),
-                             f"/api/tasks/{task['id']}/complete", {"data": DECISIONS[task["element_id"]]})
+                             *completion(task))
 
     def send(self, http: httpx.Client, transition: Transition, path: str, body: dict[str, Any]) -> Any:
         """POST ``body``; the answer's JSON when it is 2xx (noted as acknowledged), else None."""
@@ -178,144 +171,6 @@ class Client(threading.Thread):
             self.ledger.latencies.append(time.perf_counter() - began)
             self.ledger.answered.add(self.number)
         return case
-
-
-# -- the server -------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def group_members(group: int) -> list[int]:
-    """The processes of process group ``group`` still alive (zombies, already dead, left out)."""
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with suppress(OSError, ValueError):
-            text = stat.read_text()
-            state, _parent, process_group = text[text.rindex(")") + 2:].split()[:3]
-            if state != "Z" and int(process_group) == group:
-                members.append(int(stat.parent.name))
-    return members
-
-
-class Server:
-    """``cityflow serve --with-worker`` in a process group of its own: its server processes, the
-    worker and every script process they start die together when the group is killed."""
-
-    def __init__(self, env: dict[str, str], port: int, processes: int, log: Path) -> None:
-        self.env, self.port, self.processes, self.log = env, port, processes, log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, probe_token: str) -> float:
-        """Start it and wait until it answers ``GET /api/me`` (the database read, the token checked);
-        the seconds that took."""
-        command = [*CLI, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--workers", str(self.processes), "--with-worker"]
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, start_new_session=True,
-                                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        began = time.monotonic()
-        deadline = began + START_TIMEOUT
-        while True:
-            with suppress(httpx.HTTPError):
-                answer = httpx.get(f"{self.base}/api/me", headers={"Authorization": f"Bearer {probe_token}"},
-                                   timeout=5)
-                if answer.status_code == 200:
-                    return time.monotonic() - began
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.process.returncode}; see {self.log}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not answer within {START_TIMEOUT:.0f} s; see {self.log}")
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        """SIGKILL to the whole group: no shutdown, no flush, as a power cut would leave it."""
-        self.signal(signal.SIGKILL)
-
-    def stop(self) -> None:
-        """Stop it as an operator would (SIGTERM), killed when it takes longer than half a minute."""
-        try:
-            self.signal(signal.SIGTERM)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def signal(self, number: signal.Signals) -> None:
-        """``number`` to every process of the group (the group outlives its leader while any is left)."""
-        if self.process is None:
-            return
-        with suppress(ProcessLookupError):
-            os.killpg(self.process.pid, number)
-        self.process.wait(timeout=30)
-
-    def survivors(self) -> list[int]:
-        """Processes of the killed group still alive a few seconds on (there should be none)."""
-        if self.process is None:
-            return []
-        deadline = time.monotonic() + 5
-        while (alive := group_members(self.process.pid)) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return alive
-
-
-# -- the database -------------------------------------------------------------------------------
-
-
-def postgres_url(given: str | None) -> str:
-    """The PostgreSQL server to use: the one given, or the machine's, started by ``.ci/postgres-up``."""
-    if given:
-        return given
-    script = ROOT / ".ci" / "postgres-up"
-    if not script.exists():
-        raise SystemExit("R2 runs on PostgreSQL: give --database-url or set CITYFLOW_TEST_POSTGRES_URL")
-    return subprocess.run([str(script)], check=True, capture_output=True, text=True).stdout.strip()
-
-
-def fresh_database(server_url: str, name: str) -> str:
-    """Database ``name`` dropped and created again on the PostgreSQL server of ``server_url``; its URL."""
-    if not name.isidentifier():
-        raise SystemExit(f"--database {name!r}: letters, digits and _ only")
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            connection.execute(text(f"CREATE DATABASE {name}"))
-    finally:
-        admin.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
-def demo_city(env: dict[str, str], history: bool) -> str:
-    """The demo city hall's people and processes (``history``: its months of cases too, as ``cityflow
-    init --demo`` seeds them) in the database of ``env``; an API token for the auditor, who reads
-    everything and changes nothing."""
-    if history:
-        subprocess.run([*CLI, "init", "--demo"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
-    os.environ.update(env)  # the settings are read from the environment, once: before anything reads them
-    from engine import definitions, identity
-    from engine.config import get_settings
-    from engine.db import Database
-    from engine.demo import seed_organisation
-    from engine.migrate import upgrade
-
-    settings = get_settings()
-    database = Database(settings.database_url)
-    try:
-        upgrade(database.engine)
-        with database.unit_of_work() as session:
-            approval = definitions.read_source(settings.workflows_dir / "approval")
-            definitions.deploy(session, definitions.check(approval), "bench")  # unchanged: deployed already
-            seed_organisation(session)
-            token, _ = identity.create_token(session, AUDITOR)
-    finally:
-        database.dispose()
-    return token
 
 
 # -- after the restart ---------------------------------------------------------------------------
@@ -349,7 +204,7 @@ class Reader:
 
     def __init__(self, http: httpx.Client, tokens: dict[str, str], findings: Findings) -> None:
         self.http, self.findings = http, findings
-        self.headers = {name: {"Authorization": f"Bearer {token}"} for name, token in tokens.items()}
+        self.headers = {name: bearer(token) for name, token in tokens.items()}
 
     def call(self, method: str, path: str, who: str = AUDITOR, **kwargs: Any) -> httpx.Response:
         answer = self.http.request(method, path, headers=self.headers[who], **kwargs)
@@ -431,8 +286,8 @@ def complete(reader: Reader, task: dict[str, Any]) -> str | None:
     """``task`` completed by its person with its form's data; what went wrong, if anything."""
     if task["assignee"] not in reader.headers or task["element_id"] not in DECISIONS:
         return f"{task['element_id']} for {task['assignee']}: not a task the run's people know"
-    done = reader.call("POST", f"/api/tasks/{task['id']}/complete", who=task["assignee"],
-                       json={"data": DECISIONS[task["element_id"]]})
+    path, body = completion(task)
+    done = reader.call("POST", path, who=task["assignee"], json=body)
     return None if done.status_code == 200 else f"{task['element_id']}: {done.status_code} {done.text[:300]}"
 
 
@@ -472,28 +327,9 @@ def take_to_the_end(reader: Reader, findings: Findings) -> None:
 # -- the run ---------------------------------------------------------------------------------------
 
 
-def milliseconds(seconds: list[float], fraction: float) -> int:
-    """The ``fraction`` quantile of ``seconds``, in whole milliseconds (nearest rank)."""
-    ordered = sorted(seconds)
-    return round(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000) if ordered else 0
-
-
-def login(base: str, username: str) -> str:
-    answer = httpx.post(f"{base}/api/auth/token", json={"username": username, "password": PASSWORD},
-                        timeout=REQUEST_TIMEOUT)
-    answer.raise_for_status()
-    return str(answer.json()["access_token"])
-
-
 def run(args: argparse.Namespace, folder: Path) -> bool:
-    env = {
-        **os.environ,
-        "CITYFLOW_DATABASE_URL": fresh_database(postgres_url(args.database_url), args.database),
-        "CITYFLOW_VAR_DIR": str(folder / "var"),
-        "CITYFLOW_ATTACHMENTS_DIR": str(folder / "var" / "attachments"),
-        "CITYFLOW_WORKFLOWS_DIR": str(ROOT / "workflows"),
-        "CITYFLOW_AUDIT_CHECKPOINT_SECONDS": str(args.checkpoint_seconds),
-    }
+    env = city_environment(fresh_database(postgres_url(args.database_url), args.database), folder / "var",
+                           audit_checkpoint_seconds=str(args.checkpoint_seconds))
     say(f"database {args.database} made anew ({'without' if args.people_only else 'with'} the demo's cases); "
         f"keys, anchor log and logs in {folder}")
     probe = demo_city(env, history=not args.people_only)
@@ -553,7 +389,7 @@ def report(args: argparse.Namespace, ledger: Ledger, findings: Findings) -> bool
           f"({findings.warm_up:.1f} s until every client was answered): "
           f"{len(before)} transitions answered 2xx before the kill ({starts} starts, {len(before) - starts} "
           f"completions; {finals / findings.load_seconds:.1f} approvals to 결재 a second; per request p95 "
-          f"{milliseconds(ledger.latencies, 0.95)} ms, median {milliseconds(ledger.latencies, 0.5)} ms)")
+          f"{milliseconds(ledger.latencies, 0.95):.0f} ms, median {milliseconds(ledger.latencies, 0.5):.0f} ms)")
     print(f"SIGKILL to the server's process group: {len(ledger.at_kill)} requests in flight "
           f"({sum(t.task_id is None for t in ledger.at_kill)} starts); {late} answered 2xx all the same (sent "
           f"before the kill, read after it); {findings.in_flight_kept} committed in all; processes of the group "
