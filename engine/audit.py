@@ -340,7 +340,8 @@ def _make_records(
 
 
 def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
-    # Core executemany, no RETURNING: records are never read back in the same unit of work.
+    # Core executemany, no RETURNING: records are never read back in the same unit of work. The engine
+    # sends them as multi-row INSERTs (engine.db turns on insertmanyvalues without RETURNING).
     session.connection().execute(_INSERT, rows)
 
 

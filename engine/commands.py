@@ -58,7 +58,6 @@ from engine.models import (
     Instance,
     OpenTask,
     Person,
-    ProcessVersion,
     Remark,
     ScheduleEvent,
     TaskCandidate,
@@ -165,7 +164,7 @@ def start_and_complete(
         task = next((t for t in instances.open_tasks(session, instance.id) if t.element_id == element_id), None)
         if task is None:
             raise InvalidInput(f"starting '{process_key}' does not open the task '{element_id}'")
-        version = session.get(ProcessVersion, instance.process_version_id)
+        version = definitions.version_of(session, instance.process_version_id)
         assert version is not None
         document = definitions.form_document(version, task.element_id, task.form_key) or {}
         properties = (document.get("schema", document) or {}).get("properties") or {}
@@ -360,7 +359,7 @@ def throw_from_task(
         raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
     bundle, workflow = instances.load(session, ctx, instance)
     ready = instances.ready_task(workflow, task_id)
-    version = session.get(ProcessVersion, instance.process_version_id)
+    version = definitions.version_of(session, instance.process_version_id)
     assert version is not None
     document = definitions.form_document(version, task.element_id, task.form_key)
     if document is not None:  # a form half filled in: what is there must be right, nothing is required
@@ -389,7 +388,7 @@ def _check_submission(
 ) -> dict[str, Any]:
     """The data as the task keeps it; 422 naming each field when ``data`` is not what the task's form
     (or its declared outputs) takes."""
-    version = session.get(ProcessVersion, instance.process_version_id)
+    version = definitions.version_of(session, instance.process_version_id)
     assert version is not None
     document = definitions.form_document(version, task.element_id, task.form_key)
     accepted = set(_fields_of(document)) if document is not None else set(declared_outputs(ready))

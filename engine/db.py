@@ -26,11 +26,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
-        return create_engine(url, **kwargs)
+        return _many_rows_at_once(create_engine(url, **kwargs))
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, **kwargs)
+    engine = _many_rows_at_once(create_engine(url, **kwargs))
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
@@ -47,6 +47,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     def _begin_immediate(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+    return engine
+
+
+def _many_rows_at_once(engine: Engine) -> Engine:
+    """Rows inserted together (a step's audit records, open tasks, candidates) go as one multi-row
+    INSERT per page instead of one statement each: SQLAlchemy's "insertmanyvalues", which it uses by
+    default only when rows are read back."""
+    engine.dialect.use_insertmanyvalues_wo_returning = True
     return engine
 
 

@@ -16,10 +16,11 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import jsonschema
@@ -634,19 +635,45 @@ class BundleCache:
 
 
 def version_of(session: Session, version_id: int) -> ProcessVersion:
-    """A deployed version by its row id (an instance's ``process_version_id``)."""
-    row = session.get(ProcessVersion, version_id)
+    """A deployed version by its row id (an instance's ``process_version_id``), read once per unit of
+    work however often a request asks (a version never changes)."""
+    held: dict[int, ProcessVersion] = session.info.setdefault("process_versions", {})
+    row = held.get(version_id) or session.get(ProcessVersion, version_id)
     if row is None:
         raise ProcessNotFound(f"no process version {version_id}")
+    held[version_id] = row
     return row
 
 
+_files: OrderedDict[str, Mapping[str, str]] = OrderedDict()
+_files_lock = threading.Lock()
+FILES_CACHED = 32  # versions whose files stay in memory, newest used first
+
+
+def files_of(row: ProcessVersion) -> Mapping[str, str]:
+    """The files deployed with ``row`` (name → text), read from the database once per process: a
+    version never changes after it is deployed, and its ``hash`` is the hash of exactly these files, so
+    the cache is right for any database. Read-only: callers copy what they change."""
+    with _files_lock:
+        found = _files.get(row.hash)
+        if found is not None:
+            _files.move_to_end(row.hash)
+            return found
+    files = MappingProxyType(dict(row.files))
+    with _files_lock:
+        _files[row.hash] = files
+        while len(_files) > FILES_CACHED:
+            _files.popitem(last=False)
+    return files
+
+
 def form_document(row: ProcessVersion, element_id: str, form_key: str | None) -> dict[str, Any] | None:
-    """The JSON form a user task uses, as stored with its version, or None."""
-    name = resolve_form(row.files, element_id, form_key)
+    """The JSON form a user task uses, as stored with its version, or None (a fresh copy each time)."""
+    files = files_of(row)
+    name = resolve_form(files, element_id, form_key)
     if name is None:
         return None
-    document: dict[str, Any] = json.loads(row.files[name])
+    document: dict[str, Any] = json.loads(files[name])
     return document
 
 
@@ -686,4 +713,4 @@ def _newest_by_process_id(session: Session, process_id: str) -> ProcessVersion |
 
 
 def diagram_files(row: ProcessVersion) -> dict[str, bytes]:
-    return {name: text.encode() for name, text in row.files.items() if is_bpmn_file(name)}
+    return {name: text.encode() for name, text in files_of(row).items() if is_bpmn_file(name)}

@@ -17,7 +17,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from engine import audit
@@ -27,6 +27,7 @@ from engine.models import Absence, ApiToken, Department, User
 # ``service``: a system outside cityflow (accounting, SMS) that does external tasks of the topics it is given
 ROLES = ("staff", "designer", "auditor", "admin", "service")
 WEB_SESSION_FOR = timedelta(hours=12)
+MAX_DEPARTMENT_DEPTH = 20  # levels of bureaus above a department read at most (a cycle in the data ends there)
 
 _hasher = PasswordHasher()
 # Verifying against this keeps an unknown username as slow as a wrong password.
@@ -180,12 +181,15 @@ def create_token(
 
 def token_owner(session: Session, token: str, kind: str, now: datetime | None = None) -> tuple[User, ApiToken]:
     """The user a live token of ``kind`` belongs to."""
-    row = session.get(ApiToken, _digest(token))
+    found = session.execute(
+        select(ApiToken, User).outerjoin(User, User.username == ApiToken.username)
+        .where(ApiToken.token_hash == _digest(token))
+    ).one_or_none()  # the token and its user in one read: every request asks
+    row, user = found if found is not None else (None, None)
     now = _now(now)
     expires = row.expires_at if row is not None else None
     if row is None or row.kind != kind or row.revoked_at is not None or (expires is not None and expires <= now):
         raise NotAuthenticated("the token is unknown, expired or revoked")
-    user = session.get(User, row.username)
     if user is None or not user.active:
         raise NotAuthenticated("the token's user is no longer active")
     return user, row
@@ -216,15 +220,9 @@ def principal(session: Session, user: User, now: datetime | None = None) -> Prin
 
 def _principal(session: Session, user: User, covering: tuple[Principal, ...] = ()) -> Principal:
     groups = set(user.groups)
-    code = user.department_code
-    department_name = None
-    while code is not None:  # a department's staff belong to it and to the bureaus above it
-        department = session.get(Department, code)
-        if department is None:
-            break
-        groups.add(department.name)
-        department_name = department_name or department.name
-        code = department.parent_code
+    above = _departments_above(session, user.department_code)  # a department's staff belong to it and to
+    groups.update(name for _code, name in above)                # the bureaus above it
+    department_name = above[0][1] if above else None
     return Principal(
         heads=_headed_units(session, user),
         username=user.username,
@@ -250,14 +248,22 @@ def _headed_units(session: Session, user: User) -> frozenset[str]:
     ).scalar_one_or_none()
     if head != user.username:
         return frozenset()
-    units = {code}
-    frontier = {code}
-    while frontier:
-        frontier = set(session.execute(
-            select(Department.code).where(Department.parent_code.in_(frontier))
-        ).scalars()) - units
-        units |= frontier
-    return frozenset(units)
+    below = select(Department.code).where(Department.code == code).cte("below", recursive=True)
+    below = below.union(select(Department.code).where(Department.parent_code == below.c.code))
+    return frozenset(session.execute(select(below.c.code)).scalars())
+
+
+def _departments_above(session: Session, code: str | None) -> list[tuple[str, str]]:
+    """(code, name) of the department ``code`` and of each one above it, nearest first, in one read."""
+    if code is None:
+        return []
+    chain = select(Department.code, Department.name, Department.parent_code, literal(0).label("depth")) \
+        .where(Department.code == code).cte("above", recursive=True)
+    chain = chain.union_all(
+        select(Department.code, Department.name, Department.parent_code, (chain.c.depth + 1).label("depth"))
+        .where(Department.code == chain.c.parent_code, chain.c.depth < MAX_DEPARTMENT_DEPTH))
+    rows = session.execute(select(chain.c.code, chain.c.name).order_by(chain.c.depth)).all()
+    return [(row.code, row.name) for row in rows]
 
 
 ABSENCE_KINDS = ("출장", "휴가", "교육", "병가")

@@ -275,8 +275,9 @@ def _form(row: ProcessVersion, element_id: str, extensions: dict[str, Any],
     """A task's form as it would be shown: what names it, and the form file's content."""
     form_key = extensions.get("formKey") or properties.get("formJsonSchemaFilename")
     names = tuple(properties.get(key) for key in sorted(_FORM_PROPERTIES))
-    resolved = definitions.resolve_form(row.files, element_id, form_key)
-    return extensions.get("formKey"), names, row.files.get(resolved) if resolved else None
+    files = definitions.files_of(row)
+    resolved = definitions.resolve_form(files, element_id, form_key)
+    return extensions.get("formKey"), names, files.get(resolved) if resolved else None
 
 
 def _boundary_events(spec: Any, specs: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from engine import access, audit, labels, notifications
 from engine.context import EngineContext
-from engine.definitions import latest_version
+from engine.definitions import latest_version, version_of
 from engine.errors import (
     CityflowError,
     DataTooLarge,
@@ -46,7 +46,6 @@ from engine.models import (
     Job,
     MessageWait,
     OpenTask,
-    ProcessVersion,
     TaskCandidate,
     Timer,
 )
@@ -334,7 +333,7 @@ def _announce_arrivals(session: Session, instance: Instance, arrivals: list[_Arr
     about in this step is not told of work they are looking at. Each is told in their own language:
     the BPMN's title (``notify_title``, ``notify_title_en``), else "new task" and the task's name
     in that language (labels.json)."""
-    words = labels.labels_of(session.get(ProcessVersion, instance.process_version_id))
+    words = labels.labels_of(version_of(session, instance.process_version_id))
     for arrival in arrivals:
         spec = arrival.task.task_spec
         properties = (getattr(spec, "extensions", {}) or {}).get("properties") or {}
@@ -640,19 +639,22 @@ def transition(
         entries.append(audit.Entry(action="instance.completed", actor=ENGINE_ACTOR, to_state="COMPLETED"))
     for entry in entries:  # every record of this step on the engine's clock
         entry.at = entry.at or now
-    before = dict(instance.data or {})
-    instance.data = current_data(workflow)
-    if step.edits is not None:
-        instance.data = {**before, **jsonable(step.edits)}
-        entries.insert(len(step.leading), audit.Entry(
-            action="instance.data_edited", actor=step.actor, changes=data_changes(before, instance.data), at=now))
-    access.add_participants(session, instance.id, [j for j in joining if (j[0], j[1]) not in step.known])
-    if failure is None and instance.status == RUNNING:
-        _announce_arrivals(session, instance, arrivals, step.actor, now)
-    _sync_waits(session, instance, workflow)
-    compact(workflow)
-    instance.state = dump_state(workflow)
-    audit.append_to_instance(session, instance, entries, bundle.version_hash)
+    if inspect(instance).pending:
+        session.flush()  # the rows written below refer to it
+    with session.no_autoflush:  # the instance's row is written once, at the end
+        before = dict(instance.data or {})
+        instance.data = current_data(workflow)
+        if step.edits is not None:
+            instance.data = {**before, **jsonable(step.edits)}
+            entries.insert(len(step.leading), audit.Entry(
+                action="instance.data_edited", actor=step.actor, changes=data_changes(before, instance.data), at=now))
+        access.add_participants(session, instance.id, [j for j in joining if (j[0], j[1]) not in step.known])
+        if failure is None and instance.status == RUNNING:
+            _announce_arrivals(session, instance, arrivals, step.actor, now)
+        _sync_waits(session, instance, workflow)
+        compact(workflow)
+        instance.state = dump_state(workflow)
+        audit.append_to_instance(session, instance, entries, bundle.version_hash)
     session.flush()
     return instance
 

@@ -78,8 +78,10 @@ class ProcessVersion(Base):
     hash: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(500))
     entry_point: Mapped[str] = mapped_column(String(500))
-    files: Mapped[JsonDict]
-    spec: Mapped[JsonDict]
+    # The diagrams, forms and the serialized spec: large, never changed once deployed, read through
+    # caches keyed by ``hash`` (definitions.files_of, definitions.BundleCache), so loaded only on a miss.
+    files: Mapped[JsonDict] = mapped_column(deferred=True)
+    spec: Mapped[JsonDict] = mapped_column(deferred=True)
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
     deployed_by: Mapped[str] = mapped_column(String(200))
 

@@ -165,7 +165,7 @@ def _literal(text: str) -> str:
 def _routing_rules(version: ProcessVersion) -> list[tuple[str, dict[str, str]]]:
     """(category tested, outputs) of each rule of the decision table that gives ``service_code``."""
     rules: list[tuple[str, dict[str, str]]] = []
-    for name, text in sorted(version.files.items()):
+    for name, text in sorted(definitions.files_of(version).items()):
         if not bpmn_xml.is_dmn_file(name):
             continue
         tree, _problems = bpmn_xml.parse_xml(text.encode() if isinstance(text, str) else text, name)

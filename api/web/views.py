@@ -37,7 +37,7 @@ from api.web import media, trends
 from api.web.common import WebUser, _labels, in_zone
 from api.web.i18n import translations
 from api.web.people import People
-from engine import attachments, audit, worklist
+from engine import attachments, audit, definitions, worklist
 from engine.bpmn_xml import is_bpmn_file
 from engine.labels import NONE, Labels, labels_of
 from engine.models import Attachment, Instance, ProcessVersion
@@ -73,11 +73,12 @@ class Vocabulary:
 
 def _forms_of(row: ProcessVersion, locale: str) -> list[Form]:
     found = []
-    for name in sorted(row.files):
+    files = definitions.files_of(row)
+    for name in sorted(files):
         if not (name.startswith("forms/") and name.endswith(".json")):
             continue
         try:
-            found.append(Form.from_document(json.loads(row.files[name]), locale=locale))
+            found.append(Form.from_document(json.loads(files[name]), locale=locale))
         except (ValueError, FormError, TypeError):
             continue  # a form that does not read is refused at deploy; here it just names nothing
     return found
@@ -299,7 +300,7 @@ class ViewFailed(Exception):
 
 
 def _view_template(row: ProcessVersion) -> Any:
-    source = row.files.get(VIEW_FILE)
+    source = definitions.files_of(row).get(VIEW_FILE)
     if not isinstance(source, str):
         return None
     name = f"{row.hash}/{VIEW_FILE}"
@@ -522,7 +523,7 @@ def user_tasks(row: ProcessVersion) -> frozenset[str]:
     found = _user_task_ids.get(key)
     if found is None:
         ids: set[str] = set()
-        for name, text in row.files.items():
+        for name, text in definitions.files_of(row).items():
             if is_bpmn_file(name):
                 ids.update(re.findall(r"<(?:[A-Za-z0-9_]+:)?userTask\b[^>]*?\bid=\"([^\"]+)\"", text))
         found = _user_task_ids[key] = frozenset(ids)
