@@ -14,6 +14,7 @@ from engine.clock import Clock
 from engine.definitions import BundleCache
 from engine.identity import Directory
 from engine.runtime import make_script_engine
+from engine.workflow_cache import WorkflowCache
 
 __all__ = ["EngineContext", "FormCheck", "FormChecked"]
 
@@ -37,6 +38,7 @@ class EngineContext:
 
     script_engine: PythonScriptEngine
     bundles: BundleCache = field(default_factory=BundleCache)
+    workflows: WorkflowCache = field(default_factory=WorkflowCache)  # as the last committed steps left them
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # How a form (a task's, or a process's start form) judges submitted data and fills in the people
     # and departments chosen on it from the organisation. The adapters give the forms package's;

@@ -220,16 +220,15 @@ def principal(session: Session, user: User, now: datetime | None = None) -> Prin
 
 def _principal(session: Session, user: User, covering: tuple[Principal, ...] = ()) -> Principal:
     groups = set(user.groups)
-    above = _departments_above(session, user.department_code)  # a department's staff belong to it and to
-    groups.update(name for _code, name in above)                # the bureaus above it
-    department_name = above[0][1] if above else None
+    above, head = _place_of(session, user.department_code)  # a department's staff belong to it and to
+    groups.update(name for _code, name in above)            # the bureaus above it
     return Principal(
-        heads=_headed_units(session, user),
+        heads=_headed_units(session, user, head),
         username=user.username,
         display_name=user.display_name,
         roles=frozenset(user.roles),
         groups=frozenset(groups),
-        department=department_name,
+        department=above[0][1] if above else None,
         position=user.position,
         rank=user.rank,
         locale=user.locale,
@@ -237,33 +236,32 @@ def _principal(session: Session, user: User, covering: tuple[Principal, ...] = (
     )
 
 
-def _headed_units(session: Session, user: User) -> frozenset[str]:
-    """The department someone heads (they rank highest there) with every unit under it; else nothing."""
+def _headed_units(session: Session, user: User, head: str | None) -> frozenset[str]:
+    """The department someone heads (they rank highest there, ``head``) with every unit under it; else nothing."""
     code = user.department_code
-    if code is None or not user.active:
-        return frozenset()
-    head = session.execute(
-        select(User.username).where(User.department_code == code, User.active.is_(True))
-        .order_by(User.rank.desc(), User.username).limit(1)
-    ).scalar_one_or_none()
-    if head != user.username:
+    if code is None or not user.active or head != user.username:
         return frozenset()
     below = select(Department.code).where(Department.code == code).cte("below", recursive=True)
     below = below.union(select(Department.code).where(Department.parent_code == below.c.code))
     return frozenset(session.execute(select(below.c.code)).scalars())
 
 
-def _departments_above(session: Session, code: str | None) -> list[tuple[str, str]]:
-    """(code, name) of the department ``code`` and of each one above it, nearest first, in one read."""
+def _place_of(session: Session, code: str | None) -> tuple[list[tuple[str, str]], str | None]:
+    """Where in the organisation department ``code`` is, in one read: (code, name) of it and of each
+    department above it, nearest first; and its head, the active member of highest rank."""
     if code is None:
-        return []
+        return [], None
+    head = (select(User.username).where(User.department_code == code, User.active.is_(True))
+            .order_by(User.rank.desc(), User.username).limit(1).scalar_subquery())
     chain = select(Department.code, Department.name, Department.parent_code, literal(0).label("depth")) \
         .where(Department.code == code).cte("above", recursive=True)
     chain = chain.union_all(
         select(Department.code, Department.name, Department.parent_code, (chain.c.depth + 1).label("depth"))
         .where(Department.code == chain.c.parent_code, chain.c.depth < MAX_DEPARTMENT_DEPTH))
-    rows = session.execute(select(chain.c.code, chain.c.name).order_by(chain.c.depth)).all()
-    return [(row.code, row.name) for row in rows]
+    rows = session.execute(select(chain.c.code, chain.c.name, head.label("head")).order_by(chain.c.depth)).all()
+    if not rows:  # a department code nobody defined: no groups from it, and nobody heads it here
+        return [], session.execute(select(head)).scalar_one_or_none()
+    return [(row.code, row.name) for row in rows], rows[0].head
 
 
 ABSENCE_KINDS = ("출장", "휴가", "교육", "병가")

@@ -132,9 +132,11 @@ def try_lock_instance(session: Session, instance_id: str) -> Instance | None:
 
 
 def load(session: Session, ctx: EngineContext, instance: Instance) -> tuple[ProcessBundle, BpmnWorkflow]:
-    """The instance's workflow, restored from its stored state with its version's specs."""
+    """The instance's workflow, restored from its stored state with its version's specs (or as this
+    process's last committed step of it left it, when that is exactly what is stored)."""
     bundle = ctx.bundles.get(session, instance.process_version_id)
-    return bundle, load_state(instance.state, bundle, ctx.script_engine)
+    kept = ctx.workflows.take(instance.id, instance.process_version_id, instance.state)
+    return bundle, kept if kept is not None else load_state(instance.state, bundle, ctx.script_engine)
 
 
 def _unwrapped(exc: BaseException) -> BaseException | None:
@@ -656,6 +658,7 @@ def transition(
         instance.state = dump_state(workflow)
         audit.append_to_instance(session, instance, entries, bundle.version_hash)
     session.flush()
+    ctx.workflows.keep_when_committed(session, instance.id, instance.process_version_id, instance.state, workflow)
     return instance
 
 

@@ -19,6 +19,7 @@ from engine.context import EngineContext
 from engine.db import Database
 from engine.migrate import upgrade
 from engine.models import Base
+from engine.workflow_cache import WorkflowCache
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("CITYFLOW_TEST_POSTGRES_URL")
@@ -90,7 +91,11 @@ def postgres(request: pytest.FixtureRequest) -> Iterator[Database]:
 
 @pytest.fixture
 def ctx() -> EngineContext:
-    return EngineContext.create(script_time_limit=1.0)
+    """Every step restores its instance from the stored state: no workflow is kept in memory between
+    steps (tests/engine/test_workflow_cache.py shows that keeping them changes nothing)."""
+    context = EngineContext.create(script_time_limit=1.0)
+    context.workflows = WorkflowCache(size=0)
+    return context
 
 
 @pytest.fixture(autouse=True)
