@@ -28,6 +28,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from engine import audit, handlers, instances, metrics, notifications
@@ -46,6 +47,7 @@ TIMER_ACTOR = "system:timer"
 WORKER_ACTOR = "system:worker"
 MESSAGE_ACTOR = "system:message"
 BACKOFF_SECONDS = 30.0
+MAX_PAUSE_SECONDS = 30.0  # between passes while the database is unavailable
 
 
 class MessageUnmatched(NotFound):
@@ -423,9 +425,22 @@ class Worker:
         return total
 
     def run_forever(self, idle_seconds: float = 1.0) -> None:
+        """Passes without end. A pass the database fails — it restarts, fails over, refuses connections,
+        or picks the pass as a deadlock's victim — is rolled back and tried again, after a pause that
+        doubles while the failures go on (up to ``MAX_PAUSE_SECONDS``): the worker outlives the outage."""
         script_pool().start_spare()  # the first script need not wait for its process to start
+        pause = idle_seconds
         while True:
-            if self.run_pass().total == 0:
+            try:
+                busy = self.run_pass().total > 0
+            except (OperationalError, InterfaceError) as exc:
+                log.warning("the database failed this pass, trying again in %.0f s: %s", pause,
+                            str(exc.orig or exc).strip().partition("\n")[0])
+                time.sleep(pause)
+                pause = min(2 * pause, MAX_PAUSE_SECONDS)
+                continue
+            pause = idle_seconds
+            if not busy:
                 time.sleep(idle_seconds)
 
 

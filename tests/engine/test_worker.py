@@ -4,26 +4,31 @@ and e-mail reaches an SMTP server."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, make_url, select, text
 
 from engine import identity
 from engine.clock import MovableClock
 from engine.config import Settings
 from engine.context import EngineContext
 from engine.db import Database
+from engine.migrate import upgrade
 from engine.models import AuditRecord, OutgoingMail, Timer
 from engine.notifications import notify_people
 from engine.worker import Worker
 from tests.engine.helpers import Driver, bpmn, chain, process, user_task, write_folder
+from tests.engine.test_audit_backup import own_postgres
 
 CITYFLOW = Path(sys.executable).parent / "cityflow"
 WAIT = ('<bpmn:startEvent id="start"/><bpmn:intermediateCatchEvent id="one_minute"><bpmn:timerEventDefinition id="t">'
@@ -60,6 +65,68 @@ def test_two_workers_fire_a_thousand_due_timers_each_exactly_once(postgres: Data
     assert len(per_instance) == 1000
     assert {count for _, count in per_instance} == {1}
     assert driver.verify().ok
+
+
+@pytest.fixture
+def own_database() -> Iterator[Database]:
+    """A migrated PostgreSQL database of this test's own: the test may close it to connections."""
+    urls = own_postgres("worker")
+    database = Database(next(urls))
+    upgrade(database.engine)
+    yield database
+    database.dispose()
+    next(urls, None)
+
+
+def _fired_within(database: Database, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with database.unit_of_work() as session:
+            if session.execute(select(func.count()).select_from(Timer)).scalar_one() == 0:
+                return True
+        time.sleep(0.2)
+    return False
+
+
+def test_a_worker_waits_for_a_database_that_refuses_it_for_a_while(own_database: Database, tmp_path: Path) -> None:
+    """A database restarting or failing over refuses connections for some seconds: the worker waits for
+    it, then fires what fell due."""
+    driver = Driver(own_database, EngineContext.create(clock=MovableClock(datetime.now(UTC) - timedelta(hours=1))))
+    driver.deploy(write_folder(tmp_path, "wait", {"w.bpmn": bpmn(process("wait", WAIT))}))
+    from engine import instances
+
+    with own_database.unit_of_work() as session:
+        instances.start_instance(session, driver.ctx, "wait", {})
+    name = make_url(own_database.url).database
+    admin = create_engine(make_url(own_database.url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+        connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+                           {"name": name})
+    env = {**os.environ, "CITYFLOW_DATABASE_URL": own_database.url, "CITYFLOW_VAR_DIR": str(tmp_path / "var"),
+           "CITYFLOW_AUDIT_KEY": "test-audit-key"}
+    log = tmp_path / "worker.log"
+    with open(log, "wb") as output:
+        worker = subprocess.Popen([str(CITYFLOW), "worker"], env=env, stdout=output, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while "the database failed this pass" not in log.read_text() and worker.poll() is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(2)  # a few more passes fail meanwhile
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        assert _fired_within(own_database, 30), log.read_text()
+        assert worker.poll() is None, log.read_text()
+        assert "Traceback" not in log.read_text(), log.read_text()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        admin.dispose()
+        with suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=30)
 
 
 @pytest.fixture
