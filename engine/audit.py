@@ -307,6 +307,14 @@ _INSERT = insert(_TABLE).values({
 })
 
 
+@dataclass(frozen=True)
+class Appended:
+    """Where a record was chained: its place in its chain and its hash."""
+
+    seq: int
+    hash: str
+
+
 def _make_records(
     chain: str,
     instance_id: str | None,
@@ -315,7 +323,7 @@ def _make_records(
     entries: Iterable[Entry],
     process_key: str | None,
     process_version: str | None,
-) -> tuple[list[AuditRecord], list[dict[str, Any]]]:
+) -> tuple[list[Appended], list[dict[str, Any]]]:
     ring = keyring()
     key_id = ring.current
     link = ring.link(key_id)
@@ -330,19 +338,34 @@ def _make_records(
                    entry.element_id, entry.element_name, entry.lane, entry.from_state, entry.to_state,
                    changes, detail, process_key, process_version, prev_hash]
         digest = link(_keyed_message(message))
-        values = dict(zip(FIELDS, message, strict=True))
-        values.update(at=at, changes=entry.changes, detail=entry.detail)
-        records.append(AuditRecord(hash=digest, key_id=key_id, **values))
+        records.append(Appended(seq, digest))
         rows.append({f"p_{name}": value for name, value in zip(FIELDS, message, strict=True)}
                     | {"p_at": at, "p_hash": digest, "p_key_id": key_id})
         prev_hash = digest
     return records, rows
 
 
+# PostgreSQL: a step's records in one INSERT of one array per column. Its text never changes, so the
+# driver parses it once and prepares it (a multi-row VALUES list, new text for every count of records
+# and too long for the driver's cache, cost more to send than the records themselves).
+_ARRAY_TYPES = {"seq": "integer", "at": "timestamptz", "key_id": "integer", "changes": "text", "detail": "text"}
+_SELECTED = ", ".join(f"r.{name}::json" if name in ("changes", "detail") else f"r.{name}" for name in _INSERTED)
+_ARRAYS = ", ".join(f"%(p_{name})s::{_ARRAY_TYPES.get(name, 'varchar')}[]" for name in _INSERTED)
+_UNNEST_INSERT = (  # names from the table's own definition only: no text from outside goes in
+    f"INSERT INTO {_TABLE.name} ({', '.join(_INSERTED)}) SELECT {_SELECTED} "  # noqa: S608
+    f"FROM unnest({_ARRAYS}) AS r({', '.join(_INSERTED)})"
+)
+
+
 def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
-    # Core executemany, no RETURNING: records are never read back in the same unit of work. The engine
-    # sends them as multi-row INSERTs (engine.db turns on insertmanyvalues without RETURNING).
-    session.connection().execute(_INSERT, rows)
+    """The records in one statement; no RETURNING: records are never read back in the same unit of work.
+    ``changes`` and ``detail`` are stored as the canonical text they were hashed as."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and len(rows) > 1:
+        connection.exec_driver_sql(_UNNEST_INSERT, {f"p_{name}": [row[f"p_{name}"] for row in rows]
+                                                    for name in _INSERTED})
+    else:  # SQLite, in process: an executemany costs no round trips
+        connection.execute(_INSERT, rows)
 
 
 def append_to_instance(
@@ -350,7 +373,7 @@ def append_to_instance(
     instance: Instance,
     entries: Iterable[Entry],
     process_version: str | None,
-) -> list[AuditRecord]:
+) -> list[Appended]:
     """Chain ``entries`` onto the instance's trail and move its head; same transaction as the change."""
     records, rows = _make_records(
         instance.id,
@@ -368,7 +391,7 @@ def append_to_instance(
     return records
 
 
-def append_to_system(session: Session, entry: Entry) -> AuditRecord:
+def append_to_system(session: Session, entry: Entry) -> Appended:
     """Chain one record that belongs to no instance (deployments, users, refused logins)."""
     head = session.execute(
         select(ChainHead).where(ChainHead.chain == SYSTEM_CHAIN).with_for_update()
