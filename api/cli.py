@@ -402,13 +402,15 @@ def run_worker(
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
-    workers: Annotated[int, typer.Option(help="server processes")] = 1,
+    workers: Annotated[int | None, typer.Option(help="server processes (default: one per two cores)")] = None,
     with_worker: Annotated[bool, typer.Option("--with-worker", help="also run the worker in this process")] = False,
     log_config: Annotated[Path | None, typer.Option(
         "--log-config", help="a logging file (dictConfig .json/.yaml, fileConfig .ini); else CITYFLOW_LOG_CONFIG",
     )] = None,
 ) -> None:
     """Serve the web pages and the JSON API."""
+    import importlib.util
+    import os
     import threading
 
     import uvicorn
@@ -417,7 +419,17 @@ def serve(
     if with_worker:
         threading.Thread(target=run_worker, kwargs={"once": False}, daemon=True, name="cityflow-worker").start()
 
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_config=str(log_file))
+    # uvloop sets TCP_NODELAY on every socket it accepts; asyncio's loop does not when uvicorn runs
+    # several processes (their shared socket is made without IPPROTO_TCP), and each answer then
+    # waits about 40 ms for the client's delayed ACK.
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    parser = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    # One server process per two cores: a process's Python runs on one core at a time and waits on the
+    # database for much of a request; the other core is the database's, the worker's and the script
+    # processes'. Each server process takes about 150 MB more (README: "Serving a city").
+    processes = workers or max(1, len(os.sched_getaffinity(0)) // 2)
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=processes,
+                loop=loop, http=parser, log_config=str(log_file))
 
 
 def _operated(settings: Settings, log_config: Path | None = None) -> Path:
