@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy import func, select
 
 from engine import definitions, identity
 from engine.config import get_settings
@@ -43,8 +43,8 @@ from engine.db import Database
 from engine.demo import seed_organisation
 from engine.migrate import upgrade
 from engine.models import AuditRecord, Instance, Job, Timer
-from tests.conftest import _postgres_url
 from tests.engine.helpers import bpmn, chain, flow, process, user_task
+from tests.engine.test_audit_backup import own_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 CITYFLOW = Path(sys.executable).parent / "cityflow"
@@ -182,23 +182,15 @@ class Fleet:
 def city_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """An empty PostgreSQL database of this test's own, and the audit keys every host shares; its URL.
     Dropped afterwards."""
-    server = make_url(_postgres_url())
-    name = f"{server.database}_{os.getpid()}_servers"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    monkeypatch.delenv("CITYFLOW_AUDIT_KEY")
-    monkeypatch.setenv("CITYFLOW_AUDIT_KEYS", f"1:{secrets.token_hex(32)}")
-    get_settings.cache_clear()
-    monkeypatch.setattr(identity, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+    urls = own_postgres("servers")
     try:
-        yield url
+        monkeypatch.delenv("CITYFLOW_AUDIT_KEY")
+        monkeypatch.setenv("CITYFLOW_AUDIT_KEYS", f"1:{secrets.token_hex(32)}")
+        get_settings.cache_clear()
+        monkeypatch.setattr(identity, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+        yield next(urls)
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        next(urls, None)
 
 
 def _set_up_city(url: str) -> dict[str, str]:
