@@ -91,16 +91,27 @@ def count_worker_pass(done: Any) -> None:
 # -- transitions: audit rows counted as they are inserted, kept when their transaction commits -----
 
 _AUDIT_TABLE = AuditRecord.__table__
+_AUDIT_INSERT_SQL = re.compile(r'\s*INSERT\s+INTO\s+"?audit_records"?[\s(]', re.IGNORECASE)  # SQL text
 _PENDING = "cityflow_pending_transitions"  # in Connection.info: one tally per open (sub)transaction
 
 
 def _kinds(row: Any) -> list[str]:
-    # The ORM binds the column by its name (``action``); engine.audit's multi-row insert binds one per
-    # row (``p0_action``, ``p1_action`` …). No other audit column ends so.
+    # The ORM binds the column by its name (``action``); engine.audit binds ``p_action``, one per row, or
+    # on PostgreSQL one array of them for a multi-row insert. No other audit column ends so.
     if not isinstance(row, dict):
         return ["unknown"]
-    kinds = [value for key, value in row.items() if key == "action" or key.endswith("_action")]
-    return [kind if isinstance(kind, str) else "unknown" for kind in kinds] or ["unknown"]
+    kinds: list[str] = []
+    for key, value in row.items():
+        if key == "action" or key.endswith("_action"):
+            for kind in value if isinstance(value, list | tuple) else [value]:
+                kinds.append(kind if isinstance(kind, str) else "unknown")
+    return kinds or ["unknown"]
+
+
+def _count_pending(conn: Connection, rows: Iterable[Any]) -> None:
+    tally = _stack(conn)[-1]
+    for row in rows:
+        tally.update(_kinds(row))
 
 
 def _stack(conn: Connection) -> list[Tally[str]]:
@@ -111,12 +122,17 @@ def _stack(conn: Connection) -> list[Tally[str]]:
 @event.listens_for(Engine, "after_execute")
 def _rows_inserted(conn: Connection, clause: Any, multiparams: Any, params: Any, _options: Any,
                    _result: Any) -> None:
-    if not isinstance(clause, Insert) or not isinstance(clause.table, Table) or clause.table is not _AUDIT_TABLE:
-        return
-    rows = multiparams if multiparams else [params]
-    tally = _stack(conn)[-1]
-    for row in rows:
-        tally.update(_kinds(row))
+    """An insert statement (the ORM's, or Core's, one row or many) into the audit table."""
+    if isinstance(clause, Insert) and isinstance(clause.table, Table) and clause.table is _AUDIT_TABLE:
+        _count_pending(conn, multiparams if multiparams else [params])
+
+
+@event.listens_for(Engine, "after_cursor_execute")
+def _sql_inserted(conn: Connection, _cursor: Any, statement: str, parameters: Any, context: Any,
+                  _many: bool) -> None:
+    """SQL text sent to the driver as it is (``exec_driver_sql``, which raises no ``after_execute``)."""
+    if getattr(context, "compiled", None) is None and _AUDIT_INSERT_SQL.match(statement):
+        _count_pending(conn, parameters if isinstance(parameters, list) else [parameters])
 
 
 @event.listens_for(Engine, "begin")
