@@ -164,8 +164,7 @@ def start_and_complete(
         task = next((t for t in instances.open_tasks(session, instance.id) if t.element_id == element_id), None)
         if task is None:
             raise InvalidInput(f"starting '{process_key}' does not open the task '{element_id}'")
-        version = definitions.version_of(session, instance.process_version_id)
-        assert version is not None
+        version = definitions.deployed_files(session, ctx.bundles, instance.process_version_id)
         document = definitions.form_document(version, task.element_id, task.form_key) or {}
         properties = (document.get("schema", document) or {}).get("properties") or {}
         data, refused = dict(task_data), []
@@ -359,8 +358,7 @@ def throw_from_task(
         raise InstanceNotActive(f"instance '{instance.id}' is {instance.status}")
     bundle, workflow = instances.load(session, ctx, instance)
     ready = instances.ready_task(workflow, task_id)
-    version = definitions.version_of(session, instance.process_version_id)
-    assert version is not None
+    version = definitions.deployed_files(session, ctx.bundles, instance.process_version_id)
     document = definitions.form_document(version, task.element_id, task.form_key)
     if document is not None:  # a form half filled in: what is there must be right, nothing is required
         document = json.loads(json.dumps(document))
@@ -388,8 +386,7 @@ def _check_submission(
 ) -> dict[str, Any]:
     """The data as the task keeps it; 422 naming each field when ``data`` is not what the task's form
     (or its declared outputs) takes."""
-    version = definitions.version_of(session, instance.process_version_id)
-    assert version is not None
+    version = definitions.deployed_files(session, ctx.bundles, instance.process_version_id)
     document = definitions.form_document(version, task.element_id, task.form_key)
     accepted = set(_fields_of(document)) if document is not None else set(declared_outputs(ready))
     return _checked(session, ctx, principal, document, accepted, data, instance.id)

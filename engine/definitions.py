@@ -16,7 +16,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -650,24 +650,46 @@ _files_lock = threading.Lock()
 FILES_CACHED = 32  # versions whose files stay in memory, newest used first
 
 
-def files_of(row: ProcessVersion) -> Mapping[str, str]:
+def files_of(row: ProcessVersion | VersionFiles) -> Mapping[str, str]:
     """The files deployed with ``row`` (name → text), read from the database once per process: a
     version never changes after it is deployed, and its ``hash`` is the hash of exactly these files, so
     the cache is right for any database. Read-only: callers copy what they change."""
+    return _remembered(row.hash, lambda: row.files)
+
+
+@dataclass(frozen=True)
+class VersionFiles:
+    """A deployed version's files without its row: what forms and labels are read from."""
+
+    id: int
+    hash: str
+    files: Mapping[str, str]
+
+
+def deployed_files(session: Session, bundles: BundleCache, version_id: int) -> VersionFiles:
+    """The files of deployed version ``version_id``, from this process's caches when they hold them
+    (its hash from the specs cache, its files by that hash): most steps read no version row at all."""
+    version_hash = bundles.get(session, version_id).version_hash
+    files = _remembered(version_hash, lambda: session.execute(
+        select(ProcessVersion.files).where(ProcessVersion.id == version_id)).scalar_one())
+    return VersionFiles(version_id, version_hash, files)
+
+
+def _remembered(version_hash: str, read: Callable[[], Mapping[str, str]]) -> Mapping[str, str]:
     with _files_lock:
-        found = _files.get(row.hash)
+        found = _files.get(version_hash)
         if found is not None:
-            _files.move_to_end(row.hash)
+            _files.move_to_end(version_hash)
             return found
-    files = MappingProxyType(dict(row.files))
+    files = MappingProxyType(dict(read()))
     with _files_lock:
-        _files[row.hash] = files
+        _files[version_hash] = files
         while len(_files) > FILES_CACHED:
             _files.popitem(last=False)
     return files
 
 
-def form_document(row: ProcessVersion, element_id: str, form_key: str | None) -> dict[str, Any] | None:
+def form_document(row: ProcessVersion | VersionFiles, element_id: str, form_key: str | None) -> dict[str, Any] | None:
     """The JSON form a user task uses, as stored with its version, or None (a fresh copy each time)."""
     files = files_of(row)
     name = resolve_form(files, element_id, form_key)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from engine import access, audit, labels, notifications
 from engine.context import EngineContext
-from engine.definitions import latest_version, version_of
+from engine.definitions import deployed_files, latest_version
 from engine.errors import (
     CityflowError,
     DataTooLarge,
@@ -327,15 +327,17 @@ def _standing(task: Task) -> bool:
     return str(properties.get("standing", "")).strip().lower() == "true"
 
 
-def _announce_arrivals(session: Session, instance: Instance, arrivals: list[_Arrival], actor: str,
-                       now: datetime) -> None:
+def _announce_arrivals(session: Session, ctx: EngineContext, instance: Instance, arrivals: list[_Arrival],
+                       actor: str, now: datetime) -> None:
     """Tell everyone a new task is offered to — its assignee or candidates, the members of its candidate
     groups, and whoever stands in for an absent one of those named (대결) — in the app and by mail.
     Only those who may act on tasks are told (an auditor in the group is not), and whoever brought it
     about in this step is not told of work they are looking at. Each is told in their own language:
     the BPMN's title (``notify_title``, ``notify_title_en``), else "new task" and the task's name
     in that language (labels.json)."""
-    words = labels.labels_of(version_of(session, instance.process_version_id))
+    if not arrivals:
+        return
+    words = labels.labels_of(deployed_files(session, ctx.bundles, instance.process_version_id))
     for arrival in arrivals:
         spec = arrival.task.task_spec
         properties = (getattr(spec, "extensions", {}) or {}).get("properties") or {}
@@ -652,7 +654,7 @@ def transition(
                 action="instance.data_edited", actor=step.actor, changes=data_changes(before, instance.data), at=now))
         access.add_participants(session, instance.id, [j for j in joining if (j[0], j[1]) not in step.known])
         if failure is None and instance.status == RUNNING:
-            _announce_arrivals(session, instance, arrivals, step.actor, now)
+            _announce_arrivals(session, ctx, instance, arrivals, step.actor, now)
         _sync_waits(session, instance, workflow)
         compact(workflow)
         instance.state = dump_state(workflow)

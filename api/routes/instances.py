@@ -25,6 +25,7 @@ from api.schemas import (
     task_out,
 )
 from engine import attachments, audit, commands, definitions, worker, worklist
+from engine.context import EngineContext
 from engine.errors import NotFound
 from engine.models import Instance
 
@@ -40,14 +41,17 @@ def instance_marks(session: Session, instance: Instance, now: datetime | None) -
     return marks
 
 
-def instance_view(session: Session, instance: Instance, now: datetime | None = None) -> InstanceOut:
-    """An instance as the API shows it: its data, open tasks (overdue marked) and incidents."""
-    version = definitions.version_of(session, instance.process_version_id)
+def instance_view(session: Session, instance: Instance, now: datetime | None = None,
+                  ctx: EngineContext | None = None) -> InstanceOut:
+    """An instance as the API shows it: its data, open tasks (overdue marked) and incidents. With the
+    engine's context, its version number comes from the specs it keeps (no read)."""
+    number = (ctx.bundles.get(session, instance.process_version_id).version if ctx is not None
+              else definitions.version_of(session, instance.process_version_id).version)
     incidents = [
         {"id": j.id, "element_id": j.element_id, "handler": j.handler, "attempts": j.attempts, "error": j.last_error}
         for j in worker.incidents(session, instance.id)
     ]
-    return instance_out(instance, version.version if version else 0, worklist.tasks_of(session, instance.id),
+    return instance_out(instance, number, worklist.tasks_of(session, instance.id),
                         incidents, now)
 
 
@@ -55,7 +59,7 @@ def instance_view(session: Session, instance: Instance, now: datetime | None = N
 def start_instance(body: StartRequest, principal: Staff, session: SessionDep, services: ServicesDep) -> InstanceOut:
     """Start the newest version of a process; it runs until people or time must act."""
     instance = commands.start(session, services.ctx, principal, body.process_key, body.data, body.business_key)
-    return instance_view(session, instance)
+    return instance_view(session, instance, ctx=services.ctx)
 
 
 @router.get("/instances", response_model=InstancePage)

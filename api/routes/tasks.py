@@ -108,7 +108,7 @@ def throw_error(
     event for it (or a sub-process's), which takes the case on; 409 when none catches it."""
     instance = commands.throw_from_task(session, services.ctx, principal, task_id, "error", body.code, body.message,
                                         body.data)
-    return instance_view(session, instance, services.ctx.clock())
+    return instance_view(session, instance, services.ctx.clock(), services.ctx)
 
 
 @router.post("/{task_id}/escalation", response_model=InstanceOut)
@@ -119,7 +119,7 @@ def throw_escalation(
     non-interrupting one leaves the task open); 409 when none catches it."""
     instance = commands.throw_from_task(session, services.ctx, principal, task_id, "escalation", body.code,
                                         body.message, body.data)
-    return instance_view(session, instance, services.ctx.clock())
+    return instance_view(session, instance, services.ctx.clock(), services.ctx)
 
 
 @router.post("/{task_id}/complete", response_model=InstanceOut)
@@ -131,4 +131,4 @@ def complete(
     instance = commands.complete(session, services.ctx, principal, task_id, body.data)
     if body.comment:
         commands.comment(session, services.ctx, principal, instance.id, body.comment, task_id)
-    return instance_view(session, instance, services.ctx.clock())
+    return instance_view(session, instance, services.ctx.clock(), services.ctx)
