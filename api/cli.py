@@ -427,7 +427,8 @@ def serve(
     # One server process per two cores: a process's Python runs on one core at a time and waits on the
     # database for much of a request; the other core is the database's, the worker's and the script
     # processes'. Each server process takes about 150 MB more (README: "Serving a city").
-    processes = workers or max(1, len(os.sched_getaffinity(0)) // 2)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    processes = workers or max(1, cores // 2)
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=processes,
                 loop=loop, http=parser, log_config=str(log_file))
 
