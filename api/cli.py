@@ -405,8 +405,8 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="server processes (default: one per two cores)")] = None,
     with_worker: Annotated[bool, typer.Option("--with-worker", help="also run the worker in this process")] = False,
     log_config: Annotated[Path | None, typer.Option(
-        "--log-config", help="a logging file (dictConfig .json/.yaml, fileConfig .ini); else CITYFLOW_LOG_CONFIG",
-    )] = None,
+        "--log-config", exists=True, dir_okay=False,
+        help="a logging file (dictConfig .json/.yaml, fileConfig .ini); else CITYFLOW_LOG_CONFIG")] = None,
 ) -> None:
     """Serve the web pages and the JSON API."""
     import importlib.util

@@ -72,8 +72,9 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 
 def task(instance: dict[str, Any], element_id: str) -> dict[str, Any]:
-    (found,) = [t for t in instance["tasks"] if t["element_id"] == element_id]
-    return found
+    found: list[dict[str, Any]] = [t for t in instance["tasks"] if t["element_id"] == element_id]
+    assert len(found) == 1, f"{len(found)} open tasks {element_id}"
+    return found[0]
 
 
 def approve_a_document(api: Api) -> dict[str, Any]:
