@@ -13,6 +13,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -334,8 +335,6 @@ def kept_lines(*names: str) -> Iterator[Kept]:
 def served_with_access_log(app: FastAPI) -> Iterator[str]:
     """``app`` behind uvicorn with its access log on, logging left as this process has it."""
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=True))
-    import threading
-
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -390,19 +389,11 @@ SILENCING = {"version": 1, "disable_existing_loggers": True, "root": {"level": "
 
 def _child(url: str, config: str, result: str) -> None:
     """In a child process: logging from ``config`` as a server applies it (before the app is made), then
-    a document approved through the app served by uvicorn; prints the instance id."""
+    a document approved through the app served by uvicorn; what came of it written to ``result``."""
     logs.configure(Path(config))
     database = Database(url)
     settings = Settings(var_dir=Path(result).parent / "var", audit_key="test-audit-key", secret_key="test-secret")
     app = create_app(settings, database, EngineContext.create(script_time_limit=1.0))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=True))
-    import threading
-
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.05)
-    base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
 
     class Over(Api):
         def call(self, method: str, path: str, username: str | None = None, **kwargs: Any) -> Any:
@@ -415,9 +406,8 @@ def _child(url: str, config: str, result: str) -> None:
             answer = httpx.post(f"{base}/api/auth/token", json={"username": username, "password": "cityflow-demo"})
             return str(answer.json()["access_token"])
 
-    document = approve_a_document(Over(None))  # type: ignore[arg-type]
-    server.should_exit = True
-    thread.join(10)
+    with served_with_access_log(app) as base:
+        document = approve_a_document(Over(None))  # type: ignore[arg-type]
     Path(result).write_text(json.dumps({"instance": document["id"],
                                         "spiff_disabled": logging.getLogger("spiff.task").disabled}))
 
