@@ -38,6 +38,7 @@ from engine import audit
 from engine.config import Settings
 from engine.context import EngineContext
 from engine.db import Database
+from engine.demo import DEMO_PASSWORD
 from engine.migrate import alembic_config, head_revisions
 from engine.models import AuditCheckpoint, AuditRecord, Job, Timer
 from engine.worker import Worker
@@ -76,6 +77,26 @@ def task(instance: dict[str, Any], element_id: str) -> dict[str, Any]:
     found: list[dict[str, Any]] = [t for t in instance["tasks"] if t["element_id"] == element_id]
     assert len(found) == 1, f"{len(found)} open tasks {element_id}"
     return found[0]
+
+
+class HttpApi(Api):
+    """The API of a server at ``base`` over HTTP, one demo user at a time, as ``Api`` is over a TestClient."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__(None)  # type: ignore[arg-type]
+        self.base = base
+
+    def call(self, method: str, path: str, username: str | None = None, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", {}))
+        if username is not None:
+            headers.update(self.headers(username))
+        return httpx.request(method, self.base + path, headers=headers, timeout=60, **kwargs)
+
+    def token(self, username: str) -> str:
+        if username not in self._tokens:
+            answer = self.call("POST", "/api/auth/token", json={"username": username, "password": DEMO_PASSWORD})
+            self._tokens[username] = str(answer.json()["access_token"])
+        return self._tokens[username]
 
 
 def approve_a_document(api: Api) -> dict[str, Any]:
@@ -395,19 +416,8 @@ def _child(url: str, config: str, result: str) -> None:
     settings = Settings(var_dir=Path(result).parent / "var", audit_key="test-audit-key", secret_key="test-secret")
     app = create_app(settings, database, EngineContext.create(script_time_limit=1.0))
 
-    class Over(Api):
-        def call(self, method: str, path: str, username: str | None = None, **kwargs: Any) -> Any:
-            headers = dict(kwargs.pop("headers", {}))
-            if username is not None:
-                headers.update(self.headers(username))
-            return httpx.request(method, base + path, headers=headers, timeout=30, **kwargs)
-
-        def token(self, username: str) -> str:
-            answer = httpx.post(f"{base}/api/auth/token", json={"username": username, "password": "cityflow-demo"})
-            return str(answer.json()["access_token"])
-
     with served_with_access_log(app) as base:
-        document = approve_a_document(Over(None))  # type: ignore[arg-type]
+        document = approve_a_document(HttpApi(base))
     Path(result).write_text(json.dumps({"instance": document["id"],
                                         "spiff_disabled": logging.getLogger("spiff.task").disabled}))
 
@@ -460,7 +470,7 @@ def _counting_processes(folder: Path) -> set[str]:
     return {found.group(1) for path in folder.glob("*.db") if (found := re.search(r"_(\d+)\.db$", path.name))}
 
 
-def test_cityflow_serve_with_two_processes_reports_the_requests_of_both_and_logs_by_its_file(
+def test_cityflow_serve_with_two_processes_and_a_worker_reports_what_each_did_and_logs_by_its_file(
     app: FastAPI, database: Database, tmp_path: Path
 ) -> None:
     port = _free_port()
@@ -499,11 +509,29 @@ def test_cityflow_serve_with_two_processes_reports_the_requests_of_both_and_logs
                     "X-Request-ID": f"probe-{n}"}), range(sent, sent + 40)))
             assert {answer.status_code for answer in answers} == {200}
             sent += 40
-        shown = parse(httpx.get(f"{base}/metrics", timeout=60).text)
+        servers = _counting_processes(folder)
+        # The worker beside them, on this machine: the service tasks after an approval are its jobs.
+        worker = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "worker"], cwd=ROOT,
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            api = HttpApi(base)
+            document = approve_a_document(api)
+            deadline = time.monotonic() + 120
+            while api.call("GET", f"/api/instances/{document['id']}", "roads.staff").json()["status"] != "completed":
+                assert worker.poll() is None and time.monotonic() < deadline, worker.stderr.read()  # type: ignore[union-attr]
+                time.sleep(0.2)
+            shown = parse(httpx.get(f"{base}/metrics", timeout=60).text)
+        finally:
+            worker.terminate()
+            worker.communicate(timeout=30)
     finally:
         server.terminate()
         out, err = server.communicate(timeout=30)
-    assert len(_counting_processes(folder)) == 2, "both server processes count into the shared folder"
+    assert len(servers) == 2, "both server processes count into the shared folder"
+    assert len(_counting_processes(folder) - servers) == 1, "and so does the worker"
+    assert value(shown, "cityflow_worker_jobs_total", kind="service_task", outcome="done") == 3
+    assert value(shown, "cityflow_transitions_total", kind="job.completed") == 3  # written by the worker
+    assert value(shown, "cityflow_transitions_total", kind="instance.created") == 1  # by a server
     assert value(shown, "cityflow_http_requests_total", method="GET", route="/healthz", status="2xx") == sent
     assert not stale.exists()
     lines = out.splitlines()
