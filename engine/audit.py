@@ -73,6 +73,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import UserDefinedType
 
+from engine import metrics
 from engine.citytime import CityTime
 from engine.config import Settings, get_settings
 from engine.errors import InvalidInput
@@ -360,6 +361,7 @@ _UNNEST_INSERT = (  # names from the table's own definition only: no text from o
 def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
     """The records in one statement; no RETURNING: records are never read back in the same unit of work.
     ``changes`` and ``detail`` are stored as the canonical text they were hashed as."""
+    metrics.transitions_written(session, [row["p_action"] for row in rows])
     connection = session.connection()
     if connection.dialect.name == "postgresql" and len(rows) > 1:
         connection.exec_driver_sql(_UNNEST_INSERT, {f"p_{name}": [row[f"p_{name}"] for row in rows]

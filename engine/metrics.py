@@ -37,8 +37,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from sqlalchemy import Connection, Engine, Table, event, func, select
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from engine.db import Database
 from engine.models import AuditCheckpoint, AuditRecord, Job, Timer
@@ -88,90 +88,41 @@ def count_worker_pass(done: Any) -> None:
             WORKER_JOBS.labels(kind, outcome).inc(count)
 
 
-# -- transitions: audit rows counted as they are inserted, kept when their transaction commits -----
+# -- transitions: counted as engine.audit writes them, kept when their transaction commits -----------
 
-_AUDIT_TABLE = AuditRecord.__table__
-_AUDIT_INSERT_SQL = re.compile(r'\s*INSERT\s+INTO\s+"?audit_records"?[\s(]', re.IGNORECASE)  # SQL text
-_PENDING = "cityflow_pending_transitions"  # in Connection.info: one tally per open (sub)transaction
+_PENDING = "cityflow_pending_transitions"  # Session.info: transaction → the kinds it wrote
 
 
-def _kinds(row: Any) -> list[str]:
-    # The ORM binds the column by its name (``action``); engine.audit binds ``p_action``, one per row, or
-    # on PostgreSQL one array of them for a multi-row insert. No other audit column ends so.
-    if not isinstance(row, dict):
-        return ["unknown"]
-    kinds: list[str] = []
-    for key, value in row.items():
-        if key == "action" or key.endswith("_action"):
-            for kind in value if isinstance(value, list | tuple) else [value]:
-                kinds.append(kind if isinstance(kind, str) else "unknown")
-    return kinds or ["unknown"]
+def transitions_written(session: Session, kinds: Iterable[str]) -> None:
+    """Audit records of ``kinds`` written in ``session``'s current (sub)transaction; they count once it
+    commits, and a savepoint rolled back takes its own with it."""
+    current = session.get_nested_transaction() or session.get_transaction()
+    pending: dict[SessionTransaction, Tally[str]] = session.info.setdefault(_PENDING, {})
+    pending.setdefault(current, Tally()).update(kinds)  # type: ignore[arg-type]
 
 
-def _count_pending(conn: Connection, rows: Iterable[Any]) -> None:
-    tally = _stack(conn)[-1]
-    for row in rows:
-        tally.update(_kinds(row))
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, previous: SessionTransaction) -> None:
+    pending = session.info.get(_PENDING)
+    if pending:
+        pending.pop(previous, None)
 
 
-def _stack(conn: Connection) -> list[Tally[str]]:
-    stack: list[Tally[str]] = conn.info.setdefault(_PENDING, [Tally()])
-    return stack
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    pending = session.info.get(_PENDING)
+    tally = pending.pop(transaction, None) if pending else None
+    if tally and transaction.nested and transaction.parent is not None:
+        pending.setdefault(transaction.parent, Tally()).update(tally)  # type: ignore[union-attr]
+    # the outermost transaction's own were counted by _committed, or are dropped here with it
 
 
-@event.listens_for(Engine, "after_execute")
-def _rows_inserted(conn: Connection, clause: Any, multiparams: Any, params: Any, _options: Any,
-                   _result: Any) -> None:
-    """An insert statement (the ORM's, or Core's, one row or many) into the audit table."""
-    if isinstance(clause, Insert) and isinstance(clause.table, Table) and clause.table is _AUDIT_TABLE:
-        _count_pending(conn, multiparams if multiparams else [params])
-
-
-@event.listens_for(Engine, "after_cursor_execute")
-def _sql_inserted(conn: Connection, _cursor: Any, statement: str, parameters: Any, context: Any,
-                  _many: bool) -> None:
-    """SQL text sent to the driver as it is (``exec_driver_sql``, which raises no ``after_execute``)."""
-    if getattr(context, "compiled", None) is None and _AUDIT_INSERT_SQL.match(statement):
-        _count_pending(conn, parameters if isinstance(parameters, list) else [parameters])
-
-
-@event.listens_for(Engine, "begin")
-def _transaction_begun(conn: Connection) -> None:
-    conn.info[_PENDING] = [Tally()]  # whatever a connection returned to the pool without a word left is gone
-
-
-@event.listens_for(Engine, "commit")
-def _committed(conn: Connection) -> None:
-    for tally in conn.info.pop(_PENDING, ()):
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    for tally in (session.info.get(_PENDING) or {}).values():  # savepoints have ended: the outermost's
         for kind, count in tally.items():
             TRANSITIONS.labels(kind).inc(count)
-
-
-@event.listens_for(Engine, "rollback")
-def _rolled_back(conn: Connection) -> None:
-    conn.info.pop(_PENDING, None)
-
-
-@event.listens_for(Engine, "savepoint")
-def _savepoint(conn: Connection, _name: str) -> None:
-    _stack(conn).append(Tally())
-
-
-@event.listens_for(Engine, "rollback_savepoint")
-def _savepoint_rolled_back(conn: Connection, _name: str, _context: Any) -> None:
-    stack = _stack(conn)
-    if len(stack) > 1:
-        stack.pop()
-    else:
-        stack[0].clear()
-
-
-@event.listens_for(Engine, "release_savepoint")
-def _savepoint_released(conn: Connection, _name: str, _context: Any) -> None:
-    stack = _stack(conn)
-    if len(stack) > 1:
-        released = stack.pop()
-        stack[-1].update(released)
+    session.info.pop(_PENDING, None)
 
 
 # -- gauges read at scrape time -------------------------------------------------------------------
