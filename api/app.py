@@ -6,14 +6,15 @@ import base64
 import dataclasses
 import hashlib
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from api import errors, operations
@@ -88,17 +89,33 @@ def create_app(
     app.include_router(pages.router)
     pages.mount_static(app)
 
-    headers = {**SECURITY_HEADERS, "Content-Security-Policy": page_policy(settings)}
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        for name, value in headers.items():
-            response.headers.setdefault(name, value)  # a file's stricter policy stays (api/routes/instances.py)
-        return response
-
+    app.add_middleware(SecurityHeaders, headers={**SECURITY_HEADERS, "Content-Security-Policy": page_policy(settings)})
     operations.install(app)  # /healthz, /readyz, /metrics; request ids and counts around everything
     return app
+
+
+class SecurityHeaders:
+    """The headers every answer carries unless it set its own (a file's stricter policy stays:
+    api/routes/instances.py), added as the answer starts: plain ASGI, nothing held per request."""
+
+    def __init__(self, app: ASGIApp, headers: dict[str, str]) -> None:
+        self.app = app
+        self.headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _value in message.get("headers", [])}
+                extra = [(name, value) for name, value in self.headers if name not in present]
+                if extra:
+                    message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def page_policy(settings: Settings, scripts: str = "'self'") -> str:
