@@ -24,24 +24,19 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from engine.demo import DEMO_PASSWORD, SAMPLE_APPROVAL, SAMPLE_APPROVERS, SAMPLE_DECISIONS, SAMPLE_DRAFTER
+
 ROOT = Path(__file__).resolve().parents[1]
 REQUEST_TIMEOUT = 60.0  # seconds; even on a busy machine a request answers within a few
 START_TIMEOUT = 120.0  # seconds for a server to answer after it is started
 CLI = [sys.executable, "-c", "from api.cli import main; main()"]
 
-DRAFTER, AUDITOR = "roads.staff", "auditor"
-APPROVERS = ("roads.lead", "roads.chief", "safety.director")
-PASSWORD = "cityflow-demo"  # every demo person's, as engine.demo publishes it
-# 예산 of 1억 원: the delegation rules want a 국장, so the chief's 검토 is a review, not a 전결, and the
-# director gives the 결재 — three tasks, as P3 counts an approval.
-DOCUMENT: dict[str, Any] = {
-    "doc_type": "예산", "title": "보도 정비 계획", "body": "시청 앞 보도를 정비합니다.", "amount": 100_000_000,
-    "line": [{"kind": "검토", "people": [{"user": "roads.lead"}]},
-             {"kind": "검토", "people": [{"user": "roads.chief"}]},
-             {"kind": "결재", "people": [{"user": "safety.director"}]}],
-}
-DECISIONS = {"review": {"decision": "승인", "comment": "확인했습니다."},
-             "approve": {"decision": "결재", "comment": "결재합니다."}}
+DRAFTER, AUDITOR = SAMPLE_DRAFTER, "auditor"
+APPROVERS = SAMPLE_APPROVERS
+PASSWORD = DEMO_PASSWORD
+# 예산 of 1억 원: the delegation rules want a 국장, so three tasks, as P3 counts an approval.
+DOCUMENT = SAMPLE_APPROVAL
+DECISIONS = SAMPLE_DECISIONS
 START_PATH = "/api/instances"
 
 

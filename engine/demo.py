@@ -61,6 +61,22 @@ DEPARTMENTS = [
 
 RANKS = {"주무관": 1, "팀장": 2, "과장": 3, "국장": 4, "부시장": 5, "시장": 6}
 
+# A 전자결재 the demo's people put through in three steps, as the load tests and the P3 benchmark draft it:
+# a 예산 of 1억 원 wants a 국장 by the delegation rules, so the chief's 검토 is a review, not a 전결, and
+# the director gives the 결재.
+SAMPLE_DRAFTER = "roads.staff"
+SAMPLE_APPROVERS = ("roads.lead", "roads.chief", "safety.director")
+SAMPLE_APPROVAL: dict[str, Any] = {
+    "doc_type": "예산", "title": "보도 정비 계획", "body": "시청 앞 보도를 정비합니다.", "amount": 100_000_000,
+    "line": [{"kind": "검토", "people": [{"user": "roads.lead"}]},
+             {"kind": "검토", "people": [{"user": "roads.chief"}]},
+             {"kind": "결재", "people": [{"user": "safety.director"}]}],
+}
+SAMPLE_DECISIONS: dict[str, dict[str, Any]] = {  # by the task's element id
+    "review": {"decision": "승인", "comment": "확인했습니다."},
+    "approve": {"decision": "결재", "comment": "결재합니다."},
+}
+
 
 @dataclass(frozen=True)
 class DemoUser:

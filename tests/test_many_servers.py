@@ -40,7 +40,7 @@ from sqlalchemy import func, select
 from engine import definitions, identity
 from engine.config import get_settings
 from engine.db import Database
-from engine.demo import seed_organisation
+from engine.demo import SAMPLE_APPROVAL, SAMPLE_APPROVERS, SAMPLE_DECISIONS, seed_organisation
 from engine.migrate import upgrade
 from engine.models import AuditRecord, Instance, Job, Timer
 from tests.engine.helpers import bpmn, chain, flow, process, user_task
@@ -54,16 +54,9 @@ START_TIMEOUT = 60.0  # for a server to answer after it is started
 FINISH_TIMEOUT = 40.0  # for every case to reach its end after the load
 
 DRAFTER, AUDITOR, DESIGNER = "roads.staff", "auditor", "designer"
-APPROVERS = ("roads.lead", "roads.chief", "safety.director")
+APPROVERS = SAMPLE_APPROVERS
 # 예산 of 1억 원 is a 국장's to approve: 검토, 검토, then 결재 by the director.
-DOCUMENT: dict[str, Any] = {
-    "doc_type": "예산", "title": "보도 정비 계획", "body": "시청 앞 보도를 정비합니다.", "amount": 100_000_000,
-    "line": [{"kind": "검토", "people": [{"user": "roads.lead"}]},
-             {"kind": "검토", "people": [{"user": "roads.chief"}]},
-             {"kind": "결재", "people": [{"user": "safety.director"}]}],
-}
-DECISIONS = {"review": {"decision": "승인", "comment": "확인했습니다."},
-             "approve": {"decision": "결재", "comment": "결재합니다."}}
+DOCUMENT, DECISIONS = SAMPLE_APPROVAL, SAMPLE_DECISIONS
 
 
 def _timer(duration: str) -> str:

@@ -13,19 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 from engine.db import Database
+from engine.demo import SAMPLE_APPROVAL as DOCUMENT
+from engine.demo import SAMPLE_APPROVERS as APPROVERS
+from engine.demo import SAMPLE_DECISIONS as DECISIONS
 from tests.api.conftest import Api
 
-DOCUMENT: dict[str, Any] = {
-    "doc_type": "예산", "title": "보도 정비 계획", "body": "시청 앞 보도를 정비합니다.", "amount": 100_000_000,
-    "line": [{"kind": "검토", "people": [{"user": "roads.lead"}]},
-             {"kind": "검토", "people": [{"user": "roads.chief"}]},
-             {"kind": "결재", "people": [{"user": "safety.director"}]}],
-}
-DECISIONS = {"review": {"decision": "승인", "comment": "확인했습니다."},
-             "approve": {"decision": "결재", "comment": "결재합니다."}}
-APPROVERS = ("roads.lead", "roads.chief", "safety.director")
-
-# statements per request, at most (SQLite's BEGIN IMMEDIATE counted; PostgreSQL's BEGIN is implicit)
 # (before they were made lean, on SQLite: GET /api/me 7, a start 26, the approval 92)
 BUDGET = {"me": 4, "start": 21, "completion": 17, "approval": 66}
 
