@@ -5,7 +5,7 @@ Counters (kept in the process that counts them):
 - ``cityflow_http_requests_total{method, route, status}`` and ``cityflow_http_request_duration_seconds``
   — the route is the template (``/api/tasks/{task_id}``), never a path with ids; status is a class (``2xx``);
 - ``cityflow_transitions_total{kind}`` — audit records committed, by action (``instance.created``,
-  ``task.completed`` …). Counted where the rows are inserted, whatever writes them, and only when their
+  ``task.completed`` …). Counted by engine.audit as it writes them, and kept only when their
   transaction commits: a rolled-back step (a 409, a refused form) counts nothing;
 - ``cityflow_worker_jobs_total{kind, outcome}`` — what the worker did: timers fired, scheduled starts,
   service tasks (done, retry, incident), mail sent, checkpoints written.
