@@ -38,6 +38,7 @@ from api.routes import (
     schedule,
     tasks,
 )
+from engine import process
 from engine.attachments import BlobStore
 from engine.config import Settings, get_settings
 from engine.context import EngineContext
@@ -91,6 +92,14 @@ def create_app(
 
     app.add_middleware(SecurityHeaders, headers={**SECURITY_HEADERS, "Content-Security-Policy": page_policy(settings)})
     operations.install(app)  # /healthz, /readyz, /metrics; request ids and counts around everything
+    return app
+
+
+def served_app() -> FastAPI:
+    """The app in a process of ``cityflow serve``: built, then what it built set aside from the garbage
+    collector (``engine.process.settle``)."""
+    app = create_app()
+    process.settle()
     return app
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api import logs
 from api.form_check import check_form
-from engine import access, audit, commands, definitions, identity, metrics, open311, worker, worklist
+from engine import access, audit, commands, definitions, identity, metrics, open311, process, worker, worklist
 from engine.attachments import BlobStore
 from engine.citytime import CityTime
 from engine.config import Settings, get_settings
@@ -393,6 +393,7 @@ def run_worker(
                 typer.echo(f"fired {done.timers} timers, started {done.starts} processes, ran {done.jobs} jobs "
                            f"({done.retries} to retry, {done.incidents} incidents), sent {done.mails} mails")
             else:
+                process.settle()
                 runner.run_forever()
     finally:
         database.dispose()
@@ -429,7 +430,7 @@ def serve(
     # processes'. Each server process takes about 150 MB more (README: "Serving a city").
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     processes = workers or max(1, cores // 2)
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=processes,
+    uvicorn.run("api.app:served_app", factory=True, host=host, port=port, workers=processes,
                 loop=loop, http=parser, log_config=str(log_file))
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Select, literal, select, update
+from sqlalchemy import Select, bindparam, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from engine import audit
@@ -179,12 +179,17 @@ def create_token(
     return token, row
 
 
+# Every request asks who it comes from: these statements are built once, not on each request
+# (building a recursive query costs more than running it).
+_TOKEN_AND_OWNER = (  # the token and its user in one read
+    select(ApiToken, User).outerjoin(User, User.username == ApiToken.username)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def token_owner(session: Session, token: str, kind: str, now: datetime | None = None) -> tuple[User, ApiToken]:
     """The user a live token of ``kind`` belongs to."""
-    found = session.execute(
-        select(ApiToken, User).outerjoin(User, User.username == ApiToken.username)
-        .where(ApiToken.token_hash == _digest(token))
-    ).one_or_none()  # the token and its user in one read: every request asks
+    found = session.execute(_TOKEN_AND_OWNER, {"token_hash": _digest(token)}).one_or_none()
     row, user = found if found is not None else (None, None)
     now = _now(now)
     expires = row.expires_at if row is not None else None
@@ -204,16 +209,19 @@ def revoke_token(session: Session, token: str, now: datetime | None = None) -> N
 # -- who someone is, for authorization ------------------------------------------------------
 
 
+_COVERED_FOR = (  # whose absence a deputy covers now
+    select(User).join(Absence, Absence.username == User.username)
+    .where(Absence.deputy == bindparam("deputy"), Absence.starts_at <= bindparam("now"),
+           Absence.ends_at > bindparam("now"))
+)
+
+
 def principal(session: Session, user: User, now: datetime | None = None) -> Principal:
     """The user as authorization sees them, with the colleagues whose absence they cover today."""
     now = _now(now)
     covering = tuple(
         _principal(session, absent)
-        for absent in session.execute(
-            select(User)
-            .join(Absence, Absence.username == User.username)
-            .where(Absence.deputy == user.username, Absence.starts_at <= now, Absence.ends_at > now)
-        ).scalars()
+        for absent in session.execute(_COVERED_FOR, {"deputy": user.username, "now": now}).scalars()
     )
     return _principal(session, user, covering)
 
@@ -241,9 +249,16 @@ def _headed_units(session: Session, user: User, head: str | None) -> frozenset[s
     code = user.department_code
     if code is None or not user.active or head != user.username:
         return frozenset()
-    below = select(Department.code).where(Department.code == code).cte("below", recursive=True)
+    return frozenset(session.execute(_UNITS_UNDER, {"code": code}).scalars())
+
+
+def _units_under() -> Any:
+    below = select(Department.code).where(Department.code == bindparam("code")).cte("below", recursive=True)
     below = below.union(select(Department.code).where(Department.parent_code == below.c.code))
-    return frozenset(session.execute(select(below.c.code)).scalars())
+    return select(below.c.code)
+
+
+_UNITS_UNDER = _units_under()  # a department and every unit under it
 
 
 def _place_of(session: Session, code: str | None) -> tuple[list[tuple[str, str]], str | None]:
@@ -251,6 +266,14 @@ def _place_of(session: Session, code: str | None) -> tuple[list[tuple[str, str]]
     department above it, nearest first; and its head, the active member of highest rank."""
     if code is None:
         return [], None
+    rows = session.execute(_PLACE, {"code": code}).all()
+    if not rows:  # a department code nobody defined: no groups from it, and nobody heads it here
+        return [], session.execute(_HEAD, {"code": code}).scalar_one_or_none()
+    return [(row.code, row.name) for row in rows], rows[0].head
+
+
+def _place() -> tuple[Any, Any]:
+    code: Any = bindparam("code")
     head = (select(User.username).where(User.department_code == code, User.active.is_(True))
             .order_by(User.rank.desc(), User.username).limit(1).scalar_subquery())
     chain = select(Department.code, Department.name, Department.parent_code, literal(0).label("depth")) \
@@ -258,10 +281,10 @@ def _place_of(session: Session, code: str | None) -> tuple[list[tuple[str, str]]
     chain = chain.union_all(
         select(Department.code, Department.name, Department.parent_code, (chain.c.depth + 1).label("depth"))
         .where(Department.code == chain.c.parent_code, chain.c.depth < MAX_DEPARTMENT_DEPTH))
-    rows = session.execute(select(chain.c.code, chain.c.name, head.label("head")).order_by(chain.c.depth)).all()
-    if not rows:  # a department code nobody defined: no groups from it, and nobody heads it here
-        return [], session.execute(select(head)).scalar_one_or_none()
-    return [(row.code, row.name) for row in rows], rows[0].head
+    return select(chain.c.code, chain.c.name, head.label("head")).order_by(chain.c.depth), select(head)
+
+
+_PLACE, _HEAD = _place()  # a department and those above it, nearest first, with its head; its head alone
 
 
 ABSENCE_KINDS = ("출장", "휴가", "교육", "병가")
