@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Request, Response
 from sqlalchemy.orm import Session
 
 from engine import identity
@@ -74,6 +74,25 @@ def identify(request: Request, session: Session) -> Caller:
         user, row = identity.token_owner(session, cookie, "web")
         return Caller(identity.principal(session, user), via_cookie=True, csrf_token=row.csrf_token)
     raise NotAuthenticated("log in first")
+
+
+@dataclass
+class AnswerShape:
+    """How the caller wants a case answered after acting on it: whole, or in brief (``Prefer:
+    return=minimal``, RFC 7240: its id, status and open tasks, what a client needs to act next)."""
+
+    brief: bool
+    response: Response
+
+
+def answer_shape(request: Request, response: Response) -> AnswerShape:
+    wanted = request.headers.get("prefer", "")
+    # Preferences are separated by commas; each is a token, "=" and a value (quoted or not), then parameters.
+    preferences = {part.split(";", 1)[0].replace(" ", "").replace('"', "").lower() for part in wanted.split(",")}
+    return AnswerShape("return=minimal" in preferences, response)
+
+
+AnswerShapeDep = Annotated[AnswerShape, Depends(answer_shape)]
 
 
 AccessRule = Callable[..., Principal]

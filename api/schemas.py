@@ -130,6 +130,19 @@ class InstanceOut(BaseModel):
     ended_at: datetime | None
 
 
+class InstanceBrief(BaseModel):
+    """A case in brief, as an action answers when asked for ``Prefer: return=minimal``: what a client
+    needs to act next. ``GET /api/instances/{id}`` gives the whole case."""
+
+    id: str
+    process_key: str
+    status: str
+    business_key: str | None
+    error: dict[str, Any] | None
+    tasks: list[TaskOut]
+    ended_at: datetime | None
+
+
 class PersonOut(BaseModel):
     name: str
     position: str | None

@@ -7,7 +7,8 @@
 ``--clients`` threads, each with one keep-alive connection, work against a served cityflow (``cityflow
 serve --with-worker``, ``--workers`` when ``--server-processes`` is given, else its own default): each
 starts a 전자결재 as roads.staff and completes its three tasks as the people they are assigned to
-(``bench/load.py``), bearer tokens, form validation and audit on every request, again and again.
+(``bench/load.py``), bearer tokens, form validation and audit on every request, again and again;
+each answer is the case's brief (``Prefer: return=minimal``).
 The in-run baseline is ``GET /api/me`` — the token checked, the caller read — from the same clients.
 After ``--warm-up`` seconds of approvals the two alternate, ``--rounds`` times, each window preceded by
 a second in which the clients change over; the figures are those of the windows. Printed: approval
@@ -95,7 +96,10 @@ class LoadClient(threading.Thread):
     def __init__(self, number: int, port: int, tokens: dict[str, str], board: Board) -> None:
         super().__init__(name=f"p3-client-{number}", daemon=True)
         self.number, self.port, self.board = number, port, board
-        self.headers = {name: {**bearer(token), "Content-Type": "application/json"} for name, token in tokens.items()}
+        # The clients act as a well-made client does: the answer to an action is the case's brief
+        # (``Prefer: return=minimal``): what it needs to act next, not the whole case's data.
+        self.headers = {name: {**bearer(token), "Content-Type": "application/json", "Prefer": "return=minimal"}
+                        for name, token in tokens.items()}
         self.records: list[tuple[float, float, str]] = []
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
 

@@ -10,7 +10,7 @@ it does not have. The organisation comes from the caller (anything with the meth
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from forms.definition import DEFAULT_LOCALE, Field, Form
@@ -26,9 +26,9 @@ MESSAGES: dict[str, dict[str, str]] = {
 class Organisation(Protocol):
     """What a form asks of the organisation."""
 
-    def person(self, username: str) -> Mapping[str, Any] | None:
-        """An active person as a form keeps them (``user``, ``name``, ``position``, ``rank``,
-        ``department``), or None."""
+    def persons(self, usernames: Collection[str]) -> Mapping[str, Mapping[str, Any]]:
+        """The active people among ``usernames``, by username, as a form keeps them (``user``, ``name``,
+        ``position``, ``rank``, ``department``); anyone else is left out. Asked once per form."""
 
     def has_department(self, name: str) -> bool: ...
 
@@ -53,8 +53,39 @@ def normalize(
     or a department the organisation does not have. Values of any other shape are left for
     validation to report."""
     found: list[FieldError] = []
-    kept = _walk(form.fields, dict(data), "", organisation, locale, found)
+    named = set(_usernames(form.fields, data))
+    known = organisation.persons(named) if named else {}
+    kept = _walk(form.fields, dict(data), "", _Known(known, organisation), locale, found)
     return kept, list(dict.fromkeys(found))
+
+
+class _Known:
+    """The organisation as one form's check sees it: the people it names, read at once."""
+
+    def __init__(self, people: Mapping[str, Mapping[str, Any]], organisation: Organisation) -> None:
+        self.people, self.organisation = people, organisation
+
+    def person(self, username: str) -> Mapping[str, Any] | None:
+        return self.people.get(username)
+
+    def has_department(self, name: str) -> bool:
+        return self.organisation.has_department(name)
+
+
+def _usernames(fields: Sequence[Field], data: Mapping[str, Any]) -> Iterator[str]:
+    """Everyone the data names in the form's person fields, wherever they are (``_walk``'s way through it)."""
+    for each in fields:
+        value = data.get(each.name)
+        if each.kind in ("object", "location") and isinstance(value, Mapping):
+            yield from _usernames(each.fields, value)
+        elif each.kind == "group" and isinstance(value, list):
+            for row in value:
+                if isinstance(row, Mapping):
+                    yield from _usernames(each.fields, row)
+        elif each.kind == "person":
+            for chosen in value if each.multiple and isinstance(value, list) else [value]:
+                if (username := username_of(chosen)) is not None:
+                    yield username
 
 
 def _message(kind: str, locale: str) -> str:
@@ -63,7 +94,7 @@ def _message(kind: str, locale: str) -> str:
 
 
 def _walk(
-    fields: Sequence[Field], data: dict[str, Any], prefix: str, organisation: Organisation, locale: str,
+    fields: Sequence[Field], data: dict[str, Any], prefix: str, organisation: _Known, locale: str,
     found: list[FieldError],
 ) -> dict[str, Any]:
     for each in fields:
@@ -89,7 +120,7 @@ def _walk(
 
 
 def _people(
-    field: Field, value: Any, path: str, organisation: Organisation, locale: str, found: list[FieldError]
+    field: Field, value: Any, path: str, organisation: _Known, locale: str, found: list[FieldError]
 ) -> Any:
     chosen = value if field.multiple and isinstance(value, list) else [value]
     kept: list[Any] = []

@@ -9,13 +9,14 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from api.deps import Anyone, RowId, ServicesDep, SessionDep, Staff
+from api.deps import AnswerShape, AnswerShapeDep, Anyone, RowId, ServicesDep, SessionDep, Staff
 from api.diagram import render_svg
 from api.schemas import (
     AttachmentOut,
     CancelRequest,
     CommentOut,
     CommentRequest,
+    InstanceBrief,
     InstanceOut,
     InstancePage,
     InstanceSummary,
@@ -30,6 +31,9 @@ from engine.errors import NotFound
 from engine.models import Instance
 
 router = APIRouter(prefix="/api", tags=["instances"])
+
+CaseAnswer = InstanceOut | InstanceBrief
+"""What an action on a case answers: the whole case, or its brief (``case_answer``)."""
 
 
 def instance_marks(session: Session, instance: Instance, now: datetime | None) -> dict[str, str]:
@@ -55,11 +59,25 @@ def instance_view(session: Session, instance: Instance, now: datetime | None = N
                         incidents, now)
 
 
-@router.post("/instances", status_code=201, response_model=InstanceOut)
-def start_instance(body: StartRequest, principal: Staff, session: SessionDep, services: ServicesDep) -> InstanceOut:
-    """Start the newest version of a process; it runs until people or time must act."""
+def case_answer(session: Session, instance: Instance, shape: AnswerShape, ctx: EngineContext) -> CaseAnswer:
+    """A case after an action on it: whole, or in brief when the caller prefers (``Prefer: return=minimal``)."""
+    now = ctx.clock()
+    if not shape.brief:
+        return instance_view(session, instance, now, ctx)
+    shape.response.headers["Preference-Applied"] = "return=minimal"
+    return InstanceBrief(id=instance.id, process_key=instance.process_key, status=instance.status,
+                         business_key=instance.business_key, error=instance.error, ended_at=instance.ended_at,
+                         tasks=[task_out(t, now) for t in worklist.tasks_of(session, instance.id)])
+
+
+@router.post("/instances", status_code=201, response_model=CaseAnswer)
+def start_instance(
+    body: StartRequest, principal: Staff, session: SessionDep, services: ServicesDep, shape: AnswerShapeDep,
+) -> CaseAnswer:
+    """Start the newest version of a process; it runs until people or time must act. The whole case
+    comes back, or its brief with ``Prefer: return=minimal``."""
     instance = commands.start(session, services.ctx, principal, body.process_key, body.data, body.business_key)
-    return instance_view(session, instance, ctx=services.ctx)
+    return case_answer(session, instance, shape, services.ctx)
 
 
 @router.get("/instances", response_model=InstancePage)
@@ -100,34 +118,42 @@ def instance_diagram(instance_id: str, principal: Anyone, session: SessionDep, s
     return Response(svg, media_type="image/svg+xml")
 
 
-@router.post("/instances/{instance_id}/cancel", response_model=InstanceOut)
+@router.post("/instances/{instance_id}/cancel", response_model=CaseAnswer)
 def cancel_instance(
-    instance_id: str, body: CancelRequest, principal: Staff, session: SessionDep, services: ServicesDep
-) -> InstanceOut:
+    instance_id: str, body: CancelRequest, principal: Staff, session: SessionDep, services: ServicesDep,
+    shape: AnswerShapeDep,
+) -> CaseAnswer:
     """Cancel an instance: its initiator or an admin."""
-    return instance_view(session, commands.cancel(session, services.ctx, principal, instance_id, body.reason))
+    instance = commands.cancel(session, services.ctx, principal, instance_id, body.reason)
+    return case_answer(session, instance, shape, services.ctx)
 
 
-@router.post("/instances/{instance_id}/retry", response_model=InstanceOut)
-def retry_instance(instance_id: str, principal: Staff, session: SessionDep, services: ServicesDep) -> InstanceOut:
+@router.post("/instances/{instance_id}/retry", response_model=CaseAnswer)
+def retry_instance(
+    instance_id: str, principal: Staff, session: SessionDep, services: ServicesDep, shape: AnswerShapeDep,
+) -> CaseAnswer:
     """Run an instance that stopped with an error again (admins), once its cause is fixed."""
-    return instance_view(session, commands.retry(session, services.ctx, principal, instance_id))
+    return case_answer(session, commands.retry(session, services.ctx, principal, instance_id), shape, services.ctx)
 
 
-@router.patch("/instances/{instance_id}/data", response_model=InstanceOut)
+@router.patch("/instances/{instance_id}/data", response_model=CaseAnswer)
 def edit_instance_data(
-    instance_id: str, body: dict[str, Any], principal: Staff, session: SessionDep, services: ServicesDep
-) -> InstanceOut:
+    instance_id: str, body: dict[str, Any], principal: Staff, session: SessionDep, services: ServicesDep,
+    shape: AnswerShapeDep,
+) -> CaseAnswer:
     """Correct a running or failed instance's data (admins; recorded with old and new values)."""
-    return instance_view(session, commands.edit_data(session, services.ctx, principal, instance_id, body))
+    instance = commands.edit_data(session, services.ctx, principal, instance_id, body)
+    return case_answer(session, instance, shape, services.ctx)
 
 
-@router.post("/instances/{instance_id}/share", response_model=InstanceOut)
+@router.post("/instances/{instance_id}/share", response_model=CaseAnswer)
 def share_instance(
     instance_id: str, body: ShareRequest, principal: Staff, session: SessionDep, services: ServicesDep,
-) -> InstanceOut:
+    shape: AnswerShapeDep,
+) -> CaseAnswer:
     """Let a colleague read a case you take part in (recorded)."""
-    return instance_view(session, commands.share(session, services.ctx, principal, instance_id, body.user))
+    instance = commands.share(session, services.ctx, principal, instance_id, body.user)
+    return case_answer(session, instance, shape, services.ctx)
 
 
 @router.get("/instances/{instance_id}/audit", response_model=list[dict[str, object]])

@@ -7,14 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
-from api.deps import Anyone, ServicesDep, SessionDep, Staff
-from api.routes.instances import instance_view
+from api.deps import AnswerShapeDep, Anyone, ServicesDep, SessionDep, Staff
+from api.routes.instances import CaseAnswer, case_answer
 from api.schemas import (
     CompleteRequest,
     DelegateRequest,
     DraftRequest,
     FormOut,
-    InstanceOut,
     TaskDetail,
     TaskOut,
     TaskPage,
@@ -100,35 +99,39 @@ def save_draft(task_id: str, body: DraftRequest, principal: Staff, session: Sess
     commands.save_draft(session, services.ctx, principal, task_id, body.data)
 
 
-@router.post("/{task_id}/bpmn-error", response_model=InstanceOut)
+@router.post("/{task_id}/bpmn-error", response_model=CaseAnswer)
 def throw_error(
-    task_id: str, body: ThrowRequest, principal: Staff, session: SessionDep, services: ServicesDep
-) -> InstanceOut:
+    task_id: str, body: ThrowRequest, principal: Staff, session: SessionDep, services: ServicesDep,
+    shape: AnswerShapeDep,
+) -> CaseAnswer:
     """Say the task cannot be done as drawn: the BPMN error ``code`` goes to the task's error boundary
     event for it (or a sub-process's), which takes the case on; 409 when none catches it."""
     instance = commands.throw_from_task(session, services.ctx, principal, task_id, "error", body.code, body.message,
                                         body.data)
-    return instance_view(session, instance, services.ctx.clock(), services.ctx)
+    return case_answer(session, instance, shape, services.ctx)
 
 
-@router.post("/{task_id}/escalation", response_model=InstanceOut)
+@router.post("/{task_id}/escalation", response_model=CaseAnswer)
 def throw_escalation(
-    task_id: str, body: ThrowRequest, principal: Staff, session: SessionDep, services: ServicesDep
-) -> InstanceOut:
+    task_id: str, body: ThrowRequest, principal: Staff, session: SessionDep, services: ServicesDep,
+    shape: AnswerShapeDep,
+) -> CaseAnswer:
     """Escalate the task: the escalation ``code`` goes to its escalation boundary event for it (a
     non-interrupting one leaves the task open); 409 when none catches it."""
     instance = commands.throw_from_task(session, services.ctx, principal, task_id, "escalation", body.code,
                                         body.message, body.data)
-    return instance_view(session, instance, services.ctx.clock(), services.ctx)
+    return case_answer(session, instance, shape, services.ctx)
 
 
-@router.post("/{task_id}/complete", response_model=InstanceOut)
+@router.post("/{task_id}/complete", response_model=CaseAnswer)
 def complete(
-    task_id: str, body: CompleteRequest, principal: Staff, session: SessionDep, services: ServicesDep
-) -> InstanceOut:
+    task_id: str, body: CompleteRequest, principal: Staff, session: SessionDep, services: ServicesDep,
+    shape: AnswerShapeDep,
+) -> CaseAnswer:
     """Complete a task offered to the caller with its form's data (only its form's fields: 422 names
-    any other); the engine runs on. A comment, if given, is added to the case."""
+    any other); the engine runs on. A comment, if given, is added to the case. The whole case comes
+    back, or its brief with ``Prefer: return=minimal``."""
     instance = commands.complete(session, services.ctx, principal, task_id, body.data)
     if body.comment:
         commands.comment(session, services.ctx, principal, instance.id, body.comment, task_id)
-    return instance_view(session, instance, services.ctx.clock(), services.ctx)
+    return case_answer(session, instance, shape, services.ctx)

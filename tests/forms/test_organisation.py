@@ -3,7 +3,7 @@ kept as the organisation says they are."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -28,8 +28,8 @@ class City:
     UNITS: ClassVar[list[dict[str, Any]]] = [{"name": "시장실", "kind": "실", "parent": None}, {"name": "안전교통국", "kind": "국", "parent": None},
              {"name": "교통정책과", "kind": "과", "parent": "안전교통국"}, {"name": "도로과", "kind": "과", "parent": "안전교통국"}]
 
-    def person(self, username: str) -> Mapping[str, Any] | None:
-        return next((p for p in self.PEOPLE if p["user"] == username), None)
+    def persons(self, usernames: Collection[str]) -> Mapping[str, Mapping[str, Any]]:
+        return {p["user"]: p for p in self.PEOPLE if p["user"] in usernames}
 
     def has_department(self, name: str) -> bool:
         return any(u["name"] == name for u in self.UNITS)
