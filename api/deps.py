@@ -67,12 +67,12 @@ def identify(request: Request, session: Session) -> Caller:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated("use 'Authorization: Bearer <token>'")
-        user, _row = identity.token_owner(session, token.strip(), "api")
-        return Caller(identity.principal(session, user), via_cookie=False, csrf_token=None)
+        principal, _row = identity.caller(session, token.strip(), "api")
+        return Caller(principal, via_cookie=False, csrf_token=None)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        user, row = identity.token_owner(session, cookie, "web")
-        return Caller(identity.principal(session, user), via_cookie=True, csrf_token=row.csrf_token)
+        principal, row = identity.caller(session, cookie, "web")
+        return Caller(principal, via_cookie=True, csrf_token=row.csrf_token)
     raise NotAuthenticated("log in first")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Select, bindparam, literal, select, update
+from sqlalchemy import Select, bindparam, exists, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from engine import audit
@@ -181,23 +181,38 @@ def create_token(
 
 # Every request asks who it comes from: these statements are built once, not on each request
 # (building a recursive query costs more than running it).
-_TOKEN_AND_OWNER = (  # the token and its user in one read
-    select(ApiToken, User).outerjoin(User, User.username == ApiToken.username)
+_TOKEN_AND_OWNER = (  # the token, its user, and whether they stand in for anyone now, in one read
+    select(ApiToken, User, exists().where(
+        Absence.deputy == User.username, Absence.starts_at <= bindparam("now"), Absence.ends_at > bindparam("now"),
+    ).label("covers"))
+    .outerjoin(User, User.username == ApiToken.username)
     .where(ApiToken.token_hash == bindparam("token_hash"))
 )
 
 
 def token_owner(session: Session, token: str, kind: str, now: datetime | None = None) -> tuple[User, ApiToken]:
     """The user a live token of ``kind`` belongs to."""
-    found = session.execute(_TOKEN_AND_OWNER, {"token_hash": _digest(token)}).one_or_none()
-    row, user = found if found is not None else (None, None)
+    user, row, _covers = _token_read(session, token, kind, _now(now))
+    return user, row
+
+
+def caller(session: Session, token: str, kind: str, now: datetime | None = None) -> tuple[Principal, ApiToken]:
+    """Who sends a request with a live token of ``kind``, as authorization sees them: every request
+    asks, so the colleagues they stand in for are looked for only when the token's read says there are."""
     now = _now(now)
+    user, row, covers = _token_read(session, token, kind, now)
+    return principal(session, user, now, covers_anyone=covers), row
+
+
+def _token_read(session: Session, token: str, kind: str, now: datetime) -> tuple[User, ApiToken, bool]:
+    found = session.execute(_TOKEN_AND_OWNER, {"token_hash": _digest(token), "now": now}).one_or_none()
+    row, user, covers = found if found is not None else (None, None, False)
     expires = row.expires_at if row is not None else None
     if row is None or row.kind != kind or row.revoked_at is not None or (expires is not None and expires <= now):
         raise NotAuthenticated("the token is unknown, expired or revoked")
     if user is None or not user.active:
         raise NotAuthenticated("the token's user is no longer active")
-    return user, row
+    return user, row, bool(covers)
 
 
 def revoke_token(session: Session, token: str, now: datetime | None = None) -> None:
@@ -216,13 +231,14 @@ _COVERED_FOR = (  # whose absence a deputy covers now
 )
 
 
-def principal(session: Session, user: User, now: datetime | None = None) -> Principal:
-    """The user as authorization sees them, with the colleagues whose absence they cover today."""
+def principal(session: Session, user: User, now: datetime | None = None, *, covers_anyone: bool = True) -> Principal:
+    """The user as authorization sees them, with the colleagues whose absence they cover today
+    (``covers_anyone=False``: the caller has just read that they cover nobody)."""
     now = _now(now)
     covering = tuple(
         _principal(session, absent)
         for absent in session.execute(_COVERED_FOR, {"deputy": user.username, "now": now}).scalars()
-    )
+    ) if covers_anyone else ()
     return _principal(session, user, covering)
 
 

@@ -110,15 +110,14 @@ def page(*roles: str) -> Callable[..., WebUser]:
         if not cookie:
             raise LoginRequired("log in first")
         try:
-            user, row = identity.token_owner(session, cookie, "web")
+            principal, row = identity.caller(session, cookie, "web")
         except NotAuthenticated as exc:
             raise LoginRequired("your session has ended; log in again") from exc
-        principal = identity.principal(session, user)
         if roles and not principal.has_role(*roles):
             raise NotAllowed(f"this page needs the role {' or '.join(roles)}")
         request.state.principal = principal
         shared = services(request)
-        return WebUser(principal, row.csrf_token or "", choose(request, user.locale),
+        return WebUser(principal, row.csrf_token or "", choose(request, principal.locale),
                        notifications.unread_count(session, principal.username), shared.ctx.clock(),
                        shared.settings.zone)
 
