@@ -18,6 +18,9 @@ $(BIN)/python:
 
 # Installs exactly the locked versions; says which installed packages the lock lacks
 # (pyproject.toml changed without `make lock`), and under CI refuses them.
+# A comma inside $(call …) would split its argument.
+comma := ,
+
 define install
 	$(BIN)/pip install --quiet -c $(LOCK) -e '$(1)'
 	@extra=$$($(BIN)/pip freeze --exclude-editable | grep -v '^#' | grep -vxF -f $(LOCK)); \
@@ -75,7 +78,7 @@ fuzz: $(VENV)/.installed-fuzz
 	$(BIN)/python -m bench.fuzz
 
 $(VENV)/.installed-bench: pyproject.toml $(LOCK) | $(BIN)/python
-	$(call install,.[test,bench])
+	$(call install,.[test$(comma)bench])
 	touch $@ $(VENV)/.installed $(VENV)/.installed-test
 
 ## Benchmarks (never part of `make test`)
