@@ -10,13 +10,14 @@ candidate users and groups; during an absence the deputy sees the absent colleag
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select, union
+from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from engine import access, instances
@@ -50,37 +51,53 @@ def _unassigned(dialect: str) -> Any:
     return and_(OpenTask.claimed_by.is_(None), OpenTask.assignee.is_(None))
 
 
-def _visibility(query: Select[Any], principal: Principal, scope: str, dialect: str) -> Select[Any]:
-    users, groups = access.people(principal)
+# Who may see a task is built once per database kind, with the caller's names as parameters:
+# building these clauses cost more than the queries they are part of.
+_USERS: Any = bindparam("visible_users", expanding=True)
+_GROUPS: Any = bindparam("visible_groups", expanding=True)
+
+
+@functools.cache
+def _visible(dialect: str) -> tuple[Any, Any]:
+    """(offered to the caller by name or held by them, offered to one of their groups and unclaimed)."""
     unassigned = _unassigned(dialect)
-    named = select(TaskCandidate.task_id).where(TaskCandidate.kind == "user", TaskCandidate.name.in_(users))
+    named = select(TaskCandidate.task_id).where(TaskCandidate.kind == "user", TaskCandidate.name.in_(_USERS))
     # Few tasks name a person: start from those (claimed, assigned or offered by name), then check.
     named_or_held = union(
         named,
-        select(OpenTask.id).where(OpenTask.claimed_by.in_(users)),
-        select(OpenTask.id).where(OpenTask.assignee.in_(users)),
+        select(OpenTask.id).where(OpenTask.claimed_by.in_(_USERS)),
+        select(OpenTask.id).where(OpenTask.assignee.in_(_USERS)),
     )
     personal = and_(
         OpenTask.id.in_(named_or_held),
         or_(
-            OpenTask.claimed_by.in_(users),
-            and_(OpenTask.claimed_by.is_(None), OpenTask.assignee.in_(users)),
+            OpenTask.claimed_by.in_(_USERS),
+            and_(OpenTask.claimed_by.is_(None), OpenTask.assignee.in_(_USERS)),
             and_(unassigned, OpenTask.id.in_(named)),
         ),
     )
     offered_to_group = and_(
         unassigned,
-        exists().where(
-            TaskCandidate.task_id == OpenTask.id, TaskCandidate.kind == "group", TaskCandidate.name.in_(groups or {""})
-        ),
+        exists().where(TaskCandidate.task_id == OpenTask.id, TaskCandidate.kind == "group",
+                       TaskCandidate.name.in_(_GROUPS)),
     )
+    return personal, offered_to_group
+
+
+def _visibility(
+    query: Select[Any], principal: Principal, scope: str, dialect: str,
+) -> tuple[Select[Any], dict[str, Any]]:
+    """``query`` kept to the tasks ``principal`` may act on in ``scope``, and the parameters it needs."""
+    users, groups = access.people(principal)
+    names = {_USERS.key: sorted(users), _GROUPS.key: sorted(groups)}
+    personal, offered_to_group = _visible(dialect)
     if scope == "mine":
-        return query.where(personal)
+        return query.where(personal), names
     if scope == "group":
-        return query.where(offered_to_group)
+        return query.where(offered_to_group), names
     if principal.has_role("auditor", "admin"):
-        return query
-    return query.where(or_(personal, offered_to_group))
+        return query, {}
+    return query.where(or_(personal, offered_to_group)), names
 
 
 def _dialect(session: Session) -> str:
@@ -223,7 +240,8 @@ def _page(
         .join(Instance, Instance.id == OpenTask.instance_id)
         .join(ProcessVersion, ProcessVersion.id == Instance.process_version_id)
     )
-    query = _visibility(query, principal, scope, _dialect(session)).where(OpenTask.standing.is_(False))
+    query, names = _visibility(query, principal, scope, _dialect(session))
+    query = query.where(OpenTask.standing.is_(False))
     if filters.instance_id:
         query = query.where(OpenTask.instance_id == filters.instance_id)
     if filters.process_key:
@@ -243,7 +261,7 @@ def _page(
                                     and_(OpenTask.due_at == after.due_at, later)))
     # "Nulls last" as a leading term both SQLite and PostgreSQL order the same way.
     order = (OpenTask.due_at.is_(None), OpenTask.due_at, *age_order) if filters.by_due else age_order
-    rows = session.execute(query.order_by(*order).limit(size)).all()
+    rows = session.execute(query.order_by(*order).limit(size), names).all()
     return [Waiting(task, title or None, name, initiator, urgency or None)
             for task, title, name, initiator, urgency in rows]
 
