@@ -30,6 +30,7 @@ instance. The rest of the engine (``instances``, ``runtime``, ``sandbox``, ``scr
 - ``labels`` — a process's own words in other languages (``labels.json`` beside its BPMN)
 - ``bpmn_xml`` — the hardened XML reader (the diagram renderer reads BPMN with it)
 - ``metrics`` — what Prometheus reads: requests, transitions, the worker's jobs, gauges from the database
+- ``process`` — what a long-running process (a server process, the worker) does once it has started
 - ``db``, ``config``, ``migrate``, ``errors``, ``models`` (types and constants only)
 
 Nothing here imports the web layer or the forms package.
@@ -57,6 +58,7 @@ __all__ = [
     "notifications",
     "open311",
     "persons",
+    "process",
     "records",
     "registry",
     "remarks",

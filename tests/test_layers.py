@@ -139,7 +139,8 @@ def test_the_import_reader_sees_every_form_of_import(tmp_path: Path) -> None:
 
 ENGINE_SURFACE = [
     "access", "attachments", "audit", "bpmn_xml", "citytime", "commands", "config", "context", "db",
-    "definitions", "demo", "errors", "external_tasks", "identity", "labels", "metrics", "migrate", "models", "notifications", "open311", "persons", "records", "registry", "remarks",
+    "definitions", "demo", "errors", "external_tasks", "identity", "labels", "metrics", "migrate", "models", "notifications", "open311", "persons", "process", "records", "registry",
+    "remarks",
     "schedule",
     "trail",
     "worker", "worklist",
