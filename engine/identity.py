@@ -491,10 +491,7 @@ class Directory:
 
     def person(self, username: str) -> dict[str, Any] | None:
         """An active person by username, as a form keeps them; None for nobody (or someone gone)."""
-        if username not in self._found:
-            row = self.session.execute(_people().where(User.username == username)).first()
-            self._found[username] = _person(row[0], row[1]).as_value() if row is not None else None
-        return self._found[username]
+        return self.persons([username]).get(username)
 
     def persons(self, usernames: Collection[str]) -> dict[str, dict[str, Any]]:
         """The active people among ``usernames``, by username, in one read (those not asked before)."""
