@@ -21,12 +21,13 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import holidays
 from dateutil.relativedelta import relativedelta
 
-from engine.config import Settings, get_settings
+if TYPE_CHECKING:  # a script process reads the city's time without the settings' machinery (pydantic)
+    from engine.config import Settings
 
 __all__ = ["CityTime", "public_holidays"]
 
@@ -91,7 +92,10 @@ class CityTime:
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> CityTime:
         """The city as ``CITYFLOW_TIMEZONE`` and ``CITYFLOW_EXTRA_HOLIDAYS`` describe it."""
-        settings = settings or get_settings()
+        if settings is None:
+            from engine.config import get_settings
+
+            settings = get_settings()
         return cls(settings.zone, frozenset(settings.extra_holidays))
 
     # ---- moments and days
