@@ -263,6 +263,26 @@ def test_a_script_process_knows_nothing_of_the_servers_secrets(monkeypatch: pyte
         own.close()
 
 
+def test_a_script_process_with_the_citys_helpers_loads_neither_the_settings_nor_the_database() -> None:
+    """Every server process keeps a few of them: each brings only the sandbox and the city's calendar
+    (pydantic, which reads the settings, took 18 MB more in each; P6 counts them)."""
+    from datetime import UTC
+
+    from engine.citytime import CityTime, script_helpers_at
+    from engine.script_pool import Job, ScriptPool
+
+    own = ScriptPool(size=1)
+    try:
+        recipe = (script_helpers_at, (CityTime.from_settings(), datetime.now(UTC)))
+        job = Job("exec", "due = add_working_days(today(), 3)\nfor n in range(2):\n    count = n",
+                  {}, None, recipe, 1.0, 10_000)
+        assert own.run(job)["count"] == 1
+        loaded = Path(f"/proc/{own._idle[0].popen.pid}/maps").read_text()
+    finally:
+        own.close()
+    assert "pydantic_core" not in loaded and "sqlalchemy" not in loaded and "psycopg" not in loaded
+
+
 def test_simple_conditions_and_assignments_stay_in_this_process() -> None:
     from engine.sandbox import _compile
 
