@@ -264,10 +264,22 @@ _UNBOUNDED_NODES: Final = (
 _GROWING_OPERATORS: Final = (ast.Mult, ast.Pow, ast.LShift, ast.Mod, ast.MatMult)
 
 
+def _counts(node: ast.AST) -> bool:
+    """``len(x)``: the one call that costs nothing whatever ``x`` is (data holds lists, dicts and text)."""
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len"
+            and len(node.args) == 1 and not isinstance(node.args[0], ast.Starred) and not node.keywords)
+
+
 def _bounded(tree: ast.AST) -> bool:
     """Whether ``tree`` is straight-line code whose every step costs at most about the size of its data:
-    a condition such as ``approved and amount < 1000`` or a script of plain assignments."""
-    for node in ast.walk(tree):
+    a condition such as ``approved and amount < 1000`` or ``len(line_problems) == 0``, or a script of
+    plain assignments. ``len`` counts only while nothing in the code names another thing ``len``."""
+    nodes = list(ast.walk(tree))
+    len_rebound = any(isinstance(node, ast.Name) and node.id == "len" and not isinstance(node.ctx, ast.Load)
+                      for node in nodes)
+    for node in nodes:
+        if isinstance(node, ast.Call) and not len_rebound and _counts(node):
+            continue
         if isinstance(node, _UNBOUNDED_NODES):
             return False
         if isinstance(node, ast.BinOp | ast.AugAssign) and isinstance(node.op, _GROWING_OPERATORS):

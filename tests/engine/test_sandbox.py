@@ -287,11 +287,22 @@ def test_simple_conditions_and_assignments_stay_in_this_process() -> None:
     from engine.sandbox import _compile
 
     for source, mode in [("${approved}", "eval"), ("amount >= 1000 and not urgent", "eval"),
-                         ("status = '결재' if approved else '반려'\ncount = count + 1", "exec")]:
+                         ("len(line_problems) == 0", "eval"), ("${len(items) > 3}", "eval"),
+                         ("status = '결재' if approved else '반려'\ncount = count + 1\nsteps = len(line)", "exec")]:
         assert _compile(source, mode).bounded, source
-    for source, mode in [("len(items) > 3", "eval"), ("x = [0] * n", "exec"), ("x = '%s' % y", "exec"),
-                         ("for i in items:\n    pass", "exec"), ("x = f'{y:>{n}}'", "exec")]:
+    for source, mode in [("x = [0] * n", "exec"), ("x = '%s' % y", "exec"), ("x = str(n)", "exec"),
+                         ("for i in items:\n    pass", "exec"), ("x = f'{y:>{n}}'", "exec"),
+                         # len counts only as itself: named something else, it could be anything
+                         ("len = pow\nx = len(3, big, odd)", "exec"), ("(len := pow) and len(3, big, odd)", "eval"),
+                         ("len(*items)", "eval"), ("len(items, other)", "eval"), ("len(len(items) * 'x')", "eval")]:
         assert not _compile(source, mode).bounded, source
+
+
+def test_a_count_in_a_condition_is_what_python_counts(env: SandboxEnvironment) -> None:
+    assert env.evaluate("len(line_problems) == 0", {"line_problems": []}) is True
+    assert env.evaluate("len(title) > 3", {"title": "도로 보수 계획"}) is True
+    with pytest.raises(ScriptFailed, match="TypeError"):
+        env.evaluate("len(amount) > 0", {"amount": 1000})
 
 
 def test_long_but_legitimate_script_completes() -> None:
