@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api import logs
 from api.form_check import check_form
+from api.operations import worker_app
 from engine import access, audit, commands, definitions, identity, metrics, open311, process, worker, worklist
 from engine.attachments import BlobStore
 from engine.citytime import CityTime
@@ -379,13 +380,22 @@ def message(
 @app.command("worker")
 def run_worker(
     once: Annotated[bool, typer.Option("--once", help="do what is due now, then exit")] = False,
+    metrics_port: Annotated[int | None, typer.Option(
+        "--metrics-port", min=1, max=65535,
+        help="answer /healthz, /readyz and /metrics on this port (a worker on a host of its own)")] = None,
+    metrics_host: Annotated[str, typer.Option(
+        "--metrics-host", help="the address --metrics-port listens on (this host's own, for a scraper elsewhere)",
+    )] = "127.0.0.1",
 ) -> None:
     """Fire due timers, call service handlers, start scheduled processes, send mail, checkpoint."""
     settings = get_settings()
+    if once and metrics_port is not None:
+        _fail(InvalidInput("--metrics-port is for a worker that runs on; --once exits when it is done"))
     if not once:
         _operated(settings)
     database = Database(settings.database_url)
-    runner = worker.Worker(database, _context(), settings)
+    context = _context()
+    runner = worker.Worker(database, context, settings)
     try:
         with worker.single_worker(settings, database.dialect):
             if once:
@@ -393,10 +403,29 @@ def run_worker(
                 typer.echo(f"fired {done.timers} timers, started {done.starts} processes, ran {done.jobs} jobs "
                            f"({done.retries} to retry, {done.incidents} incidents), sent {done.mails} mails")
             else:
+                if metrics_port is not None:
+                    watched = worker_app(settings, database, context.clock, runner)
+                    _answer_for_worker(watched, metrics_host, metrics_port)
                 process.settle()
                 runner.run_forever()
     finally:
         database.dispose()
+
+
+def _answer_for_worker(app: Any, host: str, port: int) -> None:
+    """Serve the worker's own address from a thread beside its loop; refuse to go on without it."""
+    import threading
+
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, name="worker-metrics", daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            _fail(InvalidInput(f"cannot answer on {host}:{port} (is the port taken?)"))
+        thread.join(0.05)
 
 
 @app.command()

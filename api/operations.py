@@ -8,6 +8,9 @@
   only this machine may read them (a loopback address, and no proxy's forwarding header).
 - Every request gets an id (a sane ``X-Request-ID`` from the caller or a proxy is kept), answered in
   ``X-Request-ID`` and named on each log line written meanwhile (api/logs.py), the access log's included.
+
+A worker on a host of its own answers ``/healthz``, ``/readyz`` and ``/metrics`` on a port of its own
+(``worker_app``), so that it is watched and scraped like a server.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import time
+from collections.abc import Callable
+from datetime import datetime
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
@@ -25,7 +30,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import logs
 from api.deps import Public, ServicesDep
 from engine import metrics
+from engine.config import Settings
+from engine.db import Database
 from engine.migrate import not_ready
+from engine.worker import Worker
 
 router = APIRouter(include_in_schema=False, dependencies=[Public])
 
@@ -127,3 +135,32 @@ def install(app: FastAPI) -> None:
 
     app.build_middleware_stack = build  # type: ignore[method-assign]
 
+
+
+# -- a worker's own address ------------------------------------------------------------------------
+
+
+def worker_app(settings: Settings, database: Database, clock: Callable[[], datetime], worker: Worker) -> FastAPI:
+    """What a ``cityflow worker`` on a host of its own answers (``--metrics-port``): ``/healthz`` (503 while it
+    is stuck in a pass), ``/readyz`` and ``/metrics``, under the same rules as a server's."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.get("/healthz")
+    def worker_healthz() -> PlainTextResponse:
+        stuck = worker.stuck()
+        return PlainTextResponse(f"stuck: {stuck}\n", status_code=503) if stuck else PlainTextResponse("ok\n")
+
+    @app.get("/readyz")
+    def worker_readyz() -> PlainTextResponse:
+        reason = not_ready(database.engine)
+        return PlainTextResponse(f"not ready: {reason}\n", status_code=503) if reason else PlainTextResponse("ready\n")
+
+    @app.get("/metrics")
+    def worker_metrics(request: Request) -> Response:
+        refusal = scraper_refused(request, settings.metrics_token)
+        if refusal is not None:
+            return refusal
+        body, content_type = metrics.scrape(database, clock, request.headers.get("accept"))
+        return Response(body, media_type=content_type)
+
+    return app

@@ -48,6 +48,9 @@ WORKER_ACTOR = "system:worker"
 MESSAGE_ACTOR = "system:message"
 BACKOFF_SECONDS = 30.0
 MAX_PAUSE_SECONDS = 30.0  # between passes while the database is unavailable
+#: A worker that has done nothing for this long in the middle of a pass is stuck (a handler that never
+#: returns, a lock never granted): its health check says so, and whatever watches it restarts it.
+STUCK_AFTER_SECONDS = 300.0
 
 
 class MessageUnmatched(NotFound):
@@ -357,11 +360,32 @@ class Pass:
 class Worker:
     """Drains what is due, over and over (or once)."""
 
-    def __init__(self, database: Database, ctx: EngineContext, settings: Settings, batch: int = 100) -> None:
+    def __init__(self, database: Database, ctx: EngineContext, settings: Settings, batch: int = 100,
+                 stuck_after: float = STUCK_AFTER_SECONDS) -> None:
         self.database, self.ctx, self.settings, self.batch = database, ctx, settings, batch
+        self.stuck_after = stuck_after
         self._next_checkpoint = float("-inf")  # time.monotonic() of the next look at the trail
+        self._working_since: float | None = None  # time.monotonic() of the last step of the pass under way
+
+    def stuck(self) -> str | None:
+        """Why this worker looks stuck — in a pass, and nothing done in it for ``stuck_after`` seconds — or
+        None. Between passes (waiting, or pausing while the database is down) it is not."""
+        since = self._working_since
+        if since is None or (idle := time.monotonic() - since) <= self.stuck_after:
+            return None
+        return f"nothing done for {idle:.0f} s in the middle of a pass (a handler or a lock has not returned)"
+
+    def _stepped(self) -> None:
+        self._working_since = time.monotonic()
 
     def run_pass(self) -> Pass:
+        self._stepped()
+        try:
+            return self._pass()
+        finally:
+            self._working_since = None
+
+    def _pass(self) -> Pass:
         done = Pass()
         now = self.ctx.clock()
         with self.database.unit_of_work() as session:
@@ -374,9 +398,11 @@ class Worker:
             done.starts += self._each(lambda s, i=schedule_id: start_scheduled(s, self.ctx, i) is not None)
         with self.database.unit_of_work() as session:
             jobs = due_jobs(session, now, self.batch)
+        self._stepped()
         for job_id, instance_id in jobs:
             with self.database.unit_of_work() as session:
                 outcome = run_job(session, self.ctx, job_id, instance_id)
+            self._stepped()
             done.jobs += outcome == "done"
             done.retries += outcome == "retry"
             done.incidents += outcome == "incident"
@@ -385,6 +411,7 @@ class Worker:
                 done.mails = notifications.send_mail(
                     session, self.settings.smtp_host, self.settings.smtp_port, self.settings.smtp_from, now,
                     self.settings.smtp_user, self.settings.smtp_password, self.settings.smtp_starttls)
+            self._stepped()
         done.checkpoints = self._checkpoint()
         metrics.count_worker_pass(done)
         return done
@@ -395,6 +422,8 @@ class Worker:
                 return 1 if work(session) else 0
         except Conflict:
             return 0  # someone else changed the instance first; it is looked at again next pass
+        finally:
+            self._stepped()
 
     def _checkpoint(self) -> int:
         """Every CITYFLOW_AUDIT_CHECKPOINT_SECONDS (a minute by default): a checkpoint when any chain moved,

@@ -34,7 +34,8 @@ from sqlalchemy import func, select, text, update
 
 from api import logs
 from api.app import create_app
-from engine import audit
+from api.operations import worker_app
+from engine import audit, handlers, instances
 from engine.config import Settings
 from engine.context import EngineContext
 from engine.db import Database
@@ -42,7 +43,8 @@ from engine.demo import DEMO_PASSWORD
 from engine.migrate import alembic_config, head_revisions
 from engine.models import AuditCheckpoint, AuditRecord, Job, Timer
 from engine.worker import Worker
-from tests.api.conftest import Api
+from tests.api.conftest import Api, seed
+from tests.engine.helpers import bpmn, chain, process, user_task, write_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = ("127.0.0.1", 41000)
@@ -540,3 +542,85 @@ def test_cityflow_serve_with_two_processes_and_a_worker_reports_what_each_did_an
 
 if __name__ == "__main__":
     _child(*sys.argv[1:4])
+
+
+# -- a worker on a host of its own ------------------------------------------------------------------
+
+
+def test_a_worker_on_a_host_of_its_own_answers_its_health_and_metrics_on_its_port(
+    api: Api, database: Database, tmp_path: Path
+) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"} | {
+        "CITYFLOW_DATABASE_URL": database.engine.url.render_as_string(hide_password=False),
+        "CITYFLOW_VAR_DIR": str(tmp_path / "worker-host"), "CITYFLOW_SECRET_KEY": "test-secret"}
+    worker = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "worker",
+                               "--metrics-port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    own = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                health = httpx.get(f"{own}/healthz", timeout=30)
+                break
+            except httpx.TransportError:
+                if worker.poll() is not None or time.monotonic() > deadline:
+                    worker.kill()
+                    pytest.fail(f"the worker did not answer on its port: {worker.communicate()[1]}")
+                time.sleep(0.2)
+        assert (health.status_code, health.text) == (200, "ok\n")
+        ready = httpx.get(f"{own}/readyz", timeout=30)
+        assert (ready.status_code, ready.text) == (200, "ready\n")
+
+        document = approve_a_document(api)  # through a server elsewhere; its service tasks are this worker's
+        deadline = time.monotonic() + 120
+        while True:
+            answer = httpx.get(f"{own}/metrics", timeout=30)
+            assert answer.status_code == 200, answer.text
+            done = value(parse(answer.text), "cityflow_worker_jobs_total", kind="service_task", outcome="done")
+            if done == 3 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert done == 3  # counted in the worker's own process, read at its own address
+        assert api.call("GET", f"/api/instances/{document['id']}", "roads.staff").json()["status"] == "completed"
+        assert value(parse(answer.text), "cityflow_database_up") == 1
+        assert httpx.get(f"{own}/api/instances", timeout=30).status_code == 404  # nothing else is served there
+    finally:
+        worker.terminate()
+        worker.wait(30)
+
+
+def test_a_worker_stuck_in_a_pass_says_so_at_its_health_address_and_its_metrics_keep_the_rules(
+    database: Database, ctx: EngineContext, settings: Settings, tmp_path: Path
+) -> None:
+    body = ('<bpmn:startEvent id="start"/><bpmn:serviceTask id="call" camunda:delegateExpression="${slow_archive}"/>'
+            + user_task("after") + '<bpmn:endEvent id="end"/>' + chain("start", "call", "after", "end"))
+    released = threading.Event()
+    handlers.register("slow_archive", lambda call: {"archived": released.wait(30)})
+    worker = Worker(database, ctx, settings, stuck_after=0.5)
+    watched = TestClient(worker_app(settings, database, ctx.clock, worker), client=LOOPBACK)
+    try:
+        seed(database, [write_folder(tmp_path, "archive", {"archive.bpmn": bpmn(process("archive", body))})])
+        with database.unit_of_work() as session:
+            instances.start_instance(session, ctx, "archive", {"title": "문서 이관"})
+        assert (watched.get("/healthz").status_code, watched.get("/healthz").text) == (200, "ok\n")  # between passes
+        passing = threading.Thread(target=worker.run_pass)
+        passing.start()
+        time.sleep(1.0)  # the handler has not returned for twice the worker's patience
+        stuck = watched.get("/healthz")
+        assert stuck.status_code == 503 and stuck.text.startswith("stuck: nothing done for ")
+        released.set()
+        passing.join(30)
+        assert watched.get("/healthz").text == "ok\n"  # the pass ended: it goes round again
+    finally:
+        released.set()
+        handlers.unregister("slow_archive")
+
+    assert TestClient(worker_app(settings, database, ctx.clock, worker), client=ELSEWHERE).get(
+        "/metrics").status_code == 403
+    guarded = worker_app(settings.model_copy(update={"metrics_token": "scrape-9f2c"}), database, ctx.clock, worker)
+    assert TestClient(guarded, client=ELSEWHERE).get("/metrics").status_code == 401
+    answer = TestClient(guarded, client=ELSEWHERE).get("/metrics", headers={"Authorization": "Bearer scrape-9f2c"})
+    assert answer.status_code == 200
+    assert value(parse(answer.text), "cityflow_worker_jobs_total", kind="service_task", outcome="done") >= 1
