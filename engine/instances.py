@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Table, delete, insert, inspect, select
+from sqlalchemy import Table, bindparam, delete, insert, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -108,14 +108,17 @@ def open_tasks(session: Session, instance_id: str) -> list[OpenTask]:
 # -- the shared path of every operation ------------------------------------------------------
 
 
+# Every step starts with one of these: built once, with the id as a parameter (building a statement
+# cost SQLAlchemy more processor time than running it).
+_LOCK_INSTANCE = (select(Instance).where(Instance.id == bindparam("instance_id")).with_for_update()
+                  .execution_options(populate_existing=True))
+_TRY_LOCK_INSTANCE = (select(Instance).where(Instance.id == bindparam("instance_id"))
+                      .with_for_update(skip_locked=True).execution_options(populate_existing=True))
+
+
 def lock_instance(session: Session, instance_id: str) -> Instance:
     """The instance row, locked until the unit of work ends (other writers wait)."""
-    instance = session.execute(
-        select(Instance)
-        .where(Instance.id == instance_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    instance = session.execute(_LOCK_INSTANCE, {"instance_id": instance_id}).scalar_one_or_none()
     if instance is None:
         raise InstanceNotFound(f"no instance '{instance_id}'")
     return instance
@@ -123,12 +126,7 @@ def lock_instance(session: Session, instance_id: str) -> Instance:
 
 def try_lock_instance(session: Session, instance_id: str) -> Instance | None:
     """The instance row locked, or None when another worker holds it (PostgreSQL skips it)."""
-    return session.execute(
-        select(Instance)
-        .where(Instance.id == instance_id)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    return session.execute(_TRY_LOCK_INSTANCE, {"instance_id": instance_id}).scalar_one_or_none()
 
 
 def load(session: Session, ctx: EngineContext, instance: Instance) -> tuple[ProcessBundle, BpmnWorkflow]:
@@ -247,6 +245,9 @@ def _request_jobs(session: Session, ctx: EngineContext, instance: Instance, work
 
 _OPEN_TASKS = cast(Table, OpenTask.__table__)
 _CANDIDATES = cast(Table, TaskCandidate.__table__)
+# A step's changes to the index, built once (the ids as parameters).
+_INSERT_OPEN_TASKS, _INSERT_CANDIDATES = insert(_OPEN_TASKS), insert(_CANDIDATES)
+_DELETE_OPEN_TASKS = delete(_OPEN_TASKS).where(_OPEN_TASKS.c.id.in_(bindparam("task_ids", expanding=True)))
 
 
 DEFAULT_PRIORITY = 50  # Camunda's
@@ -397,9 +398,9 @@ def _insert_open_tasks(
     if inspect(instance).pending:
         session.flush()
     connection = session.connection()
-    connection.execute(insert(_OPEN_TASKS), rows)
+    connection.execute(_INSERT_OPEN_TASKS, rows)
     if candidates:
-        connection.execute(insert(_CANDIDATES), candidates)
+        connection.execute(_INSERT_CANDIDATES, candidates)
     return offered
 
 
@@ -408,7 +409,7 @@ def _remove_open_tasks(session: Session, task_ids: Iterable[str]) -> None:
     for them go with them (the database cascades)."""
     gone = list(task_ids)
     if gone:
-        session.connection().execute(delete(_OPEN_TASKS).where(_OPEN_TASKS.c.id.in_(gone)))
+        session.connection().execute(_DELETE_OPEN_TASKS, {"task_ids": gone})
 
 
 def _sync_open_tasks(
@@ -724,16 +725,15 @@ def _fire_start_timers(ctx: EngineContext) -> Callable[[BpmnWorkflow], None]:
     return trigger
 
 
+_LOCK_BY_TASK = (select(Instance, OpenTask).join(OpenTask, OpenTask.instance_id == Instance.id)
+                 .where(OpenTask.id == bindparam("task_id")).with_for_update(of=Instance)
+                 .execution_options(populate_existing=True))
+
+
 def lock_by_task(session: Session, task_id: str) -> tuple[Instance, OpenTask]:
     """Lock the instance that holds open task ``task_id`` and read the task under that lock;
     409 when the task is done, 404 when it never was."""
-    found = session.execute(
-        select(Instance, OpenTask)
-        .join(OpenTask, OpenTask.instance_id == Instance.id)
-        .where(OpenTask.id == task_id)
-        .with_for_update(of=Instance)
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    found = session.execute(_LOCK_BY_TASK, {"task_id": task_id}).one_or_none()
     if found is not None:
         return found[0], found[1]
     seen = session.execute(
