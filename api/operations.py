@@ -50,19 +50,29 @@ def healthz() -> PlainTextResponse:
 @router.get("/readyz")
 def readyz(services: ServicesDep) -> PlainTextResponse:
     """The process can serve: its database answers, at the schema this code needs."""
-    reason = not_ready(services.database.engine)
-    if reason is not None:
-        return PlainTextResponse(f"not ready: {reason}\n", status_code=503)
-    return PlainTextResponse("ready\n")
+    return readiness(services.database)
 
 
 @router.get("/metrics")
 def metrics_page(request: Request, services: ServicesDep) -> Response:
     """Prometheus metrics, to the scraper the settings admit."""
-    refusal = scraper_refused(request, services.settings.metrics_token)
+    return metrics_answer(request, services.settings, services.database, services.ctx.clock)
+
+
+def readiness(database: Database) -> PlainTextResponse:
+    """``ready``, or 503 and why not, for a server and a worker alike."""
+    reason = not_ready(database.engine)
+    if reason is not None:
+        return PlainTextResponse(f"not ready: {reason}\n", status_code=503)
+    return PlainTextResponse("ready\n")
+
+
+def metrics_answer(request: Request, settings: Settings, database: Database, clock: Callable[[], datetime]) -> Response:
+    """The metrics, or the refusal this caller gets, for a server and a worker alike."""
+    refusal = scraper_refused(request, settings.metrics_token)
     if refusal is not None:
         return refusal
-    body, content_type = metrics.scrape(services.database, services.ctx.clock, request.headers.get("accept"))
+    body, content_type = metrics.scrape(database, clock, request.headers.get("accept"))
     return Response(body, media_type=content_type)
 
 
@@ -136,7 +146,6 @@ def install(app: FastAPI) -> None:
     app.build_middleware_stack = build  # type: ignore[method-assign]
 
 
-
 # -- a worker's own address ------------------------------------------------------------------------
 
 
@@ -152,15 +161,10 @@ def worker_app(settings: Settings, database: Database, clock: Callable[[], datet
 
     @app.get("/readyz")
     def worker_readyz() -> PlainTextResponse:
-        reason = not_ready(database.engine)
-        return PlainTextResponse(f"not ready: {reason}\n", status_code=503) if reason else PlainTextResponse("ready\n")
+        return readiness(database)
 
     @app.get("/metrics")
     def worker_metrics(request: Request) -> Response:
-        refusal = scraper_refused(request, settings.metrics_token)
-        if refusal is not None:
-            return refusal
-        body, content_type = metrics.scrape(database, clock, request.headers.get("accept"))
-        return Response(body, media_type=content_type)
+        return metrics_answer(request, settings, database, clock)
 
     return app

@@ -278,7 +278,7 @@ def _bounded(tree: ast.AST) -> bool:
     len_rebound = any(isinstance(node, ast.Name) and node.id == "len" and not isinstance(node.ctx, ast.Load)
                       for node in nodes)
     for node in nodes:
-        if isinstance(node, ast.Call) and not len_rebound and _counts(node):
+        if not len_rebound and _counts(node):
             continue
         if isinstance(node, _UNBOUNDED_NODES):
             return False

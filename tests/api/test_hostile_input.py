@@ -204,7 +204,10 @@ def test_a_script_burning_one_c_call_stops_its_case_in_error_while_the_server_an
 
         calm, usual = start("calm")  # the same start with a script that is done at once, measured in this run
         assert calm.status_code == 201 and calm.json()["status"] == "running", calm.text
-        burning = threading.Thread(target=lambda: started.update(zip(("answer", "took"), start("burn"), strict=True)))
+        def start_burning() -> None:
+            started["answer"], started["took"] = start("burn")
+
+        burning = threading.Thread(target=start_burning)
         burning.start()
         time.sleep(0.1)
         asked = time.perf_counter()
